@@ -1,0 +1,215 @@
+"""Evaluation of trained models: predictions, confusion matrices, per-class reports, McNemar's test."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from cnn_dash.data import normalize
+
+ArrayLike = Any  # a numpy array, a torch tensor or a sequence of ints
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """One model's answers on a set of images: class probabilities and the predicted class."""
+
+    probs: np.ndarray  # (N, n_classes) float32, softmax of the logits
+    preds: np.ndarray  # (N,) int64, argmax of the logits
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """The probability the model gave its own prediction, (N,)."""
+        return self.probs.max(axis=1)
+
+
+def predict(
+    model: nn.Module, images: torch.Tensor, dataset_or_mean_std: Any, batch_size: int = 2500
+) -> Predictions:
+    """Run `model` over uint8 images (N, 28, 28) in large batches, without autograd.
+
+    `dataset_or_mean_std` is a data.Dataset or a (mean, std) pair: the statistics used in training.
+    """
+    stats = dataset_or_mean_std
+    if isinstance(stats, tuple):  # normalize() reads only .mean and .std
+        stats = SimpleNamespace(mean=stats[0], std=stats[1])
+    model.eval()
+    device = next(model.parameters()).device
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            x = normalize(images[start : start + batch_size], stats).to(device)  # (B, 1, 28, 28)
+            chunks.append(model(x).float().cpu())  # (B, n_classes) logits
+    logits = torch.cat(chunks) if chunks else torch.empty(0, 0)
+    probs = torch.softmax(logits, dim=1)
+    return Predictions(probs=probs.numpy(), preds=logits.argmax(dim=1).numpy())
+
+
+def _ints(a: ArrayLike) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a), dtype=torch.int64).flatten()
+
+
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> np.ndarray:
+    """Counts (n_classes, n_classes): row = true class, column = predicted class, as scikit-learn."""
+    t, p = _ints(y_true), _ints(y_pred)
+    flat = torch.bincount(t * n_classes + p, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes).numpy()
+
+
+def row_percent(matrix: np.ndarray) -> np.ndarray:
+    """Each row as a percentage of its total (the recall view); empty rows stay 0."""
+    totals = matrix.sum(axis=1, keepdims=True)
+    return np.divide(100.0 * matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+
+
+def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    # scikit-learn's default zero_division: a metric with an empty denominator counts as 0.
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """Per-class precision, recall, F1 and support, and the summary scores of one model."""
+
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    support: np.ndarray
+    accuracy: float
+    balanced_accuracy: float  # mean recall over the classes that occur in y_true
+    macro: tuple[float, float, float]  # (precision, recall, f1), unweighted mean over classes
+    weighted: tuple[float, float, float]  # the same, weighted by support
+
+
+def report_from_matrix(matrix: np.ndarray) -> ClassReport:
+    """The per-class report read off a confusion matrix (rows true, columns predicted)."""
+    tp = np.diag(matrix).astype(float)
+    support = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    precision = _safe_div(tp, predicted)
+    recall = _safe_div(tp, support)
+    f1 = _safe_div(2 * tp, support + predicted)  # = 2PR / (P + R), defined where P + R = 0 too
+    total = support.sum()
+    present = support > 0
+
+    def averages(weights: np.ndarray) -> tuple[float, float, float]:
+        w = weights / weights.sum() if weights.sum() > 0 else weights * 0.0
+        return tuple(float(np.dot(w, m)) for m in (precision, recall, f1))
+
+    return ClassReport(
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        support=support,
+        accuracy=float(tp.sum() / total) if total else 0.0,
+        balanced_accuracy=float(recall[present].mean()) if present.any() else 0.0,
+        macro=averages(np.ones(len(tp))),
+        weighted=averages(support.astype(float)),
+    )
+
+
+def per_class_report(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> ClassReport:
+    """Precision, recall, F1 and support per class, with accuracy, balanced accuracy and averages."""
+    return report_from_matrix(confusion_matrix(y_true, y_pred, n_classes))
+
+
+def report_table(report: ClassReport, classes: tuple[str, ...]) -> pd.DataFrame:
+    """The report as a table: one row per class, then macro and weighted averages."""
+    rows = pd.DataFrame(
+        {
+            "precision": report.precision,
+            "recall": report.recall,
+            "f1": report.f1,
+            "support": report.support.astype(int),
+        },
+        index=list(classes),
+    )
+    total = int(report.support.sum())
+    rows.loc["macro avg"] = [*report.macro, total]
+    rows.loc["weighted avg"] = [*report.weighted, total]
+    rows["support"] = rows["support"].astype(int)
+    return rows
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """How two models' answers on the same images compare with the truth."""
+
+    both: int  # both right
+    only_a: int  # A right, B wrong
+    only_b: int  # B right, A wrong
+    neither: int  # both wrong (possibly with different wrong answers)
+
+
+def disagreement(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike) -> Disagreement:
+    """Count the images each of two models gets right that the other gets wrong."""
+    t = np.asarray(y_true)
+    a, b = np.asarray(pred_a) == t, np.asarray(pred_b) == t
+    return Disagreement(
+        both=int((a & b).sum()),
+        only_a=int((a & ~b).sum()),
+        only_b=int((~a & b).sum()),
+        neither=int((~a & ~b).sum()),
+    )
+
+
+def only_right(y_true: ArrayLike, right: ArrayLike, wrong: ArrayLike) -> np.ndarray:
+    """Indices of the images that model `right` classifies correctly and model `wrong` does not."""
+    t = np.asarray(y_true)
+    return np.flatnonzero((np.asarray(right) == t) & (np.asarray(wrong) != t))
+
+
+def cell_indices(y_true: ArrayLike, y_pred: ArrayLike, true_class: int, pred_class: int) -> np.ndarray:
+    """Indices of the images in one confusion-matrix cell."""
+    return np.flatnonzero((np.asarray(y_true) == true_class) & (np.asarray(y_pred) == pred_class))
+
+
+# McNemar's test: exact below this many discordant pairs, chi-square (continuity corrected) from it on,
+# the usual textbook rule (the chi-square approximation is poor for small b + c).
+EXACT_BELOW = 25
+
+
+@dataclass(frozen=True)
+class McNemar:
+    """McNemar's test on the discordant pairs b (only A right) and c (only B right)."""
+
+    b: int
+    c: int
+    statistic: float  # chi-square with continuity correction: (|b - c| - 1)^2 / (b + c)
+    p_chi2: float  # its p-value, chi-square with 1 degree of freedom
+    p_exact: float  # two-sided exact binomial p-value, b ~ Binomial(b + c, 1/2)
+
+    @property
+    def exact(self) -> bool:
+        """True when `p_value` is the exact binomial one (few discordant pairs)."""
+        return self.b + self.c < EXACT_BELOW
+
+    @property
+    def p_value(self) -> float:
+        """The exact p-value when b + c < 25, the chi-square one otherwise."""
+        return self.p_exact if self.exact else self.p_chi2
+
+
+def _binom_half_cdf(k: int, n: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, 1/2), summed in log space so that n in the thousands is fine."""
+    logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(k + 1)]
+    top = max(logs)
+    return math.exp(top - n * math.log(2)) * sum(math.exp(x - top) for x in logs)
+
+
+def mcnemar(b: int, c: int) -> McNemar:
+    """McNemar's test for two classifiers on the same images; b and c are the discordant counts."""
+    n = b + c
+    if n == 0:
+        return McNemar(b, c, statistic=0.0, p_chi2=1.0, p_exact=1.0)
+    statistic = (abs(b - c) - 1) ** 2 / n
+    p_chi2 = math.erfc(math.sqrt(statistic / 2))  # survival function of chi-square with 1 dof
+    p_exact = min(1.0, 2 * _binom_half_cdf(min(b, c), n))
+    return McNemar(b, c, statistic=statistic, p_chi2=p_chi2, p_exact=p_exact)
