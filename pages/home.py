@@ -1,0 +1,36 @@
+"""Home: what the dashboard shows, the dataset in use, and a grid of example images."""
+import streamlit as st
+
+from cnn_dash.data import TITLES, examples
+from cnn_dash.plots.images import image_grid
+from cnn_dash.ui.dataset import selected_dataset, source_details
+
+st.title("Why do convolutional networks beat fully-connected ones on images?")
+st.markdown(
+    """
+A fully-connected (FC) network sees an image as 784 unrelated numbers. A convolutional network (CNN)
+slides small kernels over it: the same few weights look at every neighbourhood, so it needs far fewer
+parameters and knows that nearby pixels belong together. This dashboard lets you check that claim
+with real numbers:
+
+1. **Shape calculator** — how convolution and pooling change a tensor's shape, with PyTorch's exact
+   arithmetic, up to the `in_features` of the first `Linear`.
+2. **Architectures** — layer-by-layer summaries of a CNN and an FC net side by side: where the
+   parameters live and what each layer costs.
+3. **Training** — train a CNN and an FC net side by side on the same batches and watch the curves.
+4. **Evaluation** — confusion matrices: what each model gets wrong, and where the CNN wins.
+
+Pick the dataset in the sidebar; every page uses it.
+"""
+)
+
+dataset = selected_dataset()
+if dataset is not None:
+    st.subheader(f"{TITLES[dataset.name]}: {dataset.size_text}")
+    source_details(dataset)
+    seed = st.number_input("Example set", min_value=0, max_value=10_000, value=0, step=1,
+                           help="Another number picks other test images, two of every class.")
+    images, labels = examples(dataset, per_class=2, seed=int(seed))
+    st.plotly_chart(image_grid(images, [dataset.classes[i] for i in labels.tolist()]), width="stretch")
+    st.caption("Each image is 28×28 grey pixels stored as bytes (0–255); "
+               "the models see them standardised with the dataset's mean and standard deviation.")
