@@ -1,0 +1,49 @@
+"""From a network spec to a torch module, and to PyTorch code a student can paste and run."""
+from __future__ import annotations
+
+from torch import nn
+
+from cnn_dash.shapes import SIGNATURES, resolve, trace
+from cnn_dash.specs import LayerSpec, NetSpec
+
+
+def build_model(net: NetSpec) -> nn.Sequential:
+    """The network as torch.nn layers; sizes such as in_features come from the shape arithmetic."""
+    return nn.Sequential(*(getattr(nn, layer.type)(**layer.kwargs()) for layer in resolve(net).layers))
+
+
+def param_count(net: NetSpec) -> int:
+    """Trainable parameters of the network, from the shape arithmetic (no module is built)."""
+    return sum(row.params for row in trace(net))
+
+
+def _call(layer: LayerSpec) -> str:
+    kwargs = layer.kwargs()
+    order = list(SIGNATURES[layer.type])  # torch's own argument order reads best
+    args = ", ".join(f"{k}={kwargs[k]!r}" for k in sorted(kwargs, key=order.index))
+    return f"nn.{layer.type}({args})"
+
+
+def to_code(net: NetSpec) -> str:
+    """Self-contained PyTorch code: imports, `model = nn.Sequential(...)`, and a forward pass that checks the shape."""
+    rows = trace(net)
+    lines = ["import torch", "from torch import nn", "",
+             "# Each comment is the layer's output shape for one input (the batch dimension left out).",
+             "model = nn.Sequential("]
+    lines += [f"    {_call(row.layer)},  # -> {row.out_shape}" for row in rows]
+    out = (1, *rows[-1].out_shape) if rows else (1, *net.input_shape)
+    lines += [")", ""]
+    if any(layer.type.startswith(("BatchNorm", "Dropout")) for layer in net.layers):
+        lines.append("model.eval()  # BatchNorm and Dropout as at test time")
+    lines += [
+        f"x = torch.randn{(1, *net.input_shape)}  # one input: (batch, {', '.join(_dims(len(net.input_shape)))})",
+        "with torch.no_grad():",
+        "    y = model(x)",
+        f"print(y.shape)  # torch.Size({list(out)})",
+        f"assert y.shape == {out}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _dims(n: int) -> tuple[str, ...]:
+    return {1: ("features",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", "W")}.get(n, ("...",))
