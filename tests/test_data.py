@@ -28,6 +28,7 @@ def isolated(tmp_path, monkeypatch):
     """Each test gets its own cache dir, no data dir, no Debian package and a fresh process cache."""
     monkeypatch.setenv("CNN_DASH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CNN_DASH_DATA_DIR", raising=False)
+    monkeypatch.delenv("CNN_DASH_DOWNLOAD", raising=False)  # conftest switches downloads off elsewhere
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
     data.clear_cache()
     yield

@@ -1,0 +1,45 @@
+"""One tour of the real app in headless Chromium: every page in the navigation, no exception shown."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.browser import IDLE, browser_missing, chromium, streamlit_server, wait_idle
+
+missing = browser_missing()
+if missing:
+    if os.environ.get("CNN_DASH_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"the browser tour is required here but cannot run: {missing}", pytrace=False)
+    pytest.skip(f"browser tour skipped: {missing}", allow_module_level=True)
+
+
+def assert_no_exception(page, where: str) -> None:
+    shown = page.locator("[data-testid='stException']")
+    assert shown.count() == 0, f"{where}: exception shown: {shown.first.inner_text()[:500]}"
+
+
+def test_tour_every_page():
+    with streamlit_server(env={"CNN_DASH_DOWNLOAD": "0"}) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector(IDLE, timeout=90_000)
+        assert_no_exception(page, "home")
+        assert "beat fully-connected" in page.locator("h1").first.inner_text()
+        page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=30_000)  # the example grid
+
+        links = page.locator("[data-testid='stSidebarNav'] a")
+        titles = [links.nth(i).inner_text().strip() for i in range(links.count())]
+        assert not titles or titles[0] == "Home"  # streamlit hides the navigation while it has one page
+        for title in titles:
+            page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+            wait_idle(page)
+            assert_no_exception(page, title)
+            assert page.locator("h1").count() >= 1, f"{title}: no page title drawn"
+
+        # The dataset picker is shared by every page and says where the data comes from.
+        page.goto(url)
+        page.wait_for_selector(IDLE, timeout=60_000)
+        if os.environ.get("CNN_DASH_SCREENSHOTS"):
+            page.screenshot(path=os.path.join(os.environ["CNN_DASH_SCREENSHOTS"], "home.png"), full_page=True)
+        assert "bundled stratified sample" in page.locator("[data-testid='stSidebar']").inner_text()

@@ -1,0 +1,48 @@
+"""The router and the home page in AppTest."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnn_dash import data
+from tests.conftest import APP
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path):
+    monkeypatch.delenv("CNN_DASH_DATA_DIR", raising=False)
+    monkeypatch.setenv("CNN_DASH_DOWNLOAD", "0")
+    monkeypatch.setenv("CNN_DASH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
+    data.clear_cache()
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def test_home_renders_with_source_and_examples(app):
+    app.run()
+    assert not app.exception
+    assert "beat fully-connected" in app.title[0].value
+    assert app.subheader[0].value == "MNIST (handwritten digits): 10,000 train / 2,000 test images"
+    assert "bundled stratified sample" in app.sidebar.caption[0].value
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_home_switches_dataset_and_example_set(app):
+    app.run()
+    app.sidebar.selectbox(key="dataset_name").select("FashionMNIST").run()
+    assert not app.exception
+    assert app.subheader[0].value.startswith("Fashion-MNIST (clothing)")
+    for value in (0, 10_000, 17):
+        app.number_input[0].set_value(value).run()
+        assert not app.exception
+
+
+def test_full_data_dir_is_announced(app, monkeypatch):
+    full = data.SAMPLE_DIR.parents[2] / "shared" / "datasets"
+    if not (full / "MNIST" / "raw").is_dir():
+        pytest.skip("../shared/datasets is absent")
+    monkeypatch.setenv("CNN_DASH_DATA_DIR", str(full))
+    app.run()
+    assert not app.exception
+    assert app.subheader[0].value == "MNIST (handwritten digits): 60,000 train / 10,000 test images"
+    assert "CNN_DASH_DATA_DIR" in app.sidebar.caption[0].value
