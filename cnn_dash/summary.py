@@ -1,0 +1,143 @@
+"""Layer-by-layer summaries of a network spec, computed by torchinfo on the CPU."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+import torchinfo
+import torchinfo.torchinfo as _torchinfo_module
+
+from cnn_dash.build import build_model
+from cnn_dash.specs import NetSpec
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One layer of the network as torchinfo measured it (output shape includes the batch)."""
+
+    index: int  # 1-based position in the stack, as torchinfo's "1-<index>"
+    name: str  # torchinfo's label, e.g. "Conv2d: 1-3"
+    type: str
+    output_shape: tuple[int, ...]
+    kernel: str  # "3×3" for convolutions and pooling, "" otherwise
+    params: int
+    params_percent: float
+    mult_adds: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A torchinfo summary as plain values: rows and totals (memory in MB, as torchinfo reports it)."""
+
+    net_name: str
+    input_shape: tuple[int, ...]  # batch included
+    rows: tuple[SummaryRow, ...]
+    total_params: int
+    trainable_params: int
+    total_mult_adds: int
+    input_mb: float
+    forward_backward_mb: float
+    params_mb: float
+    total_mb: float
+
+
+def _kernel(kernel_size: int | list[int] | None) -> str:
+    if kernel_size is None:
+        return ""
+    if isinstance(kernel_size, int):
+        kernel_size = [kernel_size, kernel_size]
+    return "×".join(str(k) for k in kernel_size)
+
+
+@lru_cache(maxsize=128)  # a Summary holds no tensors or modules, so caching it keeps nothing alive
+def summarize(net: NetSpec, batch_size: int = 1) -> Summary:
+    """Summarize `net` on a (batch_size, *net.input_shape) input; raises ShapeError for an invalid stack."""
+    model = build_model(net)  # CPU; device="cpu" below keeps it there
+    input_size = (batch_size, *net.input_shape)
+    try:
+        stats = torchinfo.summary(model, input_size=input_size, device="cpu", verbose=0)
+    finally:
+        # torchinfo 1.8 keeps every summarised model in a module-level dict (even with
+        # cache_forward_pass=False), which would keep our models alive forever.
+        _torchinfo_module.clear_cached_forward_pass()
+    leaves = [info for info in stats.summary_list if info.depth > 0]
+    total = stats.total_params
+    rows = tuple(
+        SummaryRow(
+            index=i,
+            name=f"{info.class_name}: {info.depth}-{info.depth_index}",
+            type=info.class_name,
+            output_shape=tuple(info.output_size),
+            kernel=_kernel(info.kernel_size),
+            params=info.num_params,
+            params_percent=100.0 * info.num_params / total if total else 0.0,
+            mult_adds=info.macs,
+        )
+        for i, info in enumerate(leaves, start=1)
+    )
+    mb = stats.to_megabytes
+    return Summary(
+        net_name=net.name,
+        input_shape=input_size,
+        rows=rows,
+        total_params=total,
+        trainable_params=stats.trainable_params,
+        total_mult_adds=stats.total_mult_adds,
+        input_mb=mb(stats.total_input),
+        forward_backward_mb=mb(stats.total_output_bytes),
+        params_mb=mb(stats.total_param_bytes),
+        total_mb=mb(stats.total_input + stats.total_output_bytes + stats.total_param_bytes),
+    )
+
+
+def _ratio(a: float, b: float) -> float:
+    if b:
+        return a / b
+    return math.inf if a else math.nan
+
+
+# compare() key -> Summary field
+_RATIO_FIELDS = {
+    "params": "total_params",
+    "trainable": "trainable_params",
+    "mult_adds": "total_mult_adds",
+    "forward_backward_mb": "forward_backward_mb",
+    "params_mb": "params_mb",
+    "total_mb": "total_mb",
+}
+
+
+def compare(a: Summary, b: Summary) -> dict[str, float]:
+    """Ratios a / b of the totals, keyed params, trainable, mult_adds, forward_backward_mb, params_mb, total_mb."""
+    return {key: _ratio(getattr(a, field), getattr(b, field)) for key, field in _RATIO_FIELDS.items()}
+
+
+def summary_frame(s: Summary) -> pd.DataFrame:
+    """The rows of a summary as a table for display."""
+    return pd.DataFrame(
+        {
+            "Layer": [r.name for r in s.rows],
+            "Output shape": [str(list(r.output_shape)) for r in s.rows],
+            "Kernel": [r.kernel for r in s.rows],
+            "Params": [r.params for r in s.rows],
+            "% of params": [round(r.params_percent, 2) for r in s.rows],
+            "Mult-adds": [r.mult_adds for r in s.rows],
+        }
+    )
+
+
+def totals_frame(s: Summary) -> pd.DataFrame:
+    """The totals of a summary as a two-column table (what torchinfo prints under its rows)."""
+    items = {
+        "Total params": f"{s.total_params:,}",
+        "Trainable params": f"{s.trainable_params:,}",
+        "Non-trainable params": f"{s.total_params - s.trainable_params:,}",
+        "Total mult-adds (M)": f"{s.total_mult_adds / 1e6:.2f}",
+        "Input size (MB)": f"{s.input_mb:.2f}",
+        "Forward/backward pass size (MB)": f"{s.forward_backward_mb:.2f}",
+        "Params size (MB)": f"{s.params_mb:.2f}",
+        "Estimated total size (MB)": f"{s.total_mb:.2f}",
+    }
+    return pd.DataFrame({"Total": list(items), "Value": list(items.values())})
