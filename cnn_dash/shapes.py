@@ -40,7 +40,6 @@ SIGNATURES: dict[str, dict[str, Any]] = {
     "BatchNorm1d": dict(num_features=_REQUIRED, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True),
     "BatchNorm2d": dict(num_features=_REQUIRED, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True),
     "Dropout": dict(p=0.5, inplace=False),
-    "Dropout2d": dict(p=0.5, inplace=False),
     "ReLU": dict(inplace=False), "LeakyReLU": dict(negative_slope=0.01, inplace=False),
     "ELU": dict(alpha=1.0, inplace=False), "GELU": dict(approximate="none"), "SiLU": dict(inplace=False),
     "Tanh": {}, "Sigmoid": {}, "Identity": {},
@@ -134,7 +133,8 @@ def conv_padding(args: dict[str, Any], n: int, kernel: tuple[int, ...], stride: 
                              f"torch cannot keep the size while skipping positions; use a number for padding")
         total = [d * (k - 1) for d, k in zip(dilation, kernel)]  # torch puts the odd pixel on the right
         return tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
-    p = _ints(args, "padding", n, 0)
+    # torch repeats a 1-tuple for every dimension, except that other padding modes then pad one dimension only
+    p = _ints(args, "padding", n, 0, broadcast_one=args["padding_mode"] == "zeros")
     return p, p
 
 
@@ -156,7 +156,8 @@ def _conv(kind: str, args: dict[str, Any], in_shape: tuple[int, ...]) -> tuple[i
     _expect_rank(kind, in_shape, n + 1)
     in_ch, out_ch = _expect_channels(args, "in_channels", in_shape), _int(args, "out_channels", 1)
     _groups(args, in_ch, out_ch)
-    k, s, d = (_ints(args, name, n, 1) for name in ("kernel_size", "stride", "dilation"))
+    k = _ints(args, "kernel_size", n, 1)
+    s, d = (_ints(args, name, n, 1, broadcast_one=True) for name in ("stride", "dilation"))
     sizes, names = in_shape[1:], DIM_NAMES[n]
     if kind == "ConvTranspose2d":
         return (out_ch, *_transposed(args, sizes, k, s, d))
@@ -181,7 +182,7 @@ def _transposed(args: dict[str, Any], sizes, k, s, d) -> tuple[int, ...]:
         raise ShapeError("ConvTranspose2d takes a number for padding, not 'same' or 'valid'")
     if args["padding_mode"] != "zeros":
         raise ShapeError("ConvTranspose2d only supports padding_mode='zeros'")
-    p, op = _ints(args, "padding", 2, 0), _ints(args, "output_padding", 2, 0)
+    p, op = (_ints(args, name, 2, 0, broadcast_one=True) for name in ("padding", "output_padding"))
     out = []
     for name, n, ki, si, di, pi, oi in zip(DIM_NAMES[2], sizes, k, s, d, p, op):
         if oi >= si and oi >= di:
@@ -231,7 +232,7 @@ def _pool(kind: str, args: dict[str, Any], in_shape: tuple[int, ...]) -> tuple[i
 def _adaptive(args: dict[str, Any], in_shape: tuple[int, ...]) -> tuple[int, ...]:
     _expect_rank("AdaptiveAvgPool2d", in_shape, 3)
     size = args["output_size"]
-    size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+    size = tuple(size) if isinstance(size, (tuple, list)) else (_int(args, "output_size", 1),) * 2
     if len(size) != 2:
         raise ShapeError(f"output_size={size} needs one number or two (height, width)")
     out = tuple(n if v is None else _int({"output_size": v}, "output_size", 1) for n, v in zip(in_shape[1:], size))
@@ -311,10 +312,10 @@ def output_shape(layer: LayerSpec, in_shape: tuple[int, ...]) -> tuple[int, ...]
         return _linear(args, in_shape)
     if kind.startswith("BatchNorm"):
         return _norm(kind, args, in_shape)
-    if kind.startswith("Dropout"):
-        if kind == "Dropout2d" and len(in_shape) != 3:
-            raise ShapeError(f"Dropout2d expects (C, H, W) but gets {_fmt(in_shape)}; use Dropout")
+    if kind == "Dropout":
         return _dropout(args, in_shape)
+    if kind == "GELU" and args["approximate"] not in ("none", "tanh"):
+        raise ShapeError(f"GELU approximate={args['approximate']!r} must be 'none' or 'tanh'")
     return in_shape  # element-wise activations keep the shape
 
 
