@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import pandas as pd
@@ -29,7 +29,7 @@ class SummaryRow:
 
 @dataclass(frozen=True)
 class Summary:
-    """A torchinfo summary as plain values: rows and totals (memory in MB, as torchinfo reports it)."""
+    """A torchinfo summary as plain values: rows and totals (memory in bytes; the *_mb properties as torchinfo)."""
 
     net_name: str
     input_shape: tuple[int, ...]  # batch included
@@ -37,10 +37,25 @@ class Summary:
     total_params: int
     trainable_params: int
     total_mult_adds: int
-    input_mb: float
-    forward_backward_mb: float
-    params_mb: float
-    total_mb: float
+    input_bytes: int
+    forward_backward_bytes: int  # outputs of layers with parameters, x2 for their gradients
+    params_bytes: int
+
+    @property
+    def input_mb(self) -> float:
+        return self.input_bytes / 1e6
+
+    @property
+    def forward_backward_mb(self) -> float:
+        return self.forward_backward_bytes / 1e6
+
+    @property
+    def params_mb(self) -> float:
+        return self.params_bytes / 1e6
+
+    @property
+    def total_mb(self) -> float:
+        return (self.input_bytes + self.forward_backward_bytes + self.params_bytes) / 1e6
 
 
 def _kernel(kernel_size: int | list[int] | None) -> str:
@@ -52,12 +67,11 @@ def _kernel(kernel_size: int | list[int] | None) -> str:
 
 
 @lru_cache(maxsize=128)  # a Summary holds no tensors or modules, so caching it keeps nothing alive
-def summarize(net: NetSpec, batch_size: int = 1) -> Summary:
-    """Summarize `net` on a (batch_size, *net.input_shape) input; raises ShapeError for an invalid stack."""
-    model = build_model(net)  # CPU; device="cpu" below keeps it there
-    input_size = (batch_size, *net.input_shape)
+def _one_image(net: NetSpec) -> Summary:
+    """torchinfo's summary of `net` for a batch of one; raises ShapeError for an invalid stack."""
+    model = build_model(net)  # built on the CPU; device="cpu" below keeps it there
     try:
-        stats = torchinfo.summary(model, input_size=input_size, device="cpu", verbose=0)
+        stats = torchinfo.summary(model, input_size=(1, *net.input_shape), device="cpu", verbose=0)
     finally:
         # torchinfo 1.8 keeps every summarised model in a module-level dict (even with
         # cache_forward_pass=False), which would keep our models alive forever.
@@ -77,18 +91,38 @@ def summarize(net: NetSpec, batch_size: int = 1) -> Summary:
         )
         for i, info in enumerate(leaves, start=1)
     )
-    mb = stats.to_megabytes
     return Summary(
         net_name=net.name,
-        input_shape=input_size,
+        input_shape=(1, *net.input_shape),
         rows=rows,
         total_params=total,
         trainable_params=stats.trainable_params,
         total_mult_adds=stats.total_mult_adds,
-        input_mb=mb(stats.total_input),
-        forward_backward_mb=mb(stats.total_output_bytes),
-        params_mb=mb(stats.total_param_bytes),
-        total_mb=mb(stats.total_input + stats.total_output_bytes + stats.total_param_bytes),
+        input_bytes=stats.total_input,
+        forward_backward_bytes=stats.total_output_bytes,
+        params_bytes=stats.total_param_bytes,
+    )
+
+
+def summarize(net: NetSpec, batch_size: int = 1) -> Summary:
+    """torchinfo's summary of `net` on a (batch_size, *net.input_shape) input; ShapeError for an invalid stack.
+
+    torchinfo runs a single image: every count it reports (output shapes, multiply-adds, activation
+    bytes) is proportional to the batch, so a batch of 1,024 costs no time or memory to summarise.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
+    one = _one_image(net)
+    b = batch_size
+    # torchinfo measures the input with sys.getsizeof: the float32 data plus a fixed object overhead.
+    input_data = 4 * math.prod(net.input_shape)
+    return replace(
+        one,
+        input_shape=(b, *net.input_shape),
+        rows=tuple(replace(r, output_shape=(b, *r.output_shape[1:]), mult_adds=b * r.mult_adds) for r in one.rows),
+        total_mult_adds=b * one.total_mult_adds,
+        input_bytes=one.input_bytes + (b - 1) * input_data,
+        forward_backward_bytes=b * one.forward_backward_bytes,
     )
 
 

@@ -20,9 +20,6 @@ from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.summary import compare, summarize, summary_frame, totals_frame
 
-_summarize_uncached = summarize.__wrapped__
-
-
 def forward_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
     shapes: list[tuple[int, ...]] = []
     hooks = [m.register_forward_hook(lambda _m, _i, out: shapes.append(tuple(out.shape))) for m in model]
@@ -37,7 +34,7 @@ def forward_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_rows_match_a_real_forward_pass_and_parameter_counts(name: str) -> None:
     net = PRESETS[name]
-    s = _summarize_uncached(net, batch_size=3)
+    s = summarize(net, batch_size=3)
     model = build_model(net)
     assert [r.output_shape for r in s.rows] == forward_shapes(model, (3, *net.input_shape))
     assert [r.params for r in s.rows] == [sum(p.numel() for p in m.parameters()) for m in model]
@@ -46,23 +43,28 @@ def test_rows_match_a_real_forward_pass_and_parameter_counts(name: str) -> None:
     assert sum(r.params_percent for r in s.rows) == pytest.approx(100.0)
 
 
+@pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_totals_equal_torchinfo_model_statistics(name: str) -> None:
+def test_totals_equal_torchinfo_model_statistics(name: str, batch_size: int) -> None:
+    # summarize() runs torchinfo on one image and scales by the batch; the oracle runs the real batch.
     net = PRESETS[name]
-    s = _summarize_uncached(net, batch_size=4)
-    stats = torchinfo.summary(build_model(net), input_size=(4, *net.input_shape), device="cpu", verbose=0)
+    s = summarize(net, batch_size)
+    stats = torchinfo.summary(build_model(net), input_size=(batch_size, *net.input_shape), device="cpu", verbose=0)
     torchinfo_module.clear_cached_forward_pass()
     assert (s.total_params, s.trainable_params, s.total_mult_adds) == (
         stats.total_params,
         stats.trainable_params,
         stats.total_mult_adds,
     )
-    assert s.input_mb == stats.to_megabytes(stats.total_input)
-    assert s.forward_backward_mb == stats.to_megabytes(stats.total_output_bytes)
-    assert s.params_mb == stats.to_megabytes(stats.total_param_bytes)
-    assert s.total_mb == pytest.approx(s.input_mb + s.forward_backward_mb + s.params_mb)
+    assert (s.input_bytes, s.forward_backward_bytes, s.params_bytes) == (
+        stats.total_input,
+        stats.total_output_bytes,
+        stats.total_param_bytes,
+    )
+    assert s.total_mb == (stats.total_input + stats.total_output_bytes + stats.total_param_bytes) / 1e6
     leaves = [info for info in stats.summary_list if info.depth > 0]
     assert [r.mult_adds for r in s.rows] == [info.macs for info in leaves]
+    assert [list(r.output_shape) for r in s.rows] == [info.output_size for info in leaves]
 
 
 def test_seed_notebook_printout_at_batch_64() -> None:
@@ -83,6 +85,7 @@ def test_seed_notebook_printout_at_batch_64() -> None:
     # (934,760); 1.8 counts biases and the whole batch. Per image and layer: weights+bias times output positions.
     per_image = 160 * 28 * 28 + 4640 * 12 * 12 + 2112 * 7 * 7 + 6404 * 3 * 3 + 370
     assert conv.total_mult_adds == 64 * per_image
+    assert all(r.output_shape[0] == 64 for r in conv.rows)
     fc = summarize(PRESETS["FCNet (CNN notebook)"], batch_size=64)
     assert [r.params for r in fc.rows if r.params] == [12_560, 170]
     assert (round(fc.forward_backward_mb, 2), round(fc.params_mb, 2)) == (0.01, 0.05)
@@ -121,6 +124,12 @@ def test_batch_and_input_size_are_inputs() -> None:
     assert s.input_shape == (5, 1, 32, 32)
     assert s.rows[-1].output_shape == (5, 10)
     assert s.total_params == sum(p.numel() for p in build_model(net).parameters())
+
+
+def test_bad_batch_size_is_refused() -> None:
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="batch size"):
+            summarize(PRESETS["MLP 784-128-10"], bad)
 
 
 def test_invalid_stack_raises_shape_error_not_torch_error() -> None:
