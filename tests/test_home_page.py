@@ -29,7 +29,7 @@ def test_home_renders_with_source_and_examples(app):
 
 def test_home_switches_dataset_and_example_set(app):
     app.run()
-    app.sidebar.selectbox(key="dataset_name").select("FashionMNIST").run()
+    app.sidebar.selectbox(key="dataset_title").select("Fashion-MNIST (clothing)").run()
     assert not app.exception
     assert app.subheader[0].value.startswith("Fashion-MNIST (clothing)")
     for value in (0, 10_000, 17):

@@ -5,15 +5,24 @@ import plotly.express as px
 import plotly.graph_objects as go
 import torch
 
+GAP = 4  # pixels between tiles
+TITLE = 12  # pixels above each tile for its title
+
 
 def image_grid(images: torch.Tensor, titles: list[str], columns: int = 10) -> go.Figure:
-    """A grid of uint8 (N, 28, 28) images in grey, each titled (e.g. with its label)."""
-    fig = px.imshow(images.numpy(), facet_col=0, facet_col_wrap=columns, binary_string=True,
-                    facet_col_spacing=0.01, facet_row_spacing=0.06)
-    # plotly labels the facets "facet_col=i" in the order of the images: replace them with the titles.
-    for annotation in fig.layout.annotations:
-        annotation.text = titles[int(annotation.text.split("=")[1])]
+    """A grid of uint8 (N, 28, 28) images in grey, each titled (e.g. with its label), as one image."""
+    n, h, w = images.shape
+    rows = -(-n // columns)
+    cell_h, cell_w = h + GAP + TITLE, w + GAP
+    # One mosaic instead of N subplots: a single trace draws in a fraction of the time.
+    mosaic = torch.full((rows * cell_h, columns * cell_w), 255, dtype=torch.uint8)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        mosaic[r * cell_h + TITLE: r * cell_h + TITLE + h, c * cell_w: c * cell_w + w] = images[i]
+    fig = px.imshow(mosaic.numpy(), binary_string=True)
+    fig.update_layout(annotations=[  # one update: add_annotation per title validates the layout each time
+        dict(x=(i % columns) * cell_w + w / 2, y=(i // columns) * cell_h + TITLE / 2, text=title,
+             showarrow=False, font=dict(size=11)) for i, title in enumerate(titles)])
     fig.update_xaxes(visible=False).update_yaxes(visible=False)
-    rows = -(-len(titles) // columns)
-    fig.update_layout(height=130 * rows + 40, margin=dict(l=0, r=0, t=30, b=0))
+    fig.update_layout(height=int(rows * cell_h * 3.2) + 20, margin=dict(l=0, r=0, t=0, b=0))
     return fig

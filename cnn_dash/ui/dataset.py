@@ -5,13 +5,15 @@ import streamlit as st
 
 from cnn_dash.data import DATASETS, TITLES, DataSourceError, Dataset, load_dataset
 
-DATASET_KEY = "dataset_name"  # widget key: the choice persists across pages
+DATASET_KEY = "dataset_title"  # widget key: the choice persists across pages
+_NAMES = {title: name for name, title in TITLES.items()}
 
 
 def dataset_sidebar() -> Dataset | None:
     """Render the dataset picker in the sidebar; say which source is in use and how many images it has."""
-    name = st.sidebar.selectbox("Dataset", DATASETS, format_func=TITLES.get, key=DATASET_KEY)
-    dataset = selected_dataset(name)
+    # Options are the titles themselves (no format_func), so AppTest and the fuzzer can pick any of them.
+    title = st.sidebar.selectbox("Dataset", [TITLES[n] for n in DATASETS], key=DATASET_KEY)
+    dataset = selected_dataset(_NAMES[title])
     if dataset is not None:
         st.sidebar.caption(f"**{dataset.size_text}** from the {dataset.source}.")
         bad = [n for n in dataset.notes if "truncated" in n or "missing" in n or "cannot" in n or "bad" in n]
@@ -22,7 +24,7 @@ def dataset_sidebar() -> Dataset | None:
 
 def selected_dataset(name: str | None = None) -> Dataset | None:
     """The dataset chosen in the sidebar (loaded once per process); None, with an error shown, if none loads."""
-    name = name or st.session_state.get(DATASET_KEY) or DATASETS[0]
+    name = name or _NAMES.get(st.session_state.get(DATASET_KEY), DATASETS[0])
     try:
         with st.spinner(f"Loading {TITLES[name]}…"):
             return load_dataset(name)
