@@ -7,6 +7,7 @@ st.set_page_config(page_title="cnn-dash: CNN vs fully-connected", page_icon=":ma
 
 navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/architectures.py", title="Architectures", icon=":material/account_tree:"),
 ])
 dataset_sidebar()
 navigation.run()
