@@ -1,0 +1,111 @@
+"""Architectures: a CNN and a fully connected net side by side, layer by layer, as torchinfo sees them."""
+from dataclasses import replace
+
+import streamlit as st
+
+from cnn_dash.build import to_code
+from cnn_dash.plots.params import params_per_layer_figure
+from cnn_dash.presets import matched_fc
+from cnn_dash.specs import NetSpec
+from cnn_dash.summary import Summary, compare, summarize, summary_frame, totals_frame
+from cnn_dash.ui.model_picker import model_picker
+
+st.title("Architectures")
+st.write(
+    "Pick a CNN and a fully connected net and compare them layer by layer: output shapes, where the "
+    "parameters live and how many multiply-adds each layer costs. The numbers come from torchinfo, run on "
+    "the actual PyTorch modules. Every preset is offered on both sides; choose *Custom* to edit the layers."
+)
+
+with st.container(border=True):
+    c_batch, c_channels, c_height, c_width = st.columns(4)
+    batch_size = c_batch.number_input("Batch size", 1, 1024, 64, key="arch_batch")
+    input_shape = (
+        int(c_channels.number_input("Input channels", 1, 16, 1, key="arch_channels")),
+        int(c_height.number_input("Input height", 1, 256, 28, key="arch_height")),
+        int(c_width.number_input("Input width", 1, 256, 28, key="arch_width")),
+    )
+    st.caption("The seed notebook prints its summaries for a batch of 64 images of 1×28×28.")
+    matched = st.toggle("Size the FC net to the CNN's parameter count", key="arch_matched")
+    hidden_layers = 1
+    if matched:
+        hidden_layers = st.slider("Hidden layers of the matched FC net", 1, 4, 1, key="arch_hidden")
+
+
+def safe_summary(net: NetSpec | None) -> Summary | None:
+    """The summary of `net` on the chosen input, or None with the reason shown (never a traceback)."""
+    if net is None:
+        return None
+    try:
+        return summarize(replace(net, input_shape=input_shape), int(batch_size))
+    except ValueError as exc:  # ShapeError is a ValueError: the stack does not fit this input
+        st.error(f"{net.name} does not work on a {'×'.join(map(str, input_shape))} input: {exc}")
+        return None
+
+
+left, right = st.columns(2)
+with left:
+    st.subheader("CNN")
+    cnn = model_picker("arch_cnn", kind="cnn", default="ConvNet (CNN notebook)", label="Convolutional net")
+    cnn_summary = safe_summary(cnn)
+with right:
+    st.subheader("Fully connected")
+    fc = None
+    if not matched:
+        fc = model_picker("arch_fc", kind="fc", default="FCNet (CNN notebook)", label="Fully connected net")
+    elif cnn_summary is not None:
+        fc = matched_fc(cnn, input_shape, hidden_layers)
+        st.info(
+            f"**{fc.name}**: the hidden width closest to {cnn_summary.total_params:,} parameters. "
+            "The seed notebook does the same on purpose: a 13,686-parameter CNN against a 12,730 FC net."
+        )
+    fc_summary = safe_summary(fc)
+
+
+def show_summary(s: Summary) -> None:
+    st.dataframe(summary_frame(s), hide_index=True, width="stretch")
+    st.dataframe(totals_frame(s), hide_index=True, width="stretch")
+
+
+if cnn_summary is not None and fc_summary is not None:
+    st.header("Layer summaries")
+    st.caption(
+        "Output shapes include the batch. Mult-adds are for the whole batch, biases included (torchinfo 1.8); "
+        "the notebook's older torchinfo printed 0.93 M for its ConvNet: one image, weights only."
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{cnn_summary.net_name}**")
+        show_summary(cnn_summary)
+    with right:
+        st.markdown(f"**{fc_summary.net_name}**")
+        show_summary(fc_summary)
+
+    st.header("CNN ÷ FC")
+    ratios = compare(cnn_summary, fc_summary)
+    a, b = cnn_summary, fc_summary
+    metrics = (
+        ("Parameters", ratios["params"], f"{a.total_params:,} ÷ {b.total_params:,}"),
+        ("Multiply-adds", ratios["mult_adds"], f"{a.total_mult_adds:,} ÷ {b.total_mult_adds:,}"),
+        ("Estimated memory", ratios["total_mb"], f"{a.total_mb:.2f} MB ÷ {b.total_mb:.2f} MB"),
+    )
+    for column, (label, ratio, detail) in zip(st.columns(3), metrics):
+        column.metric(label, f"{ratio:.2f}×", help=detail)
+    st.caption(
+        "A convolution reuses one small kernel at every position, so it has few parameters but many "
+        "multiply-adds; a linear layer uses each weight once per image. Multiply-adds and activation memory "
+        "grow with the batch; parameters do not."
+    )
+
+    st.header("Where the parameters live")
+    log_y = st.toggle("Logarithmic scale", key="arch_log")
+    labels = (f"CNN: {a.net_name}", f"FC: {b.net_name}")
+    st.plotly_chart(params_per_layer_figure(a, b, labels, log_y), width="stretch", key="arch_params_chart")
+
+    st.header("PyTorch code")
+    for column, net, tag in zip(st.columns(2), (cnn, fc), ("cnn", "fc")):
+        code = to_code(replace(net, input_shape=input_shape))
+        column.code(code, language="python")
+        column.download_button(
+            "Download .py", code, file_name=f"{tag}_model.py", mime="text/x-python", key=f"arch_code_{tag}"
+        )
