@@ -1,0 +1,61 @@
+"""Security settings that must not regress: XSRF on, no raw HTML from users, no pickle from files."""
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [p for d in ("cnn_dash", "pages", "bench", "scripts") for p in (ROOT / d).rglob("*.py")] + \
+    [ROOT / "streamlit_app.py"]
+
+
+def calls(name: str):
+    """Every call to a function or method called `name` in the project's sources."""
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+                if called == name:
+                    yield path, node
+
+
+def keyword(node: ast.Call, name: str):
+    return next((k.value for k in node.keywords if k.arg == name), None)
+
+
+def test_xsrf_protection_stays_on():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"].get("enableXsrfProtection", True) is True
+    assert config["server"].get("enableCORS", True) is True
+
+
+def test_no_unsafe_html_anywhere():
+    for name in ("markdown", "write", "caption", "html", "title", "header", "subheader"):
+        for path, node in calls(name):
+            flag = keyword(node, "unsafe_allow_html")
+            assert flag is None or (isinstance(flag, ast.Constant) and flag.value is False), \
+                f"{path}:{node.lineno} passes unsafe_allow_html"
+    assert not list(calls("html")), "st.html renders raw HTML"
+
+
+def test_torch_load_only_with_weights_only():
+    for path, node in calls("load"):
+        if isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", None) == "torch":
+            flag = keyword(node, "weights_only")
+            assert isinstance(flag, ast.Constant) and flag.value is True, \
+                f"{path}:{node.lineno}: torch.load without weights_only=True"
+
+
+def test_pages_stay_thin():
+    """Pages never import torch (the core does the torch work) and the core never imports streamlit."""
+    for path in (ROOT / "pages").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                assert not any(n == "torch" or n.startswith("torch.") for n in names), f"{path} imports torch"
+    for path in (ROOT / "cnn_dash").rglob("*.py"):
+        if "ui" in path.relative_to(ROOT / "cnn_dash").parts:
+            continue
+        assert "import streamlit" not in path.read_text(), f"{path} imports streamlit"
