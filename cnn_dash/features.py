@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 from torch import nn
+
+from cnn_dash.data import normalize
 
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
@@ -59,3 +62,9 @@ def feature_maps(model: nn.Module, image: torch.Tensor) -> list[FeatureMaps]:
         FeatureMaps(name, _label(i + 1, m), captured[name][0].float().cpu().numpy())
         for i, (name, m) in enumerate(convs)
     ]
+
+
+def feature_maps_of(model: nn.Module, image: np.ndarray, mean: float, std: float) -> list[FeatureMaps]:
+    """Feature maps for one uint8 image (H, W), standardised with the statistics the model was trained on."""
+    x = normalize(torch.as_tensor(image)[None], SimpleNamespace(mean=mean, std=std))  # (1, 1, H, W)
+    return feature_maps(model, x[0])

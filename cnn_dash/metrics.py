@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -213,3 +214,87 @@ def mcnemar(b: int, c: int) -> McNemar:
     p_chi2 = math.erfc(math.sqrt(statistic / 2))  # survival function of chi-square with 1 dof
     p_exact = min(1.0, 2 * _binom_half_cdf(min(b, c), n))
     return McNemar(b, c, statistic=statistic, p_chi2=p_chi2, p_exact=p_exact)
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model's evaluation on the test set."""
+
+    label: str
+    is_cnn: bool
+    predictions: Predictions
+    matrix: np.ndarray  # confusion matrix, rows true, columns predicted
+    report: ClassReport
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every model of a run on the same test images."""
+
+    classes: tuple[str, ...]
+    images: np.ndarray  # uint8 (N, 28, 28), as the models saw them (permuted if the run permuted)
+    labels: np.ndarray  # int64 (N,)
+    results: tuple[ModelResult, ...]
+    seconds: float  # time taken by the forward passes and the metrics
+
+    def result(self, label: str) -> ModelResult:
+        """The result of the model called `label`."""
+        return next(r for r in self.results if r.label == label)
+
+
+def evaluate(
+    models: dict[str, nn.Module],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    dataset_or_mean_std: Any,
+    classes: tuple[str, ...],
+) -> Evaluation:
+    """Predictions, confusion matrix and per-class report of every model on the same test images."""
+    start = time.perf_counter()
+    y = np.asarray(labels, dtype=np.int64)
+    results = []
+    for label, model in models.items():
+        p = predict(model, images, dataset_or_mean_std)
+        matrix = confusion_matrix(y, p.preds, len(classes))
+        is_cnn = any(isinstance(m, nn.Conv2d) for m in model.modules())
+        results.append(ModelResult(label, is_cnn, p, matrix, report_from_matrix(matrix)))
+    return Evaluation(tuple(classes), np.asarray(images), y, tuple(results), time.perf_counter() - start)
+
+
+def summary_table(evaluation: Evaluation) -> pd.DataFrame:
+    """One row per model: accuracy, balanced accuracy, macro F1 and the number of errors."""
+    rows = {
+        r.label: {
+            "accuracy": r.report.accuracy,
+            "balanced accuracy": r.report.balanced_accuracy,
+            "macro F1": r.report.macro[2],
+            "errors": int((r.predictions.preds != evaluation.labels).sum()),
+        }
+        for r in evaluation.results
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+METRICS = ("precision", "recall", "f1")
+
+
+def column(metric: str, label: str) -> str:
+    """The comparison table's column for one metric of one model, e.g. 'recall (CNN)'."""
+    return f"{metric} ({label})"
+
+
+def comparison_table(evaluation: Evaluation) -> pd.DataFrame:
+    """Per-class precision, recall and F1 of every model side by side, then the support."""
+    tables = {r.label: report_table(r.report, evaluation.classes) for r in evaluation.results}
+    wide = pd.DataFrame(
+        {column(m, label): t[m] for m in METRICS for label, t in tables.items()}
+    )
+    wide["support"] = next(iter(tables.values()))["support"]
+    return wide
+
+
+def best_per_class(table: pd.DataFrame, metric: str, labels: list[str]) -> pd.Series:
+    """For each row of a comparison table, the model(s) with the highest `metric`, joined by ' = '."""
+    values = table[[column(metric, label) for label in labels]].set_axis(labels, axis=1)
+    top = values.max(axis=1)
+    return values.eq(top, axis=0).apply(lambda row: " = ".join(row.index[row]), axis=1)

@@ -52,7 +52,6 @@ def difference_figure(
         diff,
         x=list(classes),
         y=list(classes),
-        text_auto="+.1f" if percent else "+d",
         color_continuous_scale=DIVERGING,
         range_color=(-bound, bound),
         color_continuous_midpoint=0,
@@ -60,6 +59,10 @@ def difference_figure(
         title=title,
         aspect="equal",
     )
+    # Signed values, but a plain 0 where the models agree: "+0" would draw the eye to nothing.
+    fmt = "{:+.1f}" if percent else "{:+d}"
+    text = [["0" if round(v, 1) == 0 else fmt.format(v) for v in row] for row in diff.tolist()]
+    fig.update_traces(text=text, texttemplate="%{text}")
     return _matrix_axes(fig, classes)
 
 
@@ -75,12 +78,13 @@ def _mosaic(tiles: np.ndarray, columns: int) -> np.ndarray:
     return out
 
 
-def _grid_figure(grid: np.ndarray, title: str, **imshow: object) -> go.Figure:
+def _grid_figure(grid: np.ndarray, title: str, width: int = 900, **imshow: object) -> go.Figure:
     fig = px.imshow(grid, title=title, aspect="equal", **imshow)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+    # Height from the grid's proportions at about `width` pixels wide, so no band of white is left over.
+    height = 70 + int(width * grid.shape[0] / grid.shape[1])
+    return fig.update_layout(height=min(max(height, 220), 1200), margin=dict(l=10, r=10, t=50, b=10))
 
 
 def kernels_figure(kernels: np.ndarray, title: str = "First convolution's kernels") -> go.Figure:
@@ -109,15 +113,19 @@ def feature_maps_figure(maps: np.ndarray, title: str, columns: int = 8) -> go.Fi
 
 
 def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", columns: int = 8) -> go.Figure:
-    """Grayscale images (n, H, W) uint8 in a grid, each with its caption above it."""
+    """Grayscale images (n, H, W) uint8 in a grid, each with its caption (lines joined by <br>) above it."""
     if len(images) == 0:
         return go.Figure().update_layout(title=title or "No images")
     columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    caption_px = 8 + 14 * max(c.count("<br>") + 1 for c in captions)
+    height = 60 + rows * (120 + caption_px)
     fig = px.imshow(
         np.asarray(images),
         facet_col=0,
         facet_col_wrap=columns,
-        facet_row_spacing=0.12 / max(1, -(-len(images) // columns)) + 0.02,
+        facet_row_spacing=caption_px / (height - 60) if rows > 1 else 0.0,
+        facet_col_spacing=0.01,
         binary_string=True,
         title=title,
     )
@@ -125,5 +133,4 @@ def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", col
     fig.for_each_annotation(lambda a: a.update(text=captions[int(a.text.split("=")[1])], font_size=11))
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    rows = -(-len(images) // columns)
-    return fig.update_layout(height=120 + 130 * rows, margin=dict(l=10, r=10, t=60, b=10))
+    return fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 + caption_px, b=10))

@@ -1,0 +1,139 @@
+"""Evaluation page widgets: which run, which two models, cached evaluations, galleries, plain-words readings."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
+
+from cnn_dash import features, metrics
+from cnn_dash.data import CLASSES, STATS
+from cnn_dash.plots import confusion as plots
+
+CACHE_KEY = "_evaluation_cache"  # run key -> (Evaluation, models); no widget uses this key
+CACHE_RUNS = 4  # evaluations kept per session, the most recent first
+EVALUABLE = ("finished", "stopped")
+
+
+def session_runs() -> list[Any]:
+    """This browser session's runs, as the training page keeps them."""
+    from cnn_dash.ui.training import session_runs as runs  # the training page owns the runs
+
+    return list(runs())
+
+
+def evaluable_runs() -> list[Any]:
+    """Runs whose models can be evaluated: finished, or stopped with weights kept."""
+    return [r for r in session_runs() if r.status in EVALUABLE and r.state_dicts()]
+
+
+def no_run_yet() -> None:
+    """Say that there is nothing to evaluate yet and point to the training page."""
+    st.info("No finished training run in this session yet. Train a CNN and an FC net first; "
+            "their confusion matrices appear here as soon as the run ends (or is stopped).")
+    try:
+        st.page_link("pages/training.py", label="Go to Training", icon=":material/model_training:")
+    except StreamlitPageNotFoundError:  # the page is opened on its own, outside the app's navigation
+        st.caption("Open the Training page from the navigation.")
+
+
+def describe(run: Any) -> str:
+    """One line naming a run: id, dataset, models, status."""
+    models = " vs ".join(m.label for m in run.models)
+    shuffled = " · shuffled pixels" if getattr(run.settings, "permute_pixels", False) else ""
+    return f"Run {run.id} · {run.settings.dataset}{shuffled} · {models} · {run.status}"
+
+
+def run_picker(runs: list[Any]) -> Any:
+    """A selectbox over the evaluable runs, newest first; returns the chosen run."""
+    newest_first = list(reversed(runs))
+    index = st.selectbox("Run", range(len(newest_first)), format_func=lambda i: describe(newest_first[i]),
+                         key="eval_run")
+    return newest_first[index or 0]
+
+
+def run_evaluation(run: Any) -> tuple[metrics.Evaluation, dict[str, Any]]:
+    """The run's evaluation and trained models, computed once per run and kept in the session."""
+    cache: dict = st.session_state.setdefault(CACHE_KEY, {})
+    key = (run.id, run.status)
+    if key not in cache:
+        with st.spinner("Evaluating every model on the test set…"):
+            models = run.trained_models()
+            images, labels = run.test_set()
+            name = run.settings.dataset
+            classes = tuple(getattr(run, "classes", None) or CLASSES[name])
+            cache[key] = (metrics.evaluate(models, images, labels, STATS[name], classes), models)
+        for old in list(cache)[:-CACHE_RUNS]:
+            del cache[old]
+    return cache[key]
+
+
+def pair_picker(evaluation: metrics.Evaluation) -> tuple[str, str]:
+    """Two selectboxes choosing models A and B; A defaults to the first CNN, B to the first other net."""
+    labels = [r.label for r in evaluation.results]
+    cnns = [r.label for r in evaluation.results if r.is_cnn]
+    a_default = cnns[0] if cnns else labels[0]
+    others = [label for label in labels if label != a_default]
+    b_default = next((r.label for r in evaluation.results if not r.is_cnn and r.label != a_default), others[0])
+    left, right = st.columns(2)
+    a = left.selectbox("Model A", labels, index=labels.index(a_default), key="eval_a")
+    b = right.selectbox("Model B", labels, index=labels.index(b_default), key="eval_b")
+    return a, b
+
+
+def mcnemar_reading(test: metrics.McNemar, a: str, b: str) -> str:
+    """McNemar's test in plain words, with the p-value and which variant gave it."""
+    if test.b + test.c == 0:
+        return f"{a} and {b} get exactly the same images right: there is no difference to test."
+    method = ("exact binomial test, used when fewer than 25 images split the models" if test.exact
+              else "chi-square with continuity correction")
+    counts = (f"{a} gets **{test.b:,}** images right that {b} misses; {b} gets **{test.c:,}** right "
+              f"that {a} misses. If both models were equally good, a split at least this uneven would "
+              f"happen by chance with probability **p = {test.p_value:.3g}** (McNemar's test, {method}). ")
+    if test.p_value < 0.05:
+        better = a if test.b > test.c else b
+        return counts + f"That is unlikely to be chance (p < 0.05): **{better} is better** on this test set."
+    return counts + ("That could well be chance (p ≥ 0.05): this test set does not show that one model is "
+                     "better than the other.")
+
+
+def gallery(
+    evaluation: metrics.Evaluation, indices: np.ndarray, shown: list[str], title: str, limit: int
+) -> None:
+    """Plot the images at `indices` (up to `limit`), captioned with the truth and each shown model's answer."""
+    st.caption(f"{len(indices):,} images" + (f"; the first {limit} shown." if len(indices) > limit else "."))
+    if len(indices) == 0:
+        return
+    indices = indices[:limit]
+    classes = evaluation.classes
+    captions = []
+    for i in indices.tolist():
+        lines = [f"#{i} true: {classes[evaluation.labels[i]]}"]
+        for label in shown:
+            p = evaluation.result(label).predictions
+            lines.append(f"{label}: {classes[p.preds[i]]} {p.confidence[i]:.0%}")
+        captions.append("<br>".join(lines))
+    fig = plots.gallery_figure(evaluation.images[indices], captions, title, columns=6)
+    st.plotly_chart(fig, width="stretch")
+
+
+def by_confidence(evaluation: metrics.Evaluation, indices: np.ndarray, label: str) -> np.ndarray:
+    """The indices ordered by the model's confidence, most confident first (confident mistakes teach most)."""
+    confidence = evaluation.result(label).predictions.confidence[indices]
+    return indices[np.argsort(-confidence, kind="stable")]
+
+
+def inside_cnn(
+    evaluation: metrics.Evaluation, model: Any, dataset: str, index: int
+) -> tuple[np.ndarray, list[features.FeatureMaps]]:
+    """The first convolution's kernels and every convolution's feature maps for test image `index`."""
+    mean, std = STATS[dataset]
+    maps = features.feature_maps_of(model, evaluation.images[index], mean, std)
+    return features.first_conv_kernels(model), maps
+
+
+def csv_download(label: str, frame: Any, file_name: str, key: str) -> None:
+    """A download button for a table as CSV that does not rerun the page."""
+    st.download_button(label, frame.to_csv().encode(), file_name=file_name, mime="text/csv",
+                       key=key, on_click="ignore", icon=":material/download:")

@@ -1,0 +1,136 @@
+"""Evaluation: confusion matrices, per-class scores, where two models disagree, and inside the CNN."""
+import pandas as pd
+import streamlit as st
+
+from cnn_dash import metrics
+from cnn_dash.plots import confusion as plots
+from cnn_dash.ui import evaluation as ui
+
+st.title("Evaluation: what each model gets wrong, and where the CNN wins")
+
+runs = ui.evaluable_runs()
+if not runs:
+    ui.no_run_yet()
+    st.stop()
+
+run = ui.run_picker(runs)
+ev, models = ui.run_evaluation(run)
+classes = ev.classes
+labels = [r.label for r in ev.results]
+st.caption(f"{len(ev.labels):,} test images of {run.settings.dataset}, every model evaluated in "
+           f"{ev.seconds:.2f} s.")
+for r in ev.results:
+    if not (r.predictions.probs == r.predictions.probs).all():  # NaN: the weights are not finite
+        st.warning(f"{r.label} diverged during training: its predictions below are meaningless.")
+
+st.subheader("Scores")
+summary = metrics.summary_table(ev)
+st.dataframe(summary.style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}", "macro F1": "{:.3f}"}))
+ui.csv_download("Scores (CSV)", summary, f"run{run.id}_scores.csv", "dl_scores")
+
+# ---- Confusion matrices ------------------------------------------------------------------------------
+st.subheader("Confusion matrices")
+st.caption("Rows are the true classes, columns the predicted ones: the diagonal holds the right answers, "
+           "every other cell one kind of mistake.")
+percent = st.toggle("Row-normalised (% of each true class)", key="eval_percent")
+values = {r.label: metrics.row_percent(r.matrix) if percent else r.matrix for r in ev.results}
+unit = "% of row" if percent else "counts"
+for row_start in range(0, len(labels), 2):
+    for col, label in zip(st.columns(2), labels[row_start : row_start + 2]):
+        with col:
+            st.plotly_chart(plots.confusion_figure(values[label], classes, label, percent), width="stretch",
+                            key=f"matrix_{label}")
+            frame = pd.DataFrame(values[label], index=classes, columns=classes).rename_axis("true \\ predicted")
+            ui.csv_download(f"{label} matrix (CSV, {unit})", frame, f"run{run.id}_{label}_{unit}.csv",
+                            f"dl_matrix_{label}")
+
+if len(labels) < 2:
+    st.stop()
+
+st.subheader("Comparing two models")
+a, b = ui.pair_picker(ev)
+if a == b:
+    st.info("Choose two different models to compare them.")
+    st.stop()
+
+diff = values[a] - values[b]
+st.plotly_chart(plots.difference_figure(diff, classes, f"{a} − {b}", percent), width="stretch", key="diff")
+st.caption(f"Blue: {a} has more images in that cell, red: {b} has more. On the diagonal blue means {a} gets "
+           f"more of that class right; off the diagonal blue means {a} makes that mistake more often.")
+frame = pd.DataFrame(diff, index=classes, columns=classes).rename_axis("true \\ predicted")
+ui.csv_download(f"Difference {a} − {b} (CSV, {unit})", frame, f"run{run.id}_difference_{unit}.csv", "dl_diff")
+
+# ---- Per-class scores ---------------------------------------------------------------------------------
+st.subheader("Per class")
+table = metrics.comparison_table(ev)
+shown = table.copy()
+for metric in metrics.METRICS:
+    shown[f"best {metric}"] = metrics.best_per_class(table, metric, labels)
+style = shown.style.format("{:.3f}", subset=[c for c in table.columns if c != "support"])
+for metric in metrics.METRICS:
+    style = style.highlight_max(subset=[metrics.column(metric, m) for m in labels], axis=1,
+                                props="font-weight: bold; background-color: #fde725")
+st.dataframe(style, height=35 * (len(shown) + 1) + 3)
+st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
+           "'best' columns. Shirts, pullovers and coats are where models usually part ways.")
+ui.csv_download("Per-class table (CSV)", table, f"run{run.id}_per_class.csv", "dl_per_class")
+
+# ---- Disagreement -------------------------------------------------------------------------------------
+st.subheader(f"Where {a} and {b} disagree")
+d = metrics.disagreement(ev.labels, ev.result(a).predictions.preds, ev.result(b).predictions.preds)
+agree = pd.DataFrame([[d.both, d.only_a], [d.only_b, d.neither]],
+                     index=[f"{a} right", f"{a} wrong"], columns=[f"{b} right", f"{b} wrong"])
+st.dataframe(agree)
+st.markdown(ui.mcnemar_reading(metrics.mcnemar(d.only_a, d.only_b), a, b))
+ui.csv_download("Agreement table (CSV)", agree, f"run{run.id}_agreement.csv", "dl_agree")
+
+# ---- Galleries ---------------------------------------------------------------------------------------
+st.subheader("Galleries")
+limit = st.slider("Images per gallery", 6, 48, 18, step=6, key="eval_limit")
+wrong, fixed, broken, cell = st.tabs(["Misclassified", f"Fixed by {a}", f"Broken by {a}", "Matrix cell"])
+preds_a, preds_b = ev.result(a).predictions.preds, ev.result(b).predictions.preds
+with wrong:
+    model = st.selectbox("Model", labels, key="eval_wrong_model")
+    indices = (ev.result(model).predictions.preds != ev.labels).nonzero()[0]
+    ui.gallery(ev, ui.by_confidence(ev, indices, model), [model],
+               f"{model}'s mistakes, most confident first", limit)
+with fixed:
+    st.caption(f"{a} is right and {b} is wrong.")
+    ui.gallery(ev, ui.by_confidence(ev, metrics.only_right(ev.labels, preds_a, preds_b), b), [a, b], "", limit)
+with broken:
+    st.caption(f"{a} is wrong and {b} is right.")
+    ui.gallery(ev, ui.by_confidence(ev, metrics.only_right(ev.labels, preds_b, preds_a), a), [a, b], "", limit)
+with cell:
+    left, mid, right = st.columns(3)
+    model = left.selectbox("Model", labels, key="eval_cell_model")
+    true_class = mid.selectbox("True class", range(len(classes)), format_func=classes.__getitem__,
+                               index=6 if len(classes) > 6 else 0, key="eval_cell_true")
+    pred_class = right.selectbox("Predicted class", range(len(classes)), format_func=classes.__getitem__,
+                                 key="eval_cell_pred")
+    indices = metrics.cell_indices(ev.labels, ev.result(model).predictions.preds, true_class, pred_class)
+    ui.gallery(ev, indices, [model], f"True {classes[true_class]}, predicted {classes[pred_class]}", limit)
+
+# ---- Inside the CNN ----------------------------------------------------------------------------------
+cnns = [r.label for r in ev.results if r.is_cnn]
+st.subheader("Inside the CNN")
+if not cnns:
+    st.info("This run has no convolutional model: there are no kernels or feature maps to show.")
+    st.stop()
+left, right = st.columns(2)
+model = left.selectbox("CNN", cnns, key="eval_cnn")
+index = int(right.number_input("Test image #", 0, len(ev.labels) - 1, 0, key="eval_image"))
+kernels, maps = ui.inside_cnn(ev, models[model], run.settings.dataset, index)
+p = ev.result(model).predictions
+st.caption(f"Image #{index}: true {classes[ev.labels[index]]}, {model} says {classes[p.preds[index]]} "
+           f"({p.confidence[index]:.0%}).")
+img_col, kernel_col = st.columns([1, 3])
+img_col.plotly_chart(plots.gallery_figure(ev.images[index : index + 1], [f"#{index}"]), width="stretch",
+                     key="inside_image")
+kernel_col.plotly_chart(plots.kernels_figure(kernels), width="stretch", key="kernels")
+st.caption("Each kernel is a small grid of weights slid over the image: blue weights reward bright pixels, "
+           "red ones penalise them. A feature map is the result of sliding one kernel over the layer's "
+           "input: bright where the pattern the kernel encodes is present.")
+for fm in maps:
+    st.plotly_chart(plots.feature_maps_figure(fm.maps, f"{fm.label}: {fm.maps.shape[0]} maps of "
+                                              f"{fm.maps.shape[1]}×{fm.maps.shape[2]}"),
+                    width="stretch", key=f"maps_{fm.name}")
