@@ -17,7 +17,8 @@ def param_count(net: NetSpec) -> int:
     return sum(row.params for row in trace(net))
 
 
-def _call(layer: LayerSpec) -> str:
+def layer_code(layer: LayerSpec) -> str:
+    """One layer as the PyTorch call that builds it, e.g. `nn.Conv2d(in_channels=1, out_channels=16, kernel_size=3)`."""
     kwargs = layer.kwargs()
     order = list(SIGNATURES[layer.type])  # torch's own argument order reads best
     args = ", ".join(f"{k}={kwargs[k]!r}" for k in sorted(kwargs, key=order.index))
@@ -30,7 +31,7 @@ def to_code(net: NetSpec) -> str:
     lines = ["import torch", "from torch import nn", "",
              "# Each comment is the layer's output shape for one input (the batch dimension left out).",
              "model = nn.Sequential("]
-    lines += [f"    {_call(row.layer)},  # -> {row.out_shape}" for row in rows]
+    lines += [f"    {layer_code(row.layer)},  # -> {row.out_shape}" for row in rows]
     out = (1, *rows[-1].out_shape) if rows else (1, *net.input_shape)
     lines += [")", ""]
     if any(layer.type.startswith(("BatchNorm", "Dropout")) for layer in net.layers):
