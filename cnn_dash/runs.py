@@ -70,6 +70,12 @@ class Run:
             return self._data
 
     @property
+    def source(self) -> str | None:
+        """Where the run's images come from, in words (None until its data is prepared)."""
+        data = self._data
+        return data.dataset.source if data is not None else None
+
+    @property
     def classes(self) -> tuple[str, ...]:
         """The class names of the run's dataset."""
         return self.data.dataset.classes

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnn_dash.data import Dataset, load_dataset, normalize
-from cnn_dash.specs import NetSpec
+from cnn_dash.specs import LayerSpec, NetSpec
 
 OPTIMIZERS = ("sgd", "adam")
 POINTS_PER_EPOCH = 50  # train-curve points per model and epoch (fewer when an epoch has fewer steps)
@@ -331,3 +331,33 @@ class Trainer:
                         yield record("finished", test)
                         return
                     yield record("training", test)
+
+
+# The classroom preset (issue 5.8). Stride-2 convolutions instead of max-pooling: on a CPU a max-pool over
+# a 28x28 map costs more than the convolution before it, and batch norm lets Adam converge in two epochs.
+_L = LayerSpec.of
+QUICK_DEMO_CNN = NetSpec(
+    "Quick-demo CNN",
+    (
+        _L("Conv2d", out_channels=16, kernel_size=5, stride=2, padding=2),  # (16, 14, 14)
+        _L("BatchNorm2d"),
+        _L("ReLU"),
+        _L("Conv2d", out_channels=32, kernel_size=5, stride=2, padding=2),  # (32, 7, 7)
+        _L("BatchNorm2d"),
+        _L("ReLU"),
+        _L("Flatten"),  # (1568,)
+        _L("Linear", out_features=10),
+    ),
+    description="Two stride-2 5×5 convolutions with batch norm, then Linear 1568→10: fast on a CPU.",
+)
+
+
+def quick_demo(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
+    """The classroom preset: all MNIST, the quick-demo CNN beside a one-hidden-layer MLP, both with Adam."""
+    from cnn_dash.presets import PRESETS
+
+    settings = TrainSettings(dataset=dataset, batch_size=64, epochs=2, seed=0, evals_per_epoch=2)
+    return settings, (
+        ModelConfig("A · Quick-demo CNN (Adam)", QUICK_DEMO_CNN, OptimizerSpec("adam", 0.002)),
+        ModelConfig("B · MLP 784-128-10 (Adam)", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.001)),
+    )

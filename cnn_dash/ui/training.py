@@ -1,0 +1,251 @@
+"""Training page widgets: the run form, the live view of a run, and the session's list of runs.
+
+Runs live in a per-session `RunRegistry` under a key no widget uses; the scheduler trains them in its own
+threads, so a rerun, a page switch or a Stop click never blocks on training.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from cnn_dash.data import DATASETS, TITLES
+from cnn_dash.limits import LIMITS, describe, estimate_macs
+from cnn_dash.plots.curves import curves_figure, curves_frame
+from cnn_dash.runs import Run, RunRegistry
+from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings, quick_demo
+from cnn_dash.ui.model_picker import model_picker
+
+REGISTRY_KEY = "_training_runs"  # the session's RunRegistry; no widget uses this key
+LETTERS = "ABCD"
+DEFAULT_NETS = ("ConvNet + ReLU (CNN notebook)", "FCNet (CNN notebook)", "LeNet-5", "MLP 784-128-10")
+BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
+POLL_S = 1.0  # how often the live view reads the run
+
+
+def _session_alive() -> Callable[[], bool]:
+    """A callback telling whether this browser session is still connected (always True outside a server)."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return lambda: True
+    runtime, session_id = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(session_id)
+
+
+def session_registry() -> RunRegistry:
+    """This browser session's runs (created on first use)."""
+    if REGISTRY_KEY not in st.session_state:
+        st.session_state[REGISTRY_KEY] = RunRegistry(alive=_session_alive())
+    return st.session_state[REGISTRY_KEY]
+
+
+def session_runs() -> list[Run]:
+    """This browser session's runs, oldest first (the evaluation page reads them)."""
+    return session_registry().runs()
+
+
+def optimizer_input(key: str) -> OptimizerSpec:
+    """SGD (learning rate, momentum) or Adam (learning rate)."""
+    name = st.radio("Optimizer", ("SGD", "Adam"), horizontal=True, key=f"{key}_name")
+    lr = st.number_input("Learning rate", min_value=1e-5, max_value=LIMITS.max_lr,
+                         value=0.01 if name == "SGD" else 0.001, step=0.001, format="%.5f", key=f"{key}_lr_{name}")
+    if name == "Adam":
+        return OptimizerSpec("adam", lr)
+    momentum = st.number_input("Momentum", min_value=0.0, max_value=0.99, value=0.9, step=0.05, key=f"{key}_mom")
+    return OptimizerSpec("sgd", lr, momentum)
+
+
+def model_inputs() -> list[ModelConfig] | None:
+    """2-4 models side by side, each a preset or custom stack with its optimizer; None if a stack is invalid."""
+    count = st.radio("Models side by side", (2, 3, 4), horizontal=True, key="train_count")
+    configs: list[ModelConfig | None] = []
+    for i, column in enumerate(st.columns(count)):
+        with column, st.container(border=True):
+            net = model_picker(f"train_model_{i}", kind="cnn" if i % 2 == 0 else "fc", default=DEFAULT_NETS[i],
+                               label=f"Model {LETTERS[i]}")
+            optimizer = optimizer_input(f"train_opt_{i}")
+            kind = "Adam" if optimizer.name == "adam" else "SGD"
+            configs.append(None if net is None else ModelConfig(f"{LETTERS[i]} · {net.name} ({kind})", net, optimizer))
+    return None if any(c is None for c in configs) else configs  # type: ignore[return-value]
+
+
+def settings_inputs(dataset: str, train_size: int) -> TrainSettings:
+    """Subset, batch size, epochs, seed, test evaluations and the pixel-shuffle option, within the limits."""
+    top = st.columns(4)
+    most = min(train_size, LIMITS.max_train_subset)
+    subset = top[0].number_input("Training images", min_value=min(LIMITS.min_train_subset, most), max_value=most,
+                                 value=min(most, 10_000), step=1_000, key="train_subset",
+                                 help="A subset drawn by the seed; the whole test set is always used.")
+    batch = top[1].selectbox("Batch size", BATCH_SIZES, index=BATCH_SIZES.index(64), key="train_batch")
+    epochs = top[2].number_input("Epochs", min_value=1, max_value=LIMITS.max_epochs, value=2, key="train_epochs")
+    seed = top[3].number_input("Seed", min_value=0, max_value=LIMITS.max_seed, value=0, key="train_seed",
+                               help="One seed sets the subset, the initial weights and the batch order of "
+                                    "every model: the same seed gives the same curves.")
+    left, right = st.columns(2)
+    evals = left.number_input("Test evaluations per epoch", min_value=1, max_value=LIMITS.max_evals_per_epoch,
+                              value=2, key="train_evals")
+    permute = right.checkbox("Shuffle the pixels (one fixed permutation, the same for train and test)",
+                             key="train_permute",
+                             help="The inductive-bias experiment: an FC net does not care where a pixel is, "
+                                  "a CNN does.")
+    return TrainSettings(dataset, None if subset >= train_size else int(subset), int(batch), int(epochs),
+                         int(seed), bool(permute), int(evals))
+
+
+def limits_note(settings: TrainSettings, models: list[ModelConfig] | None) -> None:
+    """The run's compute next to the limits, and the limits in words."""
+    with st.expander("Limits of this shared server"):
+        for line in describe():
+            st.write(f"- {line}")
+        if models:
+            try:
+                st.caption(f"This run: about {estimate_macs(tuple(models), settings) / 1e9:,.1f} billion "
+                           f"multiply-adds forward (training costs about three times that).")
+            except ValueError as exc:
+                st.caption(str(exc))
+
+
+def start_run(registry: RunRegistry, settings: TrainSettings, models: list[ModelConfig] | tuple) -> Run | None:
+    """Queue a run, or say why not (a limit, an invalid network, the data); never a traceback."""
+    try:
+        return registry.start(settings, tuple(models))
+    except (ValueError, RuntimeError, OSError) as exc:  # LimitError, ShapeError, DataSourceError
+        st.error(str(exc))
+        return None
+
+
+def quick_demo_button(registry: RunRegistry, disabled: bool) -> None:
+    """One click: the classroom preset (a fast CNN beside an MLP on all of MNIST)."""
+    settings, models = quick_demo()
+    if st.button("Quick demo", icon=":material/bolt:", disabled=disabled, key="train_quick_demo",
+                 help=f"{settings.epochs} epochs of all MNIST training images, batch {settings.batch_size}: "
+                      f"{' vs '.join(m.label for m in models)}. On two CPU cores the CNN passes 98.5% test "
+                      f"accuracy in under 20 seconds."):
+        start_run(registry, settings, models)
+
+
+def _stop(run_id: str) -> None:
+    session_registry().stop(run_id)
+
+
+def _delete(run_id: str) -> None:
+    session_registry().delete(run_id)
+
+
+def _results_table(run: Run) -> list[dict]:
+    rows = []
+    last = {p.label: p for p in list(run.history)}
+    results = run.results
+    for m in run.models:
+        p, r = last.get(m.label), results.get(m.label)
+        status = r.status if r else "waiting"
+        if r and r.diverged_at:
+            status = f"diverged at step {r.diverged_at}"
+        rows.append({
+            "model": m.label, "optimizer": str(m.optimizer), "status": status,
+            "step": f"{p.step:,} / {p.total_steps:,}" if p else "0", "epoch": round(p.epoch, 2) if p else 0.0,
+            "train loss": r.train_loss if r else None, "train acc": r.train_acc if r else None,
+            "test loss": r.test_loss if r else None, "test acc": r.test_acc if r else None,
+            "samples/s": round(p.samples_per_s) if p else None, "elapsed (s)": round(p.elapsed_s, 1) if p else None,
+        })
+    return rows
+
+
+def run_summary(run: Run) -> str:
+    """One line: dataset, images, batch, epochs, seed, shuffle."""
+    s = run.settings
+    images = f"{s.train_subset:,} images" if s.train_subset else "all images"
+    shuffled = " · shuffled pixels" if s.permute_pixels else ""
+    return f"{TITLES.get(s.dataset, s.dataset)} · {images} · batch {s.batch_size} · {s.epochs} epoch{'s' if s.epochs != 1 else ''} · seed {s.seed}{shuffled}"
+
+
+def run_card(run: Run, registry: RunRegistry) -> None:
+    """A run's state: queue position or progress and ETA, per-model numbers, and its curves."""
+    st.markdown(f"**{run.name}** — {run.status} · {run_summary(run)}")
+    if run.status == "queued":
+        position = registry.position(run.id)
+        training, waiting = registry.scheduler.counts()
+        st.info(f"Waiting for a free training slot: number {position or 1} in the queue "
+                f"({training} run(s) training on this server, {waiting} waiting).", icon=":material/hourglass:")
+    elif run.status == "running":
+        fraction, eta = run.progress()
+        eta_text = f" · about {eta:.0f} s left" if eta is not None and fraction > 0 else ""
+        st.progress(min(max(fraction, 0.0), 1.0), text=f"{fraction:.0%}{eta_text}")
+    if run.active:
+        st.button("Stop" if run.status == "running" else "Cancel", icon=":material/stop_circle:",
+                  key=f"train_stop_{run.id}", on_click=_stop, args=(run.id,),
+                  help="Stops within about a second and keeps everything trained so far.")
+    if run.status == "failed":
+        st.error(f"The run failed: {run.error}")
+    elif run.error:
+        st.warning(run.error)
+    for label, step in run.diverged.items():
+        st.warning(f"{label} diverged at step {step}: its loss became NaN or infinite, so it stopped there "
+                   f"(its last finite weights are kept). Try a smaller learning rate.", icon=":material/warning:")
+    if run.history:
+        st.dataframe(_results_table(run), hide_index=True, column_config={
+            "train acc": st.column_config.NumberColumn(format="percent"),
+            "test acc": st.column_config.NumberColumn(format="percent"),
+            "train loss": st.column_config.NumberColumn(format="%.4f"),
+            "test loss": st.column_config.NumberColumn(format="%.4f"),
+        })
+        st.plotly_chart(curves_figure(curves_frame({run.name: list(run.history)})), width="stretch",
+                        key=f"train_curves_{run.id}")
+    if run.source:
+        st.caption(f"Images from the {run.source}.")
+
+
+@st.fragment(run_every=POLL_S)
+def live_run(run_id: str) -> None:
+    """The active run, redrawn every POLL_S seconds without rerunning the page; a full rerun once it ends."""
+    registry = session_registry()
+    try:
+        run = registry.get(run_id)
+    except KeyError:  # deleted meanwhile
+        st.rerun()
+        return
+    run_card(run, registry)
+    if not run.active:
+        st.rerun()
+
+
+def runs_list(registry: RunRegistry) -> None:
+    """Every run of the session: overlay curves, download CSV and weights, delete."""
+    runs = [r for r in registry.runs() if r.history]
+    if not runs:
+        return
+    st.subheader("Runs of this session")
+    names = {r.name: r for r in runs}
+    chosen = st.multiselect("Overlay the curves of", list(names), default=list(names)[-2:], key="train_overlay")
+    if chosen:
+        frame = curves_frame({name: list(names[name].history) for name in chosen})
+        st.plotly_chart(curves_figure(frame), width="stretch", key="train_overlay_chart")
+    for run in reversed(registry.runs()):
+        with st.expander(f"{run.name} · {run.status} · {run_summary(run)}"):
+            if run.history:
+                st.dataframe(_results_table(run), hide_index=True)
+            cols = st.columns(2 + len(run.models))
+            cols[0].download_button("Curves (CSV)", run.curves_csv, f"{run.name.replace(' ', '_')}_curves.csv",
+                                    "text/csv", key=f"train_csv_{run.id}", on_click="ignore",
+                                    disabled=not run.history)
+            for col, m in zip(cols[1:], run.models):
+                col.download_button(f"Weights {m.label[0]}", _weights(run, m.label),
+                                    f"{run.name.replace(' ', '_')}_{m.label[0]}.pt", "application/octet-stream",
+                                    key=f"train_w_{run.id}_{m.label[0]}", on_click="ignore",
+                                    disabled=not run.has_weights, help=f"state_dict of {m.label}")
+            cols[-1].button("Delete", icon=":material/delete:", key=f"train_del_{run.id}", on_click=_delete,
+                            args=(run.id,))
+
+
+def _weights(run: Run, label: str) -> Callable[[], bytes]:
+    return lambda: run.weights_file(label)
+
+
+def dataset_choice() -> str:
+    """The dataset picked in the shared sidebar."""
+    from cnn_dash.ui.dataset import DATASET_KEY
+
+    return st.session_state.get(DATASET_KEY) or DATASETS[0]

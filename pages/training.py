@@ -1,0 +1,38 @@
+"""Training: CNN and FC nets side by side on the same batches, live curves, runs kept for the other pages."""
+import streamlit as st
+
+from cnn_dash.ui import training as ui
+from cnn_dash.ui.dataset import selected_dataset
+
+st.title("Train side by side")
+st.caption("Every model starts from the same seed and sees the same batches in the same order, so the curves "
+           "compare the architectures, not the luck of the draw. Training goes on while you visit other pages.")
+
+registry = ui.session_registry()
+active = registry.active()
+
+dataset = selected_dataset(ui.dataset_choice())
+if dataset is None:
+    st.stop()
+st.caption(f"Dataset (chosen in the sidebar): **{dataset.name}**, {dataset.size_text} from the {dataset.source}.")
+
+models = ui.model_inputs()
+settings = ui.settings_inputs(dataset.name, len(dataset.train_labels))
+ui.limits_note(settings, models)
+
+left, right, _ = st.columns([1, 1, 4])
+if left.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
+               disabled=active is not None or models is None):
+    ui.start_run(registry, settings, models)
+with right:
+    ui.quick_demo_button(registry, disabled=active is not None)
+active = registry.active()
+if active is not None:
+    st.caption("One run per session trains (or waits) at a time: stop it to start another.")
+
+st.divider()
+if active is not None:
+    ui.live_run(active.id)
+elif registry.runs():
+    ui.run_card(registry.runs()[-1], registry)
+ui.runs_list(registry)
