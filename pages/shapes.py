@@ -43,13 +43,14 @@ def layer_controls(kind: str, n: int, separate: bool) -> dict:
         args["output_size"] = per_dim("output_size", "shp_out_size", 7, -4, BIG, n, separate)
         return args
     if "Conv" in kind:
-        args["out_channels"] = int(st.number_input("out_channels", -4, 4 * MAX_CHANNELS, 8, key="shp_out_ch"))
+        args["out_channels"] = int(st.number_input("out_channels", -4, 4 * MAX_CHANNELS, 16, key="shp_out_ch"))
     args["kernel_size"] = per_dim("kernel_size", f"shp_{kind}_kernel", 3 if "Conv" in kind else 2, -4, BIG, n, separate)
-    args["stride"] = per_dim("stride", f"shp_{kind}_stride", 1 if "Conv" in kind else 2, -4, BIG, n, separate)
+    args["stride"] = per_dim("stride", f"shp_{kind}_stride", 2, -4, BIG, n, separate)
     choice = "number"
     if kind in ("Conv1d", "Conv2d", "Conv3d"):
         choice = st.radio("padding", ["number", "same", "valid"], horizontal=True, key="shp_pad_kind")
-    args["padding"] = choice if choice != "number" else per_dim("padding", f"shp_{kind}_pad", 0, -4, BIG, n, separate)
+    pad = 1 if "Conv" in kind else 0
+    args["padding"] = choice if choice != "number" else per_dim("padding", f"shp_{kind}_pad", pad, -4, BIG, n, separate)
     if kind != "AvgPool2d":
         args["dilation"] = per_dim("dilation", f"shp_{kind}_dilation", 1, -4, BIG, n, separate)
     if kind == "ConvTranspose2d":
@@ -85,10 +86,13 @@ def single_layer() -> None:
     c2.metric("Parameters", f"{expl.params:,}")
     c3.metric("Multiply-adds per image", f"{expl.macs:,}")
     st.latex(expl.dims[0].latex()[0])
+    explained: dict[tuple[str, str], list[str]] = {}  # a square layer explains height and width once
     for dim in expl.dims:
-        st.markdown(f"**{dim.name}**")
-        st.latex(dim.latex()[1])
-        st.write(rounding_text(dim))
+        explained.setdefault((dim.latex()[1], rounding_text(dim)), []).append(dim.name)
+    for (formula, text), names in explained.items():
+        st.markdown(f"**{' and '.join(names)}**")
+        st.latex(formula)
+        st.write(text)
     draw_window(expl)
     if kind in ("MaxPool2d", "AvgPool2d"):
         compare_pooling(expl.layer)

@@ -57,12 +57,17 @@ def window_figure(expl: Explanation, out_index: tuple[int, ...]) -> go.Figure:
                         horizontal_spacing=0.08)
     fig.add_trace(_heatmap(grid, rows, cols, "input"), row=1, col=1)
     fig.add_trace(_heatmap(out_grid, list(range(out_rows)), list(range(dims[1].out)), "output"), row=1, col=2)
-    for col in (1, 2):
+    for col, (ys, xs) in enumerate(((rows, cols), (range(out_rows), range(dims[1].out))), start=1):
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if col == 1 else 2}", constrain="domain",
-                         showgrid=False, row=1, col=col)
-        fig.update_xaxes(side="top", constrain="domain", showgrid=False, row=1, col=col)
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=50, b=10), showlegend=False)
+                         showgrid=False, zeroline=False, dtick=_tick(len(ys)), row=1, col=col)
+        fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, dtick=_tick(len(xs)), row=1, col=col)
+    fig.update_layout(height=min(max(140 + 16 * len(rows), 200), 520), margin=dict(l=10, r=10, t=40, b=10),
+                      showlegend=False)
     return fig
+
+
+def _tick(cells: int) -> int:
+    return 1 if cells <= 16 else 5 if cells <= 60 else 10
 
 
 def _padded(dims) -> bool:
