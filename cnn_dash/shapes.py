@@ -167,8 +167,9 @@ def _conv(kind: str, args: dict[str, Any], in_shape: tuple[int, ...]) -> tuple[i
     for name, size, ki, si, di, lo, hi in zip(names, sizes, k, s, d, left, right):
         span = di * (ki - 1) + 1
         if span > size + lo + hi:
+            pads = f"2*{lo}" if lo == hi else f"{lo} + {hi}"
             raise ShapeError(f"kernel {_span(ki, di)} is larger than the padded input {size + lo + hi} "
-                             f"({size} + {lo} + {hi}) in {name}")
+                             f"({size} + {pads}) in {name}")
         out.append((size + lo + hi - span) // si + 1)
     return (out_ch, *out)
 

@@ -193,7 +193,7 @@ def test_the_calculator_imports_no_torch():
 # ---- messages a student can act on ----
 
 @pytest.mark.parametrize("layer, in_shape, words", [
-    (LayerSpec.of("Conv2d", out_channels=8, kernel_size=5, padding=1), (1, 2, 2), ["kernel 5", "padded input 4", "2 + 1 + 1"]),
+    (LayerSpec.of("Conv2d", out_channels=8, kernel_size=5, padding=1), (1, 2, 2), ["kernel 5", "padded input 4", "2 + 2*1"]),
     (LayerSpec.of("Conv2d", out_channels=8, kernel_size=3, padding="same", stride=2), (1, 9, 9), ["'same'", "stride"]),
     (LayerSpec.of("Conv2d", out_channels=8, kernel_size=3, groups=2), (3, 9, 9), ["in_channels=3", "groups=2"]),
     (LayerSpec.of("MaxPool2d", kernel_size=3, padding=2), (1, 9, 9), ["padding 2", "half the kernel 3"]),

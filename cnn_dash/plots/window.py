@@ -19,8 +19,7 @@ def drawable(expl: Explanation) -> bool:
     """True when the layer slides a window and both grids are small enough to draw cell by cell."""
     if not expl.dims:
         return False
-    return all(max(d.padded, d.out, d.pad_before + (d.out - 1) * d.stride + d.span) <= MAX_DRAWN
-               for d in expl.dims[-2:])
+    return all(max(d.padded, d.out, d.padded - d.uncovered) <= MAX_DRAWN for d in expl.dims[-2:])
 
 
 def _axis(dim: DimWindow, o: int) -> tuple[list[int], list[int], set[int]]:
