@@ -1,6 +1,4 @@
 """Architectures: a CNN and a fully connected net side by side, layer by layer, as torchinfo sees them."""
-from dataclasses import replace
-
 import streamlit as st
 
 from cnn_dash.build import to_code
@@ -33,28 +31,28 @@ with st.container(border=True):
 
 
 def safe_summary(net: NetSpec | None) -> Summary | None:
-    """The summary of `net` on the chosen input, or None with the reason shown (never a traceback)."""
+    """The summary of `net`, or None with the reason shown (never a traceback)."""
     if net is None:
         return None
     try:
-        return summarize(replace(net, input_shape=input_shape), int(batch_size))
-    except ValueError as exc:  # ShapeError is a ValueError: the stack does not fit this input
-        st.error(f"{net.name} does not work on a {'×'.join(map(str, input_shape))} input: {exc}")
+        return summarize(net, int(batch_size))
+    except ValueError as exc:  # ShapeError is a ValueError, e.g. a matched FC over the size limits
+        st.error(f"{net.name} cannot be summarised: {exc}")
         return None
 
 
 left, right = st.columns(2)
 with left:
     st.subheader("CNN")
-    cnn = model_picker("arch_cnn", kind="cnn", default="ConvNet (CNN notebook)", label="Convolutional net")
+    cnn = model_picker("arch_cnn", "cnn", "ConvNet (CNN notebook)", "Convolutional net", input_shape)
     cnn_summary = safe_summary(cnn)
 with right:
     st.subheader("Fully connected")
     fc = None
     if not matched:
-        fc = model_picker("arch_fc", kind="fc", default="FCNet (CNN notebook)", label="Fully connected net")
+        fc = model_picker("arch_fc", "fc", "FCNet (CNN notebook)", "Fully connected net", input_shape)
     elif cnn_summary is not None:
-        fc = matched_fc(cnn, input_shape, hidden_layers)
+        fc = matched_fc(cnn, hidden_layers=hidden_layers)
         st.info(
             f"**{fc.name}**: the hidden width closest to {cnn_summary.total_params:,} parameters. "
             "The seed notebook does the same on purpose: a 13,686-parameter CNN against a 12,730 FC net."
@@ -104,7 +102,7 @@ if cnn_summary is not None and fc_summary is not None:
 
     st.header("PyTorch code")
     for column, net, tag in zip(st.columns(2), (cnn, fc), ("cnn", "fc")):
-        code = to_code(replace(net, input_shape=input_shape))
+        code = to_code(net)
         column.code(code, language="python")
         column.download_button(
             "Download .py", code, file_name=f"{tag}_model.py", mime="text/x-python", key=f"arch_code_{tag}"

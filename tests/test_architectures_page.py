@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from torch import nn
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash.build import build_model
@@ -100,3 +101,42 @@ def test_parameter_matched_fc(at: AppTest) -> None:
     assert not at.exception and not at.error
     cnn, fc = shown_params(at)
     assert cnn == 3_199_106 and abs(fc - cnn) / cnn < 0.001
+
+
+def edit(at: AppTest, key: str, **state) -> None:
+    """Seed the layer table's edit state (AppTest cannot type into st.data_editor cells) and rerun."""
+    at.session_state[f"{key}__table"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [], **state}
+    at.run()
+
+
+def test_custom_stack_edited_in_the_layer_table(at: AppTest) -> None:
+    at.selectbox(key="arch_cnn_preset").select(CUSTOM).run()
+    assert at.selectbox(key="arch_cnn_start").value == "ConvNet (CNN notebook)"
+    assert len(at.data_editor) == 1 and list(at.data_editor[0].value["type"])[:2] == ["Conv2d", "MaxPool2d"]
+    assert shown_params(at) == (13_686, 12_730)  # unedited: the preset's numbers
+    # first convolution 16 -> 8 channels, and a ReLU appended at the end
+    edit(at, "arch_cnn_editor", edited_rows={0: {"out": "8"}}, added_rows=[{"type": "ReLU"}])
+    assert not at.exception and not at.error
+    oracle = nn.Sequential(
+        nn.Conv2d(1, 8, 3, 1, 1), nn.MaxPool2d(2, 2, 0), nn.Conv2d(8, 32, 3), nn.MaxPool2d(2, 2, 1),
+        nn.Conv2d(32, 64, 1), nn.Conv2d(64, 4, 5), nn.Flatten(), nn.Linear(36, 10), nn.ReLU(),
+    )
+    assert shown_params(at)[0] == sum(p.numel() for p in oracle.parameters()) == 11_302
+    tables = [df.value for df in at.dataframe if "Output shape" in df.value.columns]
+    assert list(tables[0]["Layer"])[-1] == "ReLU: 1-9"
+    assert "**ConvNet (CNN notebook) (edited)**" in [m.value for m in at.markdown]
+    assert "nn.Conv2d(in_channels=1, out_channels=8" in at.code[0].value
+
+
+def test_invalid_custom_stacks_are_explained(at: AppTest) -> None:
+    at.selectbox(key="arch_fc_preset").select(CUSTOM).run()
+    edit(at, "arch_fc_editor", edited_rows={1: {"kernel_size": "40"}})  # the start is FCNet: row 2 is Linear
+    assert not at.exception
+    assert any("Linear has no argument 'kernel_size'" in e.value for e in at.error)
+    edit(at, "arch_fc_editor", edited_rows={1: {"out": "1 6"}})
+    assert not at.exception
+    assert any("cannot be read" in e.value for e in at.error)
+    edit(at, "arch_fc_editor", edited_rows={0: {"type": "Conv2d", "out": "4", "kernel_size": "40"}})
+    assert not at.exception
+    assert any("does not work on a 1×28×28 input: layer 1 (Conv2d" in e.value for e in at.error)
+    assert not [df for df in at.dataframe if "Params" in df.value.columns]

@@ -4,11 +4,12 @@ Usage (any page that needs a model):
 
     net = model_picker("train_model", kind="cnn", default="ConvNet (CNN notebook)")
     if net is not None:
-        ...  # a valid NetSpec (input_shape (1, 28, 28)); replace(net, input_shape=...) for other inputs
+        ...  # a NetSpec whose layers fit input_shape (default 1×28×28), with that input_shape
 
 Every preset, CNN and fully connected, is offered whatever `kind` is (issue 4.2): `kind` only puts that
-kind's presets first. "Custom (edit layers)" opens the shape calculator's layer editor, starting from a
-preset; an invalid stack is explained with st.error and the picker returns None.
+kind's presets first. "Custom (edit layers)" opens the shape calculator's layer editor (stack_editor),
+starting from a preset. A stack that cannot be read, or whose shapes do not fit `input_shape`, is
+explained with st.error and the picker returns None: never a traceback.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from typing import Literal
 import streamlit as st
 
 from cnn_dash.presets import PRESETS, cnn_presets, fc_presets
+from cnn_dash.shapes import ShapeError, trace
 from cnn_dash.specs import NetSpec
+from cnn_dash.ui.stack_editor import stack_editor
 
 CUSTOM = "Custom (edit layers)"
 
@@ -39,27 +42,32 @@ def model_picker(
     kind: Literal["cnn", "fc", "any"] = "any",
     default: str | None = None,
     label: str = "Model",
+    input_shape: tuple[int, ...] = (1, 28, 28),
 ) -> NetSpec | None:
-    """A selectbox over all presets plus a custom stack; returns the chosen spec, or None if the stack is invalid.
+    """A selectbox over all presets plus a custom stack; the chosen spec on `input_shape`, or None if it is invalid.
 
     Widget keys start with `key`, so two pickers on one page need two keys.
     """
     options = preset_options(kind)
     index = options.index(default) if default in options else 0
     choice = st.selectbox(label, options, index=index, key=f"{key}_preset")
-    if choice != CUSTOM:
+    if choice == CUSTOM:
+        presets = options[:-1]
+        start = st.selectbox(
+            "Start from", presets, index=presets.index(default) if default in presets else 0, key=f"{key}_start"
+        )
+        net, error = stack_editor(f"{key}_editor", PRESETS[start])  # it drops old edits when `start` changes
+        if net is None:
+            st.error(f"This stack cannot be read: {error}")
+            return None
+    else:
         net = PRESETS[choice]
         st.caption(net.description)
-        return net
-    presets = options[:-1]
-    start = st.selectbox(
-        "Start from", presets, index=presets.index(default) if default in presets else 0, key=f"{key}_start"
-    )
-    from cnn_dash.ui.stack_editor import stack_editor  # TEMP until it lands
-
-    # One editor per starting preset: switching the start shows that preset's layers, not stale edits.
-    net, error = stack_editor(f"{key}_editor_{presets.index(start)}", PRESETS[start])
-    if error is not None or net is None:
-        st.error(f"This stack cannot be built: {error}")
+    net = replace(net, input_shape=tuple(input_shape))
+    try:
+        trace(net)  # the shape arithmetic: explains a layer that does not fit before torch is involved
+    except ShapeError as exc:
+        size = "×".join(map(str, input_shape))
+        st.error(f"{net.name} does not work on a {size} input: {exc}")
         return None
-    return replace(net, name=f"Custom (from {start})", description=f"Edited from {start}.")
+    return net
