@@ -65,6 +65,7 @@ class TrainSettings:
     seed: int = 0
     permute_pixels: bool = False  # one fixed pixel shuffle, the same for train and test images
     evals_per_epoch: int = 1  # test-set evaluations per epoch (the last one at the epoch's end)
+    lr_decay: bool = False  # cosine decay of every model's learning rate to 0 over the run
     source: str | None = None  # a data source to force (data.SOURCES), e.g. "bundled" in tests
 
 
@@ -321,6 +322,9 @@ class Trainer:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if s.lr_decay:
+                    for group in optimizer.param_groups:  # cosine: lr -> 0 at the last step
+                        group["lr"] = cfg.optimizer.lr * 0.5 * (1 + math.cos(math.pi * (step + 1) / self.total_steps))
                 step, samples, seen = step + 1, samples + len(y), seen + len(y)
                 loss_sum += value * len(y)
                 correct += (logits.argmax(1) == y).sum()
