@@ -12,6 +12,8 @@ STEPS = int(os.environ.get("CNN_DASH_FUZZ_STEPS", "300"))
 # page -> widgets the fuzzer leaves alone (long work it cannot wait for, or downloads)
 PAGES = {
     None: (),  # the home page
+    "pages/shapes.py": (),
+    "pages/architectures.py": (),
 }
 
 
