@@ -36,10 +36,12 @@ def set_random(widget, kind: str, rng: random.Random) -> None:
             widget.set_range(type(value[0])(a), type(value[0])(b))
         else:
             widget.set_value(type(value)(pick()) if isinstance(value, (int, float)) else value)
-    elif kind in ("selectbox", "radio", "select_slider"):
+    elif kind == "selectbox":
         if widget.options:
-            widget.set_value(widget.options[rng.randrange(len(widget.options))]) if kind == "select_slider" \
-                else widget.select_index(rng.randrange(len(widget.options)))
+            widget.select_index(rng.randrange(len(widget.options)))
+    elif kind in ("radio", "select_slider"):
+        if widget.options:
+            widget.set_value(widget.options[rng.randrange(len(widget.options))])
     elif kind in ("checkbox", "toggle"):
         widget.set_value(rng.random() < 0.5)
     elif kind == "multiselect":
