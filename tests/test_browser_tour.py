@@ -19,6 +19,13 @@ def assert_no_exception(page, where: str) -> None:
     assert shown.count() == 0, f"{where}: exception shown: {shown.first.inner_text()[:500]}"
 
 
+def goto(page, title: str) -> None:
+    """Click a page in the sidebar navigation and wait for its script to finish."""
+    page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+    wait_idle(page)
+    assert_no_exception(page, title)
+
+
 def test_tour_every_page():
     with streamlit_server(env={"CNN_DASH_DOWNLOAD": "0"}) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -32,10 +39,18 @@ def test_tour_every_page():
         titles = [links.nth(i).inner_text().strip().split("\n")[-1] for i in range(links.count())]  # after the icon
         assert not titles or titles[0] == "Home"  # streamlit hides the navigation while it has one page
         for title in titles:
-            page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
-            wait_idle(page)
-            assert_no_exception(page, title)
+            goto(page, title)
             assert page.locator("h1").count() >= 1, f"{title}: no page title drawn"
+
+        # Architectures: the seed notebook's parameter counts, and an FC net matched to the CNN's budget.
+        goto(page, "Architectures")
+        main = page.locator("[data-testid='stMain']")
+        page.wait_for_function("document.body.innerText.includes('12,730')", timeout=30_000)
+        assert "13,686" in main.inner_text() and "12,730" in main.inner_text()
+        page.get_by_text("Size the FC net to the CNN's parameter count").click()
+        wait_idle(page)
+        page.wait_for_function("document.body.innerText.includes('784-17-10')", timeout=30_000)
+        assert_no_exception(page, "Architectures, matched FC")
 
         # The dataset picker is shared by every page and says where the data comes from.
         page.goto(url)
