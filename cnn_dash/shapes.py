@@ -1,6 +1,8 @@
 """Output shapes exactly as torch computes them, with messages a student can act on. No torch import.
 
 Shapes exclude the batch: (C, H, W) for images, (C, L) for Conv1d, (C, D, H, W) for Conv3d, (F,) after Flatten.
+One layer's rules come first (output_shape), then a whole network's trace. The module is longer than the house's
+~300 lines because torch's rules for each layer type belong side by side; tests/test_shapes.py checks them all.
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ LAYER_TYPES = tuple(SIGNATURES)
 # Spatial dimensions each windowed layer slides over; the input is (C, *spatial).
 SPATIAL_DIMS = {"Conv1d": 1, "Conv2d": 2, "Conv3d": 3, "ConvTranspose2d": 2, "MaxPool2d": 2, "AvgPool2d": 2,
                 "AdaptiveAvgPool2d": 2}
+CONV_TYPES = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d")
 DIM_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -288,7 +291,7 @@ def _dropout(args: dict[str, Any], in_shape: tuple[int, ...]) -> tuple[int, ...]
 def fill_inferred(layer: LayerSpec, in_shape: tuple[int, ...]) -> LayerSpec:
     """The layer with in_channels / in_features / num_features taken from its input when they are not set."""
     name = {"Linear": "in_features", "BatchNorm1d": "num_features", "BatchNorm2d": "num_features"}.get(
-        layer.type, "in_channels" if layer.type in SPATIAL_DIMS and "Pool" not in layer.type else None)
+        layer.type, "in_channels" if layer.type in CONV_TYPES else None)
     if name is None or layer.get(name) is not None or not in_shape:
         return layer
     return LayerSpec.of(layer.type, **layer.kwargs(), **{name: in_shape[-1] if name == "in_features" else in_shape[0]})
@@ -301,7 +304,7 @@ def output_shape(layer: LayerSpec, in_shape: tuple[int, ...]) -> tuple[int, ...]
         raise ShapeError(f"input shape {_fmt(in_shape)} must be whole numbers of at least 1")
     args = layer_args(fill_inferred(layer, in_shape))
     kind = layer.type
-    if kind in SPATIAL_DIMS and "Pool" not in kind:
+    if kind in CONV_TYPES:
         return _conv(kind, args, in_shape)
     if kind in ("MaxPool2d", "AvgPool2d"):
         return _pool(kind, args, in_shape)
@@ -323,7 +326,7 @@ def output_shape(layer: LayerSpec, in_shape: tuple[int, ...]) -> tuple[int, ...]
 def param_count_of(layer: LayerSpec) -> int:
     """Trainable parameters of one resolved layer (in_channels / in_features / num_features set)."""
     a = layer_args(layer)
-    if layer.type in SPATIAL_DIMS and "Pool" not in layer.type:
+    if layer.type in CONV_TYPES:
         n = SPATIAL_DIMS[layer.type]
         k = math.prod(_ints(a, "kernel_size", n, 1))
         fan = a["in_channels"] * (a["out_channels"] // a["groups"])  # the same for transposed convolutions
@@ -345,8 +348,8 @@ def window_of(layer: LayerSpec, in_shape: tuple[int, ...], out_shape: tuple[int,
                 for size, o in zip(in_shape[1:], out_shape[1:])]
     pool = "Pool" in layer.type
     k = _ints(a, "kernel_size", n, 1, broadcast_one=pool)
-    s = k if pool and a["stride"] in (None, ()) else _ints(a, "stride", n, 1, broadcast_one=pool)
-    d = _ints(a, "dilation", n, 1, broadcast_one=pool) if "dilation" in a else (1,) * n
+    s = k if pool and a["stride"] in (None, ()) else _ints(a, "stride", n, 1, broadcast_one=True)
+    d = _ints(a, "dilation", n, 1, broadcast_one=True) if "dilation" in a else (1,) * n
     spans = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
     if layer.type == "ConvTranspose2d":  # an output sees at most ceil(span/stride) inputs, 1/stride apart
         return [(-(-span // si), Fraction(1, si)) for span, si in zip(spans, s)]
@@ -372,14 +375,15 @@ def _limit(ok: bool, message: str) -> None:
         raise ShapeError(message + " (a limit that keeps the shared server responsive)")
 
 
+_WIDTH_LIMITS = {"in_channels": MAX_CHANNELS, "out_channels": MAX_CHANNELS, "num_features": MAX_CHANNELS,
+                 "in_features": MAX_FEATURES, "out_features": MAX_FEATURES}
+
+
 def _check_limits(layer: LayerSpec, out_shape: tuple[int, ...]) -> None:
-    for name in ("out_channels", "in_channels", "num_features"):
+    for name, cap in _WIDTH_LIMITS.items():
         value = layer.get(name)
-        _limit(not isinstance(value, int) or value <= MAX_CHANNELS, f"{name}={value} is over {MAX_CHANNELS}")
-    for name in ("in_features", "out_features"):
-        value = layer.get(name)
-        _limit(not isinstance(value, int) or value <= MAX_FEATURES, f"{name}={value:,} is over {MAX_FEATURES:,}"
-               if isinstance(value, int) else "")
+        if isinstance(value, int) and value > cap:
+            _limit(False, f"{name}={value} is over the limit of {cap:,}")
     if layer.type in SPATIAL_DIMS:
         _limit(max(out_shape[1:]) <= MAX_SPATIAL, f"the output {_fmt(out_shape)} is larger than {MAX_SPATIAL} "
                f"in a spatial dimension")
@@ -406,16 +410,15 @@ def trace(net: NetSpec) -> list[LayerTrace]:
             params = param_count_of(resolved)
             total += params
             _limit(total <= MAX_PARAMS, f"the network reaches {total:,} parameters here, over {MAX_PARAMS:,}")
+            window = window_of(resolved, shape, out)
         except ShapeError as e:
             raise ShapeError(f"layer {i + 1} ({layer.type}, input {_fmt(shape)}): {e}") from None
-        window = window_of(resolved, shape, out)
         if layer.type == "Linear" or len(out) != len(shape):
             rf, jump = tuple(spatial), ()  # every output value now mixes the whole input
         elif window is not None and jump and len(window) == len(jump):
             rf = tuple(math.ceil(r + (k - 1) * j) for r, (k, _), j in zip(rf, window, jump))
             jump = tuple(j * s for j, (_, s) in zip(jump, window))
-        conv = layer.type in SPATIAL_DIMS and "Pool" not in layer.type
-        macs = params * math.prod(out[1:]) if conv else params
+        macs = params * math.prod(out[1:]) if layer.type in CONV_TYPES else params  # torchinfo's count
         rows.append(LayerTrace(i, resolved, shape, out, params, macs, rf, jump))
         shape = out
     return rows

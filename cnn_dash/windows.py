@@ -10,8 +10,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from cnn_dash.shapes import (DIM_NAMES, SPATIAL_DIMS, _ints, conv_padding, fill_inferred, layer_args,
-                             output_shape, param_count_of)
+from cnn_dash.shapes import (CONV_TYPES, DIM_NAMES, SPATIAL_DIMS, _ints, conv_padding, fill_inferred,
+                             layer_args, output_shape, param_count_of)
 from cnn_dash.specs import LayerSpec
 
 WINDOWED = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
@@ -124,8 +124,7 @@ def explain(layer: LayerSpec, in_shape: tuple[int, ...]) -> Explanation:
     layer = fill_inferred(layer, tuple(in_shape))
     out = output_shape(layer, in_shape)
     params = param_count_of(layer)
-    conv = layer.type in SPATIAL_DIMS and "Pool" not in layer.type
-    macs = params * math.prod(out[1:]) if conv else params
+    macs = params * math.prod(out[1:]) if layer.type in CONV_TYPES else params
     dims = _dims(layer, tuple(in_shape), out) if layer.type in WINDOWED else ()
     return Explanation(layer, tuple(in_shape), out, params, macs, dims)
 

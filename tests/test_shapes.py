@@ -38,6 +38,13 @@ def ours(layer: LayerSpec, in_shape: tuple[int, ...]) -> tuple[int, ...] | None:
         return None
 
 
+def traced(layer: LayerSpec, in_shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    try:
+        return trace(NetSpec("one layer", (layer,), in_shape))[0].out_shape
+    except ShapeError:
+        return None
+
+
 def deliberately_stricter(layer: LayerSpec, in_shape: tuple[int, ...], torch_out: tuple[int, ...]) -> bool:
     """Configurations torch runs but the calculator refuses on purpose, each for a reason a student should hear."""
     kw = layer.kwargs()
@@ -170,6 +177,7 @@ def test_matches_torch_on_random_configurations(kind: str):
         for _ in range(CONFIGS_PER_TYPE):
             layer, in_shape = gen(rng, kind)
             want, got = torch_shape(layer, in_shape), ours(layer, in_shape)
+            assert traced(layer, in_shape) == got  # a one-layer network agrees, receptive field and all
             if want == got:
                 tally["accepted" if got is not None else "rejected"] += 1
             elif got is None and deliberately_stricter(layer, in_shape, want):

@@ -66,7 +66,7 @@ def window_figure(expl: Explanation, out_index: tuple[int, ...]) -> go.Figure:
 
 
 def _tick(cells: int) -> int:
-    return 1 if cells <= 16 else 5 if cells <= 60 else 10
+    return 1 if cells <= 10 else 5 if cells <= 40 else 10
 
 
 def _padded(dims) -> bool:
@@ -96,5 +96,5 @@ def pooling_figure(image: np.ndarray, pooled: dict[str, np.ndarray], title: str 
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if col == 1 else col}", showticklabels=False,
                          row=1, col=col)
         fig.update_xaxes(showticklabels=False, row=1, col=col)
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), title=title or None)
+    fig.update_layout(height=340, margin=dict(l=10, r=10, t=70 if title else 40, b=10), title=title or None)
     return fig

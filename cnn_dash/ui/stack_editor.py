@@ -122,7 +122,7 @@ def stack_editor(key: str, initial: NetSpec) -> tuple[NetSpec | None, str | None
         st.session_state.pop(table_key, None)
     config = {"type": st.column_config.SelectboxColumn("type", options=LAYER_TYPES, required=True, width="medium")}
     config |= {c: st.column_config.TextColumn(c, help=_HELP.get(c)) for c in COLUMNS}
-    edited = st.data_editor(st.session_state[base_key], key=table_key, num_rows="dynamic", hide_index=False,
+    edited = st.data_editor(st.session_state[base_key], key=table_key, num_rows="dynamic", hide_index=True,
                             column_config=config, width="stretch")
     layers, error = from_frame(edited)
     if error is not None:
