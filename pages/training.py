@@ -11,7 +11,7 @@ st.caption("Every model starts from the same seed and sees the same batches in t
 registry = ui.session_registry()
 active = registry.active()
 
-dataset = selected_dataset(ui.dataset_choice())
+dataset = selected_dataset()
 if dataset is None:
     st.stop()
 st.caption(f"Dataset (chosen in the sidebar): **{dataset.name}**, {dataset.size_text} from the {dataset.source}.")
@@ -23,7 +23,8 @@ ui.limits_note(settings, models)
 left, right, _ = st.columns([1, 1, 4])
 if left.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
                disabled=active is not None or models is None):
-    ui.start_run(registry, settings, models)
+    if ui.start_run(registry, settings, models):
+        st.rerun()  # redraw at once with Train disabled and the live view
 with right:
     ui.quick_demo_button(registry, disabled=active is not None)
 active = registry.active()

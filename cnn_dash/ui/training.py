@@ -9,7 +9,7 @@ from typing import Callable
 
 import streamlit as st
 
-from cnn_dash.data import DATASETS, TITLES
+from cnn_dash.data import TITLES
 from cnn_dash.limits import LIMITS, describe, estimate_macs
 from cnn_dash.plots.curves import curves_figure, curves_frame
 from cnn_dash.runs import Run, RunRegistry
@@ -20,6 +20,7 @@ REGISTRY_KEY = "_training_runs"  # the session's RunRegistry; no widget uses thi
 LETTERS = "ABCD"
 DEFAULT_NETS = ("ConvNet + ReLU (CNN notebook)", "FCNet (CNN notebook)", "LeNet-5", "MLP 784-128-10")
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
+OVERLAY_SEEN_KEY = "_training_overlay_seen"  # run names the overlay has already offered
 POLL_S = 1.0  # how often the live view reads the run
 
 
@@ -124,7 +125,8 @@ def quick_demo_button(registry: RunRegistry, disabled: bool) -> None:
                  help=f"{settings.epochs} epochs of all MNIST training images, batch {settings.batch_size}: "
                       f"{' vs '.join(m.label for m in models)}. On two CPU cores the CNN passes 98.5% test "
                       f"accuracy in under 20 seconds."):
-        start_run(registry, settings, models)
+        if start_run(registry, settings, models):
+            st.rerun()
 
 
 def _stop(run_id: str) -> None:
@@ -219,7 +221,12 @@ def runs_list(registry: RunRegistry) -> None:
         return
     st.subheader("Runs of this session")
     names = {r.name: r for r in runs}
-    chosen = st.multiselect("Overlay the curves of", list(names), default=list(names)[-2:], key="train_overlay")
+    # New runs join the overlay, deleted ones leave it; the visitor's other choices stay.
+    known = st.session_state.get(OVERLAY_SEEN_KEY, set())
+    current = [n for n in st.session_state.get("train_overlay", []) if n in names]
+    st.session_state["train_overlay"] = current + [n for n in names if n not in known and n not in current]
+    st.session_state[OVERLAY_SEEN_KEY] = set(names)
+    chosen = st.multiselect("Overlay the curves of", list(names), key="train_overlay")
     if chosen:
         frame = curves_frame({name: list(names[name].history) for name in chosen})
         st.plotly_chart(curves_figure(frame), width="stretch", key="train_overlay_chart")
@@ -243,9 +250,3 @@ def runs_list(registry: RunRegistry) -> None:
 def _weights(run: Run, label: str) -> Callable[[], bytes]:
     return lambda: run.weights_file(label)
 
-
-def dataset_choice() -> str:
-    """The dataset picked in the shared sidebar."""
-    from cnn_dash.ui.dataset import DATASET_KEY
-
-    return st.session_state.get(DATASET_KEY) or DATASETS[0]

@@ -1,0 +1,139 @@
+"""The training page in AppTest: a tiny run from Train to finished curves, page switches, Stop, limits, runs list.
+
+AppTest neither waits for the scheduler's threads nor runs fragment timers, so each test polls the Run
+(from the session's registry) and then reruns the page.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnn_dash.ui.training import REGISTRY_KEY
+from tests.conftest import APP
+
+PAGE = "pages/training.py"
+
+
+def wait(run, timeout: float = 90.0):
+    end = time.monotonic() + timeout
+    while run.active and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not run.active, f"{run.name} still {run.status}"
+    return run
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error])
+
+
+@pytest.fixture
+def at(monkeypatch) -> AppTest:
+    monkeypatch.delenv("CNN_DASH_DATA_DIR", raising=False)  # the bundled sample: 10,000 train images
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.run()
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception[0].value
+    yield app
+    registry = app.session_state[REGISTRY_KEY] if REGISTRY_KEY in app.session_state else None
+    for run in registry.runs() if registry else []:
+        registry.stop(run.id)
+        wait(run)
+
+
+def tiny(at: AppTest, epochs: int = 1) -> None:
+    at.number_input(key="train_subset").set_value(200)
+    at.number_input(key="train_epochs").set_value(epochs)
+    at.number_input(key="train_evals").set_value(1)
+
+
+def test_a_tiny_run_from_train_to_finished_curves(at):
+    tiny(at)
+    at.button(key="train_start").click().run()
+    assert not at.exception and not at.error
+    registry = at.session_state[REGISTRY_KEY]
+    (run,) = registry.runs()
+    assert at.button(key="train_start").disabled  # no second run while this one trains
+    wait(run)
+    at.run()
+    assert not at.exception
+    assert run.status == "finished", run.error
+    shown = texts(at)
+    assert f"**{run.name}** — finished" in shown and "200 images" in shown
+    table = at.dataframe[0].value
+    assert list(table["model"]) == [m.label for m in run.models]
+    assert list(table["status"]) == ["finished", "finished"]
+    results = run.results
+    for label, acc in zip(table["model"], table["test acc"]):
+        assert acc == pytest.approx(results[label].test_acc)
+    assert len(at.get("plotly_chart")) >= 2  # the run's curves and the overlay
+    assert not at.button(key="train_start").disabled
+
+
+def test_switching_pages_mid_run_neither_stops_nor_loses_it_and_stop_keeps_the_weights(at):
+    at.number_input(key="train_epochs").set_value(20)
+    at.selectbox(key="train_batch").set_value(16)
+    at.button(key="train_start").click().run()
+    registry = at.session_state[REGISTRY_KEY]
+    (run,) = registry.runs()
+    at.switch_page("pages/home.py").run()
+    assert not at.exception
+    time.sleep(0.5)
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert run.active and at.session_state[REGISTRY_KEY].runs() == [run]
+    end = time.monotonic() + 60
+    while not any(p.step > 0 for p in run.history):
+        assert time.monotonic() < end
+        time.sleep(0.05)
+    at.run()
+    assert f"**{run.name}** — running" in texts(at)
+    at.button(key=f"train_stop_{run.id}").click().run()
+    wait(run)
+    at.run()
+    assert run.status == "stopped" and run.has_weights
+    assert f"**{run.name}** — stopped" in texts(at) and not at.exception
+    from cnn_dash.ui.training import session_runs
+
+    assert at.session_state[REGISTRY_KEY].trained() == [run]
+    assert callable(session_runs)
+
+
+def test_a_run_over_the_compute_limit_is_refused_with_a_message(at):
+    at.selectbox(key="train_model_0_preset").set_value("Two-block 5×5 CNN (2020 tutorial)")
+    at.number_input(key="train_epochs").set_value(20)
+    at.number_input(key="train_subset").set_value(10_000)
+    at.run()
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert any("limit is 2,000 billion" in e.value for e in at.error)
+    assert at.session_state[REGISTRY_KEY].runs() == []
+
+
+def test_the_runs_list_overlays_and_deletes(at):
+    tiny(at)
+    registry = at.session_state[REGISTRY_KEY] if REGISTRY_KEY in at.session_state else None
+    for seed in (1, 2):
+        at.number_input(key="train_seed").set_value(seed)
+        at.button(key="train_start").click().run()
+        registry = at.session_state[REGISTRY_KEY]
+        wait(registry.runs()[-1])
+        at.run()
+    first, second = registry.runs()
+    assert at.multiselect(key="train_overlay").value == [first.name, second.name]
+    assert not at.exception
+    at.button(key=f"train_del_{first.id}").click().run()
+    assert registry.runs() == [second] and not at.exception
+    assert at.multiselect(key="train_overlay").value == [second.name]
+
+
+def test_the_pixel_shuffle_option_reaches_the_run(at):
+    tiny(at)
+    at.checkbox(key="train_permute").check()
+    at.button(key="train_start").click().run()
+    (run,) = at.session_state[REGISTRY_KEY].runs()
+    assert run.settings.permute_pixels and run.settings.train_subset == 200
+    wait(run)
+    at.run()
+    assert "shuffled pixels" in texts(at) and not at.exception
