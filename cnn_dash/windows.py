@@ -40,6 +40,7 @@ class DimWindow:
 
     @property
     def padded(self) -> int:
+        """Input size with the padding on both sides."""
         return self.size + self.pad_before + self.pad_after
 
     @property
@@ -69,10 +70,17 @@ class DimWindow:
         if self.kind == "adaptive":
             return list(range(o * self.size // self.out, -(-(o + 1) * self.size // self.out)))
         if self.kind == "transposed":  # output o = i*stride - padding + t*dilation
-            hits = [(o + self.pad_before - t * self.dilation, t) for t in range(self.kernel)]
-            return sorted({q // self.stride for q, _ in hits if q % self.stride == 0 and 0 <= q // self.stride < self.size})
+            reach = (o + self.pad_before - t * self.dilation for t in range(self.kernel))
+            return sorted({q // self.stride for q in reach if q % self.stride == 0 and 0 <= q // self.stride < self.size})
         start = o * self.stride - self.pad_before
         return [start + t * self.dilation for t in range(self.kernel)]
+
+    def window_sizes(self) -> list[int]:
+        """The distinct numbers of input positions the windows read (adaptive windows differ)."""
+        return sorted({len(self.taps(o)) for o in range(self.out)})
+
+    def _sizes_latex(self) -> str:
+        return r" \text{ or } ".join(map(str, self.window_sizes()))
 
     def latex(self) -> tuple[str, str]:
         """(the general formula, the same with this layer's numbers and the result) as LaTeX."""
@@ -80,14 +88,14 @@ class DimWindow:
         if self.kind == "adaptive":
             return (r"\text{window}_i = \left[\left\lfloor \tfrac{i\,n}{o} \right\rfloor,\ "
                     r"\left\lceil \tfrac{(i+1)\,n}{o} \right\rceil\right)",
-                    rf"n = {n},\ o = {out}:\ \text{{windows of }} {_window_sizes(self)} \text{{ positions}}")
+                    rf"n = {n},\ o = {out}:\ \text{{windows of }} {self._sizes_latex()} \text{{ positions}}")
         if self.kind == "transposed":
             p, op = self.pad_before, self.output_padding
             return (r"\text{out} = (n-1)\,s - 2p + d\,(k-1) + \text{output\_padding} + 1",
                     rf"({n}-1)\cdot {s} - 2\cdot {p} + {d}\cdot({k}-1) + {op} + 1 = {out}")
         lo, hi = self.pad_before, self.pad_after
         pad = f"2\\cdot {lo}" if lo == hi else f"{lo} + {hi}"
-        bracket = (r"\left\lceil", r"\right\rceil", "ceil") if self.ceil_mode else (r"\left\lfloor", r"\right\rfloor", "floor")
+        bracket = (r"\left\lceil", r"\right\rceil") if self.ceil_mode else (r"\left\lfloor", r"\right\rfloor")
         general = rf"\text{{out}} = {bracket[0]} \frac{{n + {'2p' if lo == hi else 'p_l + p_r'} - d\,(k-1) - 1}}{{s}} {bracket[1]} + 1"
         value = _number(self.exact)
         rounded = math.ceil(self.exact) if self.ceil_mode else math.floor(self.exact)
@@ -100,11 +108,6 @@ class DimWindow:
 
 def _number(x: Fraction) -> str:
     return str(x.numerator) if x.denominator == 1 else rf"\tfrac{{{x.numerator}}}{{{x.denominator}}}"
-
-
-def _window_sizes(dim: DimWindow) -> str:
-    sizes = sorted({len(dim.taps(o)) for o in range(dim.out)})
-    return " \\text{ or } ".join(map(str, sizes))
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ def rounding_text(dim: DimWindow) -> str:
                 f"padding {dim.pad_before} trims that many positions from both ends and output_padding "
                 f"{dim.output_padding} adds positions at the end, giving {out}.")
     if dim.kind == "adaptive":
-        sizes = " or ".join(str(w) for w in sorted({len(dim.taps(o)) for o in range(out)}))
+        sizes = " or ".join(map(str, dim.window_sizes()))
         return (f"Adaptive pooling chooses the windows so that exactly {out} come out of {n}: window i covers "
                 f"positions ⌊i·{n}/{out}⌋ to ⌈(i+1)·{n}/{out}⌉ − 1, so windows are {sizes} wide and may overlap.")
     room = dim.padded - dim.span

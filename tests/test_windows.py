@@ -110,3 +110,18 @@ def test_params_and_macs_of_one_layer():
     expl = explain(LayerSpec.of("Conv2d", out_channels=16, kernel_size=3, padding=1), (1, 28, 28))
     assert (expl.params, expl.macs) == (160, 160 * 28 * 28)
     assert expl.layer.get("in_channels") == 1
+
+
+def test_window_figure_lights_the_taps_and_the_chosen_cell():
+    from cnn_dash.plots.window import OUT_PICKED, PAD, TAP, TAP_PAD, drawable, window_figure
+
+    layer = LayerSpec.of("Conv2d", out_channels=1, kernel_size=3, padding=2, stride=2, dilation=2)
+    expl = explain(layer, (1, 9, 9))
+    assert drawable(expl)
+    fig = window_figure(expl, (0, 2))
+    grid, out = np.array(fig.data[0].z), np.array(fig.data[1].z)
+    assert grid.shape == (13, 13)  # 9 input positions and 2 of padding on each side
+    # output (0, 2) reads rows -2, 0, 2 and columns 2, 4, 6: one row of taps falls on the padding
+    assert (grid == TAP).sum() == 6 and (grid == TAP_PAD).sum() == 3 and (grid == PAD).sum() == 169 - 81 - 3
+    assert out.shape == (5, 5) and out[0, 2] == OUT_PICKED and (out == OUT_PICKED).sum() == 1
+    assert not drawable(explain(layer, (1, 500, 500)))
