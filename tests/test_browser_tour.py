@@ -42,6 +42,15 @@ def test_tour_every_page():
             goto(page, title)
             assert page.locator("h1").count() >= 1, f"{title}: no page title drawn"
 
+        # Shape calculator: a layer explained, then the seed ConvNet traced to its first Linear's in_features.
+        goto(page, "Shape calculator")
+        page.wait_for_selector("[data-testid='stMain'] .katex", timeout=30_000)  # the formula
+        page.get_by_text("Network", exact=True).click()
+        wait_idle(page)
+        page.wait_for_function("document.body.innerText.includes('13,686')", timeout=30_000)
+        assert "in_features" in page.locator("[data-testid='stMain']").inner_text()
+        assert_no_exception(page, "Shape calculator, network mode")
+
         # Architectures: the seed notebook's parameter counts, and an FC net matched to the CNN's budget.
         goto(page, "Architectures")
         main = page.locator("[data-testid='stMain']")
