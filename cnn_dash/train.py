@@ -9,7 +9,7 @@ import math
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import torch
@@ -304,64 +304,79 @@ class Trainer:
             return Progress(cfg.label, step, self.total_steps, step / per_epoch, *train,
                             samples / elapsed if elapsed > 0 else 0.0, elapsed, *(test or (None, None)), status)
 
+        # Each record waits until the next one exists, so the last one can carry the final status even when
+        # a stop or a NaN comes right after it: a model's steps are strictly increasing, never repeated.
+        pending: Progress | None = None
+        status = "finished"
         model.train()
-        for order in epoch_orders(s, len(train_y)):
-            order = order.to(dev)
-            for b in range(per_epoch):
-                if self._stop.is_set():
-                    yield record("stopped")
-                    return
-                idx = order[b * s.batch_size:(b + 1) * s.batch_size]
-                x, y = normalize(train_x[idx], d.dataset), train_y[idx]  # (B, 1, 28, 28), (B,)
-                logits = model(x)  # (B, classes)
-                loss = F.cross_entropy(logits, y)
-                value = loss.item()
-                if not math.isfinite(value):
-                    yield record("diverged")
-                    return
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if s.lr_decay:
-                    for group in optimizer.param_groups:  # cosine: lr -> 0 at the last step
-                        group["lr"] = cfg.optimizer.lr * 0.5 * (1 + math.cos(math.pi * (step + 1) / self.total_steps))
-                step, samples, seen = step + 1, samples + len(y), seen + len(y)
-                loss_sum += value * len(y)
-                correct += (logits.argmax(1) == y).sum()
-                at_eval = (b + 1) in evals
-                if at_eval or step % self.report_every == 0:
-                    test = evaluate(model, test_x, test_y, d.dataset, self._stop) if at_eval else None
-                    if step == self.total_steps:
-                        yield record("finished", test)
-                        return
-                    yield record("training", test)
+        for b, idx in self._batches(len(train_y)):
+            if self._stop.is_set():
+                status = "stopped"
+                break
+            x, y = normalize(train_x[idx], d.dataset), train_y[idx]  # (B, 1, 28, 28), (B,)
+            logits = model(x)  # (B, classes)
+            loss = F.cross_entropy(logits, y)
+            value = loss.item()
+            if not math.isfinite(value):  # this update is not applied: the weights stay finite
+                status = "diverged"
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if s.lr_decay:
+                for group in optimizer.param_groups:  # cosine: lr -> 0 at the last step
+                    group["lr"] = cfg.optimizer.lr * 0.5 * (1 + math.cos(math.pi * (step + 1) / self.total_steps))
+            step, samples, seen = step + 1, samples + len(y), seen + len(y)
+            loss_sum += value * len(y)
+            correct += (logits.argmax(1) == y).sum()
+            at_eval = (b + 1) in evals
+            if at_eval or step % self.report_every == 0:
+                test = evaluate(model, test_x, test_y, d.dataset, self._stop) if at_eval else None
+                if pending is not None:
+                    yield pending
+                pending = record("training", test)
+        if seen or pending is None:  # steps since the last record (or no record at all): one more
+            if pending is not None:
+                yield pending
+            pending = record(status)
+        yield replace(pending, status=status)
+
+    def _batches(self, n: int) -> Iterator[tuple[int, torch.Tensor]]:
+        """(index within the epoch, sample indices) of every batch of the run, on the device."""
+        size = self.settings.batch_size
+        for order in epoch_orders(self.settings, n):
+            order = order.to(self.device)
+            for b in range(self.steps_per_epoch):
+                yield b, order[b * size:(b + 1) * size]
 
 
-# The classroom preset (issue 5.8). Stride-2 convolutions instead of max-pooling: on a CPU a max-pool over
-# a 28x28 map costs more than the convolution before it, and batch norm lets Adam converge in two epochs.
+# The classroom preset (issue 5.8), measured in bench/bench_train.py. Stride-2 convolutions instead of
+# max-pooling (on a CPU a max-pool over a 28x28 map costs more than a small convolution), batch norm, and a
+# cosine-decayed Adam: about 98.8% on MNIST after two epochs, with 9x fewer parameters than its MLP partner.
 _L = LayerSpec.of
 QUICK_DEMO_CNN = NetSpec(
     "Quick-demo CNN",
     (
-        _L("Conv2d", out_channels=16, kernel_size=5, stride=2, padding=2),  # (16, 14, 14)
+        _L("Conv2d", out_channels=8, kernel_size=5, stride=2, padding=2),  # (8, 14, 14)
         _L("BatchNorm2d"),
         _L("ReLU"),
-        _L("Conv2d", out_channels=32, kernel_size=5, stride=2, padding=2),  # (32, 7, 7)
+        _L("Conv2d", out_channels=16, kernel_size=5, stride=2, padding=2),  # (16, 7, 7)
         _L("BatchNorm2d"),
         _L("ReLU"),
-        _L("Flatten"),  # (1568,)
+        _L("Flatten"),  # (784,)
         _L("Linear", out_features=10),
     ),
-    description="Two stride-2 5×5 convolutions with batch norm, then Linear 1568→10: fast on a CPU.",
+    description="Two stride-2 5×5 convolutions (8, 16 channels) with batch norm, then Linear 784→10: "
+                "11,322 parameters, fast on a CPU.",
 )
 
 
 def quick_demo(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
-    """The classroom preset: all MNIST, the quick-demo CNN beside a one-hidden-layer MLP, both with Adam."""
+    """The classroom preset: all of MNIST, the quick-demo CNN beside a one-hidden-layer MLP, both with Adam."""
     from cnn_dash.presets import PRESETS
 
-    settings = TrainSettings(dataset=dataset, batch_size=64, epochs=2, seed=0, evals_per_epoch=2)
+    settings = TrainSettings(dataset=dataset, batch_size=128, epochs=2, seed=0, evals_per_epoch=2, lr_decay=True)
     return settings, (
-        ModelConfig("A · Quick-demo CNN (Adam)", QUICK_DEMO_CNN, OptimizerSpec("adam", 0.002)),
-        ModelConfig("B · MLP 784-128-10 (Adam)", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.001)),
+        ModelConfig("A · Quick-demo CNN (Adam)", QUICK_DEMO_CNN, OptimizerSpec("adam", 0.004)),
+        ModelConfig("B · MLP 784-128-10 (Adam)", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.002)),
     )

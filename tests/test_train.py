@@ -98,7 +98,7 @@ def test_progress_records_and_results():
     history = list(trainer)
     for label in ("CNN", "FC"):
         mine = [p for p in history if p.label == label]
-        assert [p.step for p in mine] == sorted({p.step for p in mine})  # strictly increasing
+        assert all(a.step < b.step for a, b in zip(mine, mine[1:]))  # strictly increasing
         tested = [p for p in mine if p.test_acc is not None]
         assert [p.epoch for p in tested] == [0.5, 1.0, 1.5, 2.0]  # evals_per_epoch=2
         assert mine[-1].status == "finished" and mine[-1].step == mine[-1].total_steps == 16
@@ -138,8 +138,22 @@ def test_stop_keeps_a_consistent_partial_history():
         assert last.status == "stopped" and [p.status for p in mine[:-1]] == ["training"] * (len(mine) - 1)
         assert 0 < last.step < last.total_steps
         assert last.step == len(seen[label])  # the record counts exactly the updates the weights received
-        assert [p.step for p in mine] == sorted(p.step for p in mine)
+        assert all(a.step < b.step for a, b in zip(mine, mine[1:]))  # strictly increasing
     assert summarize(history)["CNN"].status == "stopped"
+
+
+def test_a_stop_during_evaluation_ends_on_that_step(monkeypatch):
+    trainer = Trainer(replace(SMALL, train_subset=2000, batch_size=100, epochs=3, evals_per_epoch=1), PAIR[:1])
+
+    def stop_then_evaluate(*args, **kwargs):
+        trainer.stop()  # Stop pressed while the test set is being evaluated
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr("cnn_dash.train.evaluate", stop_then_evaluate)
+    history = list(trainer)
+    last = history[-1]
+    assert (last.status, last.step, last.test_acc) == ("stopped", 20, None)  # the epoch's end, not evaluated
+    assert all(a.step < b.step for a, b in zip(history, history[1:]))
 
 
 def test_a_diverging_model_stops_while_the_other_completes():

@@ -1,0 +1,196 @@
+"""Training throughput, side by side in one run on one machine (issue 5), and the quick-demo preset.
+
+    python3 bench/bench_train.py [--images 20000] [--repeat 1]
+
+Prints samples/s (training samples summed over both models, one test pass per model included) of
+  (a)  the engine (cnn_dash.train.Trainer: one thread per model, one intra-op thread each);
+  (b1) a bare hand-written loop over preloaded tensors, the same models and batches, one thread
+       alternating the models batch by batch with torch's default intra-op threads;
+  (b2) the same bare loop, but laid out like the engine (one thread per model, one intra-op thread each),
+       which isolates what the engine's records, queue and checks cost;
+  (c)  the seed notebook's style: a torchvision dataset with ToTensor through a DataLoader, the models
+       trained one after the other;
+then the ratios a/b1, a/b2 (aim >= 0.95) and a/c (aim >= 1.4); finally the quick-demo preset on the full
+MNIST in a fresh process: wall time, test accuracy of each model and the process's peak memory.
+Set CNN_DASH_DATA_DIR (default: ../shared/datasets when present) for the full datasets.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "datasets"
+if "CNN_DASH_DATA_DIR" not in os.environ and SHARED.is_dir():
+    os.environ["CNN_DASH_DATA_DIR"] = str(SHARED)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from cnn_dash.data import load_dataset, normalize  # noqa: E402
+from cnn_dash.presets import PRESETS  # noqa: E402
+from cnn_dash.train import (ModelConfig, OptimizerSpec, Trainer, TrainSettings, build_seeded, epoch_orders,  # noqa: E402
+                            evaluate, prepare_data, quick_demo)
+
+# The seed notebook's comparison: its ConvNet (with ReLU) and FCNet, SGD lr 0.001 momentum 0.9, batch 64.
+SGD = OptimizerSpec("sgd", 0.001, 0.9)
+MODELS = (ModelConfig("CNN", PRESETS["ConvNet + ReLU (CNN notebook)"], SGD),
+          ModelConfig("FC", PRESETS["FCNet (CNN notebook)"], SGD))
+
+
+def engine(settings: TrainSettings) -> float:
+    trainer = Trainer(settings, MODELS, threads=2)
+    start = time.perf_counter()
+    for _ in trainer:
+        pass
+    return time.perf_counter() - start
+
+
+def _bare_steps(models, optimizers, data, settings) -> None:
+    """The loop body of pytorch/examples mnist, over preloaded uint8 tensors."""
+    x_all, y_all, ds = data.train_images, data.train_labels, data.dataset
+    for order in epoch_orders(settings, len(y_all)):
+        for i in range(0, len(y_all), settings.batch_size):
+            idx = order[i:i + settings.batch_size]
+            x, y = normalize(x_all[idx], ds), y_all[idx]
+            for model, optimizer in zip(models, optimizers):
+                loss = F.cross_entropy(model(x), y)
+                loss.item()  # the notebook's running loss (and the engine's NaN check)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    for model in models:
+        evaluate(model, data.test_images, data.test_labels, ds)
+
+
+def bare(settings: TrainSettings, threaded: bool) -> float:
+    data = prepare_data(settings)
+    models = [build_seeded(m.net, settings.seed) for m in MODELS]
+    optimizers = [m.optimizer.build(model.parameters()) for m, model in zip(MODELS, models)]
+    start = time.perf_counter()
+    if not threaded:
+        _bare_steps(models, optimizers, data, settings)
+    else:
+        def one(i: int) -> None:
+            torch.set_num_threads(1)
+            _bare_steps([models[i]], [optimizers[i]], data, settings)
+
+        workers = [threading.Thread(target=one, args=(i,)) for i in range(len(models))]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    return time.perf_counter() - start
+
+
+class PerSample(torch.utils.data.Dataset):
+    """torchvision.datasets.MNIST's __getitem__ (uint8 -> PIL -> transform) over tensors already loaded."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.images[i].numpy(), mode="L")), int(self.labels[i])
+
+
+def notebook(settings: TrainSettings) -> float:
+    """The seed notebook's loop: ToTensor per sample, a DataLoader, each model trained in turn."""
+    from torchvision import transforms
+
+    data = prepare_data(settings)
+    to_tensor = transforms.ToTensor()
+    train = PerSample(data.train_images, data.train_labels, to_tensor)
+    test = PerSample(data.test_images, data.test_labels, to_tensor)
+    loader = torch.utils.data.DataLoader(train, batch_size=settings.batch_size, shuffle=True)
+    test_loader = torch.utils.data.DataLoader(test, batch_size=1000)
+    start = time.perf_counter()
+    for m in MODELS:
+        model = build_seeded(m.net, settings.seed)
+        optimizer = m.optimizer.build(model.parameters())
+        for _ in range(settings.epochs):
+            for x, y in loader:
+                loss = F.cross_entropy(model(x), y)
+                loss.item()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        with torch.no_grad():
+            for x, y in test_loader:
+                F.cross_entropy(model(x), y).item()
+    return time.perf_counter() - start
+
+
+def run_quick_demo() -> None:
+    """The preset exactly as the page starts it (data loading timed apart), in this process."""
+    settings, models = quick_demo()
+    start = time.perf_counter()
+    dataset = load_dataset(settings.dataset)
+    loaded = time.perf_counter() - start
+    start = time.perf_counter()
+    trainer = Trainer(settings, models, threads=2)
+    history = list(trainer)
+    wall = time.perf_counter() - start
+    print(f"quick demo: {len(dataset.train_labels):,} train images from the {dataset.source} "
+          f"(loaded in {loaded:.1f} s), {settings.epochs} epochs, batch {settings.batch_size}")
+    for label in (m.label for m in models):
+        records = [p for p in history if p.label == label]
+        tested = [p for p in records if p.test_acc is not None]
+        reached = next((p for p in tested if p.test_acc >= 0.985), None)
+        print(f"  {label:32s} test accuracy {tested[-1].test_acc:.2%} after {records[-1].elapsed_s:.1f} s"
+              + (f" (98.5% first seen at epoch {reached.epoch:.1f}, {reached.elapsed_s:.1f} s)" if reached else ""))
+    print(f"  wall time for the run (both models, all evaluations): {wall:.1f} s  [aim: CNN >= 98.5% within 20 s]")
+    print(f"  peak memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
+          f"[aim < 1024 MiB]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=20_000, help="training images for (a), (b), (c)")
+    parser.add_argument("--repeat", type=int, default=1, help="best of this many timings each")
+    parser.add_argument("--quick-demo-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.quick_demo_only:
+        run_quick_demo()
+        return
+    settings = TrainSettings(train_subset=args.images, batch_size=64, epochs=1, seed=0)
+    dataset = load_dataset(settings.dataset)
+    n_models = len(MODELS)
+    work = n_models * (args.images + len(dataset.test_labels))  # samples through some model: train + one test pass
+    print(f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, "
+          f"load average {os.getloadavg()[0]:.1f}; {dataset.name} from the {dataset.source}")
+    print(f"models: {', '.join(f'{m.label} = {m.net.name} {m.optimizer}' for m in MODELS)}; "
+          f"{args.images:,} training images, batch 64, 1 epoch, then one pass over {len(dataset.test_labels):,} "
+          f"test images each")
+    variants = {
+        "(a)  engine": lambda: engine(settings),
+        "(b1) bare loop, one thread, models in turn": lambda: bare(settings, threaded=False),
+        "(b2) bare loop, one thread per model": lambda: bare(settings, threaded=True),
+        "(c)  notebook style: ToTensor + DataLoader": lambda: notebook(settings),
+    }
+    rates = {}
+    for name, fn in variants.items():
+        torch.set_num_threads(os.cpu_count() or 1)
+        seconds = min(fn() for _ in range(args.repeat))
+        rates[name[:4].strip()] = work / seconds
+        print(f"{name:46s} {seconds:6.2f} s  {work / seconds:8.0f} samples/s")
+    a = rates["(a)"]
+    print(f"a/b1 = {a / rates['(b1)']:.2f}   a/b2 = {a / rates['(b2)']:.2f}   [aim >= 0.95]")
+    print(f"a/c  = {a / rates['(c)']:.2f}   [aim >= 1.4]")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    subprocess.run([sys.executable, __file__, "--quick-demo-only"], check=True)
+
+
+if __name__ == "__main__":
+    main()
