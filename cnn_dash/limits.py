@@ -34,6 +34,7 @@ class Limits:
     # (training costs ~3x the forward pass). The 2020 tutorial's CNN on all 60,000 images fits.
     max_epoch_macs: int = 1_000_000_000_000
     max_run_macs: int = 2_000_000_000_000  # all models, all epochs
+    max_session_params: int = 20_000_000  # trained weights a session keeps over all its runs (80 MB)
 
 
 LIMITS = Limits()
@@ -111,7 +112,8 @@ def describe(limits: Limits = LIMITS) -> list[str]:
         f"up to {lim.max_models} models per run and one run training or queued per session",
         f"1–{lim.max_epochs} epochs, batch size 1–{lim.max_batch_size:,}, "
         f"{lim.min_train_subset:,}–{lim.max_train_subset:,} training images",
-        f"at most {lim.max_params:,} parameters per model",
+        f"at most {lim.max_params:,} parameters per model and {lim.max_session_params:,} kept over a "
+        f"session's runs",
         f"at most {lim.max_epoch_macs / 1e9:,.0f} billion multiply-adds per model and epoch, "
         f"{lim.max_run_macs / 1e9:,.0f} billion for the whole run",
     ]

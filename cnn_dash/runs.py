@@ -19,9 +19,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from cnn_dash.limits import LimitError, check_run
-from cnn_dash.train import (ModelConfig, ModelResult, Progress, TrainData, Trainer, TrainSettings, prepare_data,
-                            summarize)
+from cnn_dash.limits import LIMITS, LimitError, check_run, net_cost
+from cnn_dash.data import Dataset, load_dataset
+from cnn_dash.train import ModelConfig, ModelResult, Progress, Trainer, TrainSettings, evaluation_set, summarize
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed")
 ACTIVE = ("queued", "running")
@@ -44,11 +44,13 @@ class Run:
         self.error: str | None = None  # why a run failed or was stopped by the server
         self.created_at = time.time()
         self.started_at: float | None = None
+        self.threads: int | None = None  # intra-op threads the scheduler gave the run
         self.ended_at: float | None = None
         self.alive = alive or (lambda: True)  # does the owner (a browser session) still exist?
         self._stop = threading.Event()
-        self._trainer: Trainer | None = None
-        self._data: TrainData | None = None
+        self._trainer: Trainer | None = None  # only while training: it holds the run's copy of the images
+        self._modules: dict[str, nn.Module] = {}  # the trained models, kept after training
+        self._dataset: Dataset | None = None  # shared with every session, never copied
         self._lock = threading.Lock()
 
     @property
@@ -59,26 +61,24 @@ class Run:
     @property
     def has_weights(self) -> bool:
         """True once at least one model has taken an optimizer step."""
-        return self._trainer is not None and any(p.step > 0 for p in list(self.history))
+        return bool(self._modules) and any(p.step > 0 for p in list(self.history))
 
     @property
-    def data(self) -> TrainData:
-        """The run's train subset and test set (prepared once, on first use)."""
-        with self._lock:
-            if self._data is None:
-                self._data = prepare_data(self.settings)
-            return self._data
+    def dataset(self) -> Dataset:
+        """The run's dataset (loaded once per process, shared read-only)."""
+        if self._dataset is None:
+            self._dataset = load_dataset(self.settings.dataset, source=self.settings.source)
+        return self._dataset
 
     @property
     def source(self) -> str | None:
-        """Where the run's images come from, in words (None until its data is prepared)."""
-        data = self._data
-        return data.dataset.source if data is not None else None
+        """Where the run's images come from, in words (None until the run has started)."""
+        return self._dataset.source if self._dataset is not None else None
 
     @property
     def classes(self) -> tuple[str, ...]:
         """The class names of the run's dataset."""
-        return self.data.dataset.classes
+        return self.dataset.classes
 
     @property
     def results(self) -> dict[str, ModelResult]:
@@ -109,11 +109,8 @@ class Run:
 
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
         """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights."""
-        trainer = self._trainer
-        if trainer is None:
-            return {}
         return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
-                for label, module in trainer.modules.items()}
+                for label, module in dict(self._modules).items()}
 
     def trained_models(self) -> dict[str, nn.Module]:
         """Label -> a fresh module built from its spec with the trained weights, in eval mode."""
@@ -131,7 +128,7 @@ class Run:
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The full test set of the run's data source: uint8 images (N, 28, 28), pixel-permuted if the run
         was, and int64 labels (N,)."""
-        return self.data.test_images, self.data.test_labels
+        return evaluation_set(self.settings, self.dataset)  # recomputed, not kept: runs stay small in memory
 
     def weights_file(self, label: str) -> bytes:
         """One model's state_dict as torch.save bytes (load with torch.load(..., weights_only=True))."""
@@ -166,11 +163,12 @@ class Run:
         with self._lock:
             if self._stop.is_set():
                 return
-            self.status, self.started_at = "running", time.time()
+            self.status, self.started_at, self.threads = "running", time.time(), threads
         try:
-            trainer = Trainer(self.settings, self.models, data=self.data, threads=threads)
+            self.dataset  # noqa: B018 - load it (once per process) before the clock starts
+            trainer = Trainer(self.settings, self.models, threads=threads)
             with self._lock:
-                self._trainer = trainer
+                self._trainer, self._modules = trainer, trainer.modules
             if self._stop.is_set():  # a Stop that came while the models were being built
                 trainer.stop()
             for record in trainer:
@@ -180,6 +178,8 @@ class Run:
             self.error = f"{type(exc).__name__}: {exc}"
             self.status = "failed"
         finally:
+            with self._lock:
+                self._trainer = None  # frees the run's images; the trained modules stay
             self.ended_at = time.time()
 
 
@@ -316,6 +316,12 @@ class RunRegistry:
             if len(self._runs) >= self.max_runs:
                 raise LimitError(f"This session keeps at most {self.max_runs} runs: delete one to train again.")
             check_run(settings, tuple(models))
+            kept = sum(net_cost(m.net)[0] for run in self._runs.values() for m in run.models)
+            new = sum(net_cost(m.net)[0] for m in models)
+            if kept + new > LIMITS.max_session_params:
+                raise LimitError(f"The runs of this session already keep {kept:,} trained parameters; this one "
+                                 f"adds {new:,}, over the {LIMITS.max_session_params:,} a session may keep. "
+                                 f"Delete a run to train again.")
             self._count += 1
             run = Run(settings, tuple(models), name=f"Run {self._count}", alive=self.alive)
             self._runs[run.id] = run

@@ -124,19 +124,32 @@ def permute_pixels(images: torch.Tensor, permutation: torch.Tensor) -> torch.Ten
     return images.flatten(1)[:, permutation].view(images.shape)  # (N, H*W) -> (N, H, W)
 
 
+def pixel_permutation(settings: TrainSettings, pixels: int = 28 * 28) -> torch.Tensor | None:
+    """The run's fixed pixel order (drawn by the seed alone), or None when pixels are not shuffled."""
+    if not settings.permute_pixels:
+        return None
+    return torch.randperm(pixels, generator=_generator(settings.seed, 1))
+
+
+def evaluation_set(settings: TrainSettings, dataset: Dataset | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The full test set as the run sees it: uint8 (M, 28, 28) images, pixel-permuted if asked, and labels."""
+    ds = dataset or load_dataset(settings.dataset, source=settings.source)
+    perm = pixel_permutation(settings, ds.test_images[0].numel())
+    return (ds.test_images if perm is None else permute_pixels(ds.test_images, perm)), ds.test_labels
+
+
 def prepare_data(settings: TrainSettings, dataset: Dataset | None = None) -> TrainData:
     """The run's train subset (drawn by the seed) and full test set, pixel-permuted if the settings ask."""
     ds = dataset or load_dataset(settings.dataset, source=settings.source)
     n = len(ds.train_labels)
-    train_x, train_y = ds.train_images, ds.train_labels
+    train_x, train_y = ds.train_images, ds.train_labels  # shared, read-only: copies only where they differ
     if settings.train_subset is not None and settings.train_subset < n:
         pick = torch.randperm(n, generator=_generator(settings.seed, 0))[: settings.train_subset]
         train_x, train_y = train_x[pick], train_y[pick]
-    test_x, perm = ds.test_images, None
-    if settings.permute_pixels:
-        perm = torch.randperm(train_x[0].numel(), generator=_generator(settings.seed, 1))
-        train_x, test_x = permute_pixels(train_x, perm), permute_pixels(test_x, perm)
-    return TrainData(ds, train_x, train_y, test_x, ds.test_labels, perm)
+    perm = pixel_permutation(settings, train_x[0].numel())
+    if perm is not None:
+        train_x = permute_pixels(train_x, perm)
+    return TrainData(ds, train_x, train_y, *evaluation_set(settings, ds), perm)
 
 
 def epoch_orders(settings: TrainSettings, n: int) -> Iterator[torch.Tensor]:

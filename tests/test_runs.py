@@ -58,11 +58,12 @@ def test_a_run_trains_in_the_background_and_keeps_everything(scheduler):
     assert run.progress() == (1.0, None)
     # trained_models: fresh modules from the specs with the trained weights, in eval mode
     images, labels = run.test_set()
-    assert images.dtype == torch.uint8 and len(labels) == len(run.data.dataset.test_labels)
-    x = normalize(images[:64], run.data.dataset)
+    assert images.dtype == torch.uint8 and len(labels) == len(run.dataset.test_labels)
+    assert run._trainer is None  # the run's copy of the training images is gone once it ends
+    x = normalize(images[:64], run.dataset)
     for label, model in run.trained_models().items():
         assert not model.training
-        trained = run._trainer.modules[label].eval()
+        trained = run._modules[label].eval()
         with torch.no_grad():
             assert torch.equal(model(x), trained(x))
     # weights download: a state_dict that loads with weights_only=True
@@ -109,7 +110,7 @@ def test_two_runs_at_once_each_get_a_fair_share_of_threads():
     a, b = RunRegistry(sched).start(TINY, PAIR), RunRegistry(sched).start(TINY, PAIR)
     wait(a)
     wait(b)
-    assert a.status == b.status == "finished" and a._trainer.threads_per_model == 1
+    assert a.status == b.status == "finished" and a.threads == b.threads == 2
 
 
 def test_max_concurrent_runs_from_the_environment(monkeypatch):
@@ -167,12 +168,24 @@ def test_delete_stops_and_forgets_a_run(scheduler):
         registry.get(run.id)
 
 
-def test_a_session_keeps_a_bounded_number_of_runs(scheduler):
+def test_a_session_keeps_a_bounded_number_of_runs_and_weights(scheduler, monkeypatch):
     registry = RunRegistry(scheduler, max_runs=2)
     for _ in range(2):
         wait(registry.start(TINY, PAIR))
     with pytest.raises(LimitError, match="at most 2 runs"):
         registry.start(TINY, PAIR)
+    from cnn_dash.presets import PRESETS
+
+    big = (ModelConfig("big", PRESETS["Two-block 5×5 CNN (2020 tutorial)"]),)  # 3.2 M parameters
+    registry = RunRegistry(scheduler)
+    monkeypatch.setattr("cnn_dash.runs.LIMITS", replace(LIMITS, max_session_params=5_000_000))
+    first = registry.start(replace(TINY, batch_size=100), big)
+    registry.stop(first.id)
+    wait(first)
+    with pytest.raises(LimitError, match="Delete a run"):
+        registry.start(TINY, big)
+    registry.delete(first.id)
+    registry.stop(registry.start(TINY, big).id)
 
 
 def test_a_run_whose_session_is_gone_is_stopped_after_the_grace_period():

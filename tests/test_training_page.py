@@ -137,3 +137,17 @@ def test_the_pixel_shuffle_option_reaches_the_run(at):
     wait(run)
     at.run()
     assert "shuffled pixels" in texts(at) and not at.exception
+
+
+def test_the_quick_demo_button_starts_the_classroom_preset(at):
+    from cnn_dash.train import quick_demo
+
+    at.button(key="train_quick_demo").click().run()
+    assert not at.exception and not at.error
+    (run,) = at.session_state[REGISTRY_KEY].runs()
+    settings, models = quick_demo()
+    assert (run.settings, run.models) == (settings, models)
+    assert at.button(key="train_quick_demo").disabled and at.button(key="train_start").disabled
+    at.button(key=f"train_stop_{run.id}").click().run()
+    wait(run)
+    assert run.status == "stopped" and not at.exception
