@@ -1,99 +1,145 @@
-"""The evaluation page in AppTest: with no run, and with a run of two real tiny models."""
+"""The evaluation page in AppTest: with no run, with a finished run of two real tiny models, with a stopped one."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from types import SimpleNamespace
+import base64
+import json
+import time
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash import metrics
-from cnn_dash.data import load_dataset
-from tests.test_metrics import train_tiny_pair
+from cnn_dash.data import STATS
+from cnn_dash.runs import RunRegistry
+from cnn_dash.specs import LayerSpec, NetSpec
+from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.ui.training import REGISTRY_KEY
+from tests.conftest import APP
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "evaluation.py")
+PAGE = "pages/evaluation.py"
+L = LayerSpec.of
+TINY_CNN = NetSpec("Tiny CNN", (
+    L("Conv2d", out_channels=6, kernel_size=3, padding=1), L("ReLU"), L("MaxPool2d", kernel_size=2),  # (6, 14, 14)
+    L("Conv2d", out_channels=8, kernel_size=3), L("ReLU"), L("MaxPool2d", kernel_size=2),  # (8, 6, 6)
+    L("Flatten"), L("Linear", out_features=10),
+))
+TINY_FC = NetSpec("Tiny FC", (L("Flatten"), L("Linear", out_features=24), L("ReLU"), L("Linear", out_features=10)))
+MODELS = (
+    ModelConfig("A · Tiny CNN (Adam)", TINY_CNN, OptimizerSpec("adam", 0.003)),
+    ModelConfig("B · Tiny FC (Adam)", TINY_FC, OptimizerSpec("adam", 0.003)),
+)
 
 
-@dataclass
-class FakeRun:
-    """The surface of a training run that the page reads."""
+def array(value) -> np.ndarray:
+    """A figure's array as the browser receives it: plotly 7 sends numpy arrays as base64 typed arrays."""
+    if isinstance(value, dict):
+        shape = [int(n) for n in str(value["shape"]).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value)
 
-    id: int
-    models: tuple
-    status: str
-    trained: dict
-    settings: SimpleNamespace
 
-    def state_dicts(self):
-        return {label: m.state_dict() for label, m in self.trained.items()}
-
-    def trained_models(self):
-        return self.trained
-
-    def test_set(self):
-        data = load_dataset(self.settings.dataset, source="bundled")
-        return data.test_images, data.test_labels
+def wait(run, timeout: float = 120.0):
+    end = time.monotonic() + timeout
+    while run.active and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not run.active, f"{run.name} still {run.status}"
+    return run
 
 
 @pytest.fixture(scope="module")
-def run():
-    cnn, fc = train_tiny_pair()
-    models = tuple(SimpleNamespace(label=label) for label in ("CNN", "FC"))
-    settings = SimpleNamespace(dataset="FashionMNIST", permute_pixels=False, seed=0)
-    return FakeRun(1, models, "finished", {"CNN": cnn, "FC": fc}, settings)
+def registry() -> RunRegistry:
+    """A session's runs with one finished run: both tiny models trained on the bundled Fashion-MNIST."""
+    registry = RunRegistry()
+    settings = TrainSettings("FashionMNIST", train_subset=3000, batch_size=50, seed=0, source="bundled")
+    run = wait(registry.start(settings, MODELS))
+    assert run.status == "finished", run.error
+    return registry
 
 
-def app_with(runs, monkeypatch) -> AppTest:
-    monkeypatch.setattr("cnn_dash.ui.evaluation.session_runs", lambda: list(runs))
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    return at.run()
+def open_page(registry: RunRegistry | None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    if registry is not None:
+        at.session_state[REGISTRY_KEY] = registry
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception[0].value
+    return at
 
 
-def test_no_run_says_so(monkeypatch):
-    at = app_with([], monkeypatch)
-    assert not at.exception
+def test_no_run_says_so_and_links_to_training():
+    at = open_page(None)
     assert "No finished training run" in at.info[0].value
+    links = at.get("page_link")
+    assert links and links[0].proto.page_script_hash  # resolved to the registered training page
+    assert not at.get("plotly_chart")
 
 
-def test_a_running_run_is_not_evaluated(run, monkeypatch):
-    running = FakeRun(2, run.models, "running", run.trained, run.settings)
-    at = app_with([running], monkeypatch)
-    assert not at.exception
-    assert at.info and "No finished training run" in at.info[0].value
+def test_page_shows_matrices_tables_and_mcnemar(registry):
+    at = open_page(registry)
+    (run,) = registry.trained()
+    images, labels = run.test_set()
+    labels = labels.numpy()
+    models = run.trained_models()
+    preds = {k: metrics.predict(m, images, STATS["FashionMNIST"]).preds for k, m in models.items()}
+    a, b = (m.label for m in MODELS)
 
+    # the two matrices, with exactly the counts of the models' answers
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = [f["layout"].get("title", {}).get("text") for f in figures]
+    for label in (a, b):
+        z = array(figures[titles.index(label)]["data"][0]["z"])
+        np.testing.assert_array_equal(z, metrics.confusion_matrix(labels, preds[label], 10))
+    assert f"{a} − {b}" in titles
 
-def test_page_shows_matrices_tables_and_mcnemar(run, monkeypatch):
-    at = app_with([run], monkeypatch)
-    assert not at.exception, at.exception
-    charts = at.get("plotly_chart")
-    # two matrices, the difference, five galleries/images and kernels, two feature-map grids
-    assert len(charts) >= 5
-    labels = run.test_set()[1].numpy()
-    preds = {k: metrics.predict(m, run.test_set()[0], (0.2860, 0.3530)).preds for k, m in run.trained.items()}
     scores = at.dataframe[0].value
-    assert scores.loc["CNN", "accuracy"] == pytest.approx((preds["CNN"] == labels).mean())
+    assert scores.loc[a, "accuracy"] == pytest.approx((preds[a] == labels).mean())
     per_class = at.dataframe[1].value
-    assert "best f1" in per_class.columns and "Shirt" in per_class.index
+    assert list(per_class.index[:10]) == list(run.classes)
+    shirt = metrics.per_class_report(labels, preds[a], 10)
+    assert per_class.loc["Shirt", "recall (A)"] == pytest.approx(shirt.recall[6])
+    assert set(per_class["best f1"]) <= {"A", "B", "A = B"}
     agree = at.dataframe[2].value
-    d = metrics.disagreement(labels, preds["CNN"], preds["FC"])
-    assert agree.loc["CNN right", "FC wrong"] == d.only_a
-    assert agree.loc["CNN wrong", "FC right"] == d.only_b
+    d = metrics.disagreement(labels, preds[a], preds[b])
+    assert agree.loc[f"{a} right", f"{b} wrong"] == d.only_a
+    assert agree.loc[f"{a} wrong", f"{b} right"] == d.only_b
+    test = metrics.mcnemar(d.only_a, d.only_b)
     text = " ".join(m.value for m in at.markdown)
-    assert "McNemar" in text and "p = " in text
+    assert "McNemar" in text and f"p = {test.p_value:.3g}" in text
+    assert len(at.get("download_button")) >= 5
 
 
-def test_widgets_drive_the_page(run, monkeypatch):
-    at = app_with([run], monkeypatch)
+def test_widgets_drive_the_page(registry):
+    at = open_page(registry)
+    a, b = (m.label for m in MODELS)
     at.toggle(key="eval_percent").set_value(True).run()
     assert not at.exception
-    at.selectbox(key="eval_a").set_value("FC").run()
-    at.selectbox(key="eval_b").set_value("CNN").run()
+    at.selectbox(key="eval_a").set_value(b).run()
+    at.selectbox(key="eval_b").set_value(a).run()
     assert not at.exception
+    for view in at.radio(key="eval_gallery").options:
+        at.radio(key="eval_gallery").set_value(view).run()
+        assert not at.exception
     at.selectbox(key="eval_cell_true").set_value(3).run()
-    at.number_input(key="eval_image").set_value(17).run()
+    at.selectbox(key="eval_cell_pred").set_value(6).run()
+    at.slider(key="eval_limit").set_value(48).run()
+    at.number_input(key="eval_image").set_value(1999).run()
     assert not at.exception
-    at.selectbox(key="eval_b").set_value("FC").run()  # the same model twice: a message, not an error
+    at.selectbox(key="eval_b").set_value(b).run()  # the same model twice: a message, not an error
     assert not at.exception
     assert any("two different models" in i.value for i in at.info)
+
+
+def test_a_stopped_run_is_evaluated_with_its_weights():
+    registry = RunRegistry()
+    settings = TrainSettings("FashionMNIST", train_subset=10_000, batch_size=16, epochs=3, seed=1, source="bundled")
+    run = registry.start(settings, MODELS)
+    end = time.monotonic() + 60
+    while not run.has_weights and time.monotonic() < end:
+        time.sleep(0.02)
+    registry.stop(run.id)
+    wait(run)
+    assert run.status == "stopped"
+    at = open_page(registry)
+    assert any("stopped before the end" in i.value for i in at.info)
+    assert at.dataframe[0].value.shape[0] == 2

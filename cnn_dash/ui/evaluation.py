@@ -8,24 +8,18 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from cnn_dash import features, metrics
-from cnn_dash.data import CLASSES, STATS
+from cnn_dash.data import STATS
 from cnn_dash.plots import confusion as plots
+from cnn_dash.runs import Run
+from cnn_dash.ui.training import session_registry
 
 CACHE_KEY = "_evaluation_cache"  # run key -> (Evaluation, models); no widget uses this key
 CACHE_RUNS = 4  # evaluations kept per session, the most recent first
-EVALUABLE = ("finished", "stopped")
 
 
-def session_runs() -> list[Any]:
-    """This browser session's runs, as the training page keeps them."""
-    from cnn_dash.ui.training import session_runs as runs  # the training page owns the runs
-
-    return list(runs())
-
-
-def evaluable_runs() -> list[Any]:
-    """Runs whose models can be evaluated: finished, or stopped with weights kept."""
-    return [r for r in session_runs() if r.status in EVALUABLE and r.state_dicts()]
+def evaluable_runs() -> list[Run]:
+    """This session's runs with weights to evaluate: finished, or stopped after at least one step."""
+    return session_registry().trained()
 
 
 def no_run_yet() -> None:
@@ -38,22 +32,21 @@ def no_run_yet() -> None:
         st.caption("Open the Training page from the navigation.")
 
 
-def describe(run: Any) -> str:
-    """One line naming a run: id, dataset, models, status."""
+def describe(run: Run) -> str:
+    """One line naming a run: name, dataset, models, status."""
     models = " vs ".join(m.label for m in run.models)
-    shuffled = " · shuffled pixels" if getattr(run.settings, "permute_pixels", False) else ""
-    return f"Run {run.id} · {run.settings.dataset}{shuffled} · {models} · {run.status}"
+    shuffled = " · shuffled pixels" if run.settings.permute_pixels else ""
+    return f"{run.name} · {run.settings.dataset}{shuffled} · {models} · {run.status}"
 
 
-def run_picker(runs: list[Any]) -> Any:
+def run_picker(runs: list[Run]) -> Run:
     """A selectbox over the evaluable runs, newest first; returns the chosen run."""
-    newest_first = list(reversed(runs))
-    index = st.selectbox("Run", range(len(newest_first)), format_func=lambda i: describe(newest_first[i]),
-                         key="eval_run")
-    return newest_first[index or 0]
+    by_id = {r.id: r for r in reversed(runs)}
+    chosen = st.selectbox("Run", list(by_id), format_func=lambda i: describe(by_id[i]), key="eval_run")
+    return by_id.get(chosen, next(iter(by_id.values())))
 
 
-def run_evaluation(run: Any) -> tuple[metrics.Evaluation, dict[str, Any]]:
+def run_evaluation(run: Run) -> tuple[metrics.Evaluation, dict[str, Any]]:
     """The run's evaluation and trained models, computed once per run and kept in the session."""
     cache: dict = st.session_state.setdefault(CACHE_KEY, {})
     key = (run.id, run.status)
@@ -61,12 +54,19 @@ def run_evaluation(run: Any) -> tuple[metrics.Evaluation, dict[str, Any]]:
         with st.spinner("Evaluating every model on the test set…"):
             models = run.trained_models()
             images, labels = run.test_set()
-            name = run.settings.dataset
-            classes = tuple(getattr(run, "classes", None) or CLASSES[name])
-            cache[key] = (metrics.evaluate(models, images, labels, STATS[name], classes), models)
+            stats = STATS[run.settings.dataset]
+            cache[key] = (metrics.evaluate(models, images, labels, stats, run.classes), models)
         for old in list(cache)[:-CACHE_RUNS]:
             del cache[old]
     return cache[key]
+
+
+def short_names(labels: list[str]) -> dict[str, str]:
+    """Label -> short name for table columns: 'A' for 'A · LeNet-5 (SGD)' when every prefix is unique."""
+    prefixes = [label.split(" · ")[0] for label in labels]
+    if all(" · " in label for label in labels) and len(set(prefixes)) == len(labels):
+        return dict(zip(labels, prefixes))
+    return {label: label for label in labels}
 
 
 def pair_picker(evaluation: metrics.Evaluation) -> tuple[str, str]:
