@@ -17,6 +17,7 @@ run = ui.run_picker(runs)
 ev, models = ui.run_evaluation(run)
 classes = ev.classes
 labels = [r.label for r in ev.results]
+names = ui.short_names(labels)  # "A" for "A · LeNet-5 (SGD)": table columns and captions stay readable
 st.caption(f"{len(ev.labels):,} test images from the {run.source}; every model evaluated in {ev.seconds:.2f} s.")
 if run.status == "stopped":
     st.info("This run was stopped before the end: its models are evaluated with the weights they had then.")
@@ -62,18 +63,10 @@ ui.csv_download(f"Difference {a} − {b} (CSV, {unit})", frame, f"run{run.id}_di
 
 # ---- Per-class scores ---------------------------------------------------------------------------------
 st.subheader("Per class")
-names = ui.short_names(labels)
 if any(name != label for label, name in names.items()):
     st.caption(" · ".join(f"**{name}** = {label.split(' · ', 1)[1]}" for label, name in names.items()))
 table = metrics.comparison_table(ev, names)
-shown = table.copy()
-for metric in metrics.METRICS:
-    shown[f"best {metric}"] = metrics.best_per_class(table, metric, list(names.values()))
-style = shown.style.format("{:.3f}", subset=[c for c in table.columns if c != "support"])
-for metric in metrics.METRICS:
-    style = style.highlight_max(subset=[metrics.column(metric, n) for n in names.values()], axis=1,
-                                props="font-weight: bold; background-color: #fde725")
-st.dataframe(style, height=35 * (len(shown) + 1) + 3)
+st.dataframe(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
 st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
            "'best' columns. Shirts, pullovers and coats are where models usually part ways.")
 ui.csv_download("Per-class table (CSV)", table, f"run{run.id}_per_class.csv", "dl_per_class")
@@ -89,30 +82,7 @@ ui.csv_download("Agreement table (CSV)", agree, f"run{run.id}_agreement.csv", "d
 
 # ---- Galleries ---------------------------------------------------------------------------------------
 st.subheader("Galleries")
-limit = st.slider("Images per gallery", 6, 48, 18, step=6, key="eval_limit")
-GALLERIES = ("Misclassified", "Fixed by model A", "Broken by model A", "A matrix cell")
-view = st.radio("Show", GALLERIES, horizontal=True, key="eval_gallery")  # one gallery at a time: fast reruns
-preds_a, preds_b = ev.result(a).predictions.preds, ev.result(b).predictions.preds
-if view == GALLERIES[0]:
-    model = st.selectbox("Model", labels, key="eval_wrong_model")
-    indices = (ev.result(model).predictions.preds != ev.labels).nonzero()[0]
-    ui.gallery(ev, ui.by_confidence(ev, indices, model), [model],
-               f"{model}'s mistakes, most confident first", limit)
-elif view == GALLERIES[1]:
-    st.caption(f"{a} is right and {b} is wrong; {b}'s most confident mistakes first.")
-    ui.gallery(ev, ui.by_confidence(ev, metrics.only_right(ev.labels, preds_a, preds_b), b), [a, b], "", limit)
-elif view == GALLERIES[2]:
-    st.caption(f"{a} is wrong and {b} is right; {a}'s most confident mistakes first.")
-    ui.gallery(ev, ui.by_confidence(ev, metrics.only_right(ev.labels, preds_b, preds_a), a), [a, b], "", limit)
-else:
-    left, mid, right = st.columns(3)
-    model = left.selectbox("Model", labels, key="eval_cell_model")
-    true_class = mid.selectbox("True class", range(len(classes)), format_func=classes.__getitem__,
-                               index=6 if len(classes) > 6 else 0, key="eval_cell_true")
-    pred_class = right.selectbox("Predicted class", range(len(classes)), format_func=classes.__getitem__,
-                                 key="eval_cell_pred")
-    indices = metrics.cell_indices(ev.labels, ev.result(model).predictions.preds, true_class, pred_class)
-    ui.gallery(ev, indices, [model], f"True {classes[true_class]}, predicted {classes[pred_class]}", limit)
+ui.galleries(ev, a, b, names)
 
 # ---- Inside the CNN ----------------------------------------------------------------------------------
 cnns = [r.label for r in ev.results if r.is_cnn]

@@ -117,7 +117,7 @@ def test_widgets_drive_the_page(registry):
     at.selectbox(key="eval_a").set_value(b).run()
     at.selectbox(key="eval_b").set_value(a).run()
     assert not at.exception
-    for view in at.radio(key="eval_gallery").options:
+    for view in range(4):  # misclassified, fixed by A, broken by A, one matrix cell
         at.radio(key="eval_gallery").set_value(view).run()
         assert not at.exception
     at.selectbox(key="eval_cell_true").set_value(3).run()

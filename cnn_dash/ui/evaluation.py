@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 from streamlit.errors import StreamlitPageNotFoundError
 
 from cnn_dash import features, metrics
@@ -99,9 +101,18 @@ def mcnemar_reading(test: metrics.McNemar, a: str, b: str) -> str:
 
 
 def gallery(
-    evaluation: metrics.Evaluation, indices: np.ndarray, shown: list[str], title: str, limit: int
+    evaluation: metrics.Evaluation,
+    indices: np.ndarray,
+    shown: list[str],
+    title: str,
+    limit: int,
+    names: dict[str, str] | None = None,
 ) -> None:
-    """Plot the images at `indices` (up to `limit`), captioned with the truth and each shown model's answer."""
+    """Plot the images at `indices` (up to `limit`), captioned with the truth and each shown model's answer.
+
+    `names` gives each model's short name for the captions.
+    """
+    names = names or {}
     st.caption(f"{len(indices):,} images" + (f"; the first {limit} shown." if len(indices) > limit else "."))
     if len(indices) == 0:
         return
@@ -112,10 +123,52 @@ def gallery(
         lines = [f"#{i} true: {classes[evaluation.labels[i]]}"]
         for label in shown:
             p = evaluation.result(label).predictions
-            lines.append(f"{label}: {classes[p.preds[i]]} {p.confidence[i]:.0%}")
+            lines.append(f"{names.get(label, label)}: {classes[p.preds[i]]} {p.confidence[i]:.0%}")
         captions.append("<br>".join(lines))
     fig = plots.gallery_figure(evaluation.images[indices], captions, title, columns=6)
     st.plotly_chart(fig, width="stretch")
+
+
+def galleries(evaluation: metrics.Evaluation, a: str, b: str, names: dict[str, str]) -> None:
+    """Misclassified images, those fixed or broken by model A, or one matrix cell: one gallery at a time."""
+    ev, classes = evaluation, evaluation.classes
+    labels = [r.label for r in ev.results]
+    limit = st.slider("Images per gallery", 6, 48, 18, step=6, key="eval_limit")
+    views = ("Misclassified", f"Fixed by {names[a]}", f"Broken by {names[a]}", "A matrix cell")
+    # Options are indices so that the choice survives a change of model A (only the labels change).
+    view = st.radio("Show", range(len(views)), format_func=views.__getitem__, horizontal=True, key="eval_gallery")
+    preds_a, preds_b = ev.result(a).predictions.preds, ev.result(b).predictions.preds
+    if view == 0:
+        model = st.selectbox("Model", labels, key="eval_wrong_model")
+        wrong = np.flatnonzero(ev.result(model).predictions.preds != ev.labels)
+        gallery(ev, by_confidence(ev, wrong, model), [model], f"{model}'s mistakes, most confident first",
+                limit, names)
+    elif view in (1, 2):
+        right, wrong = (a, b) if view == 1 else (b, a)
+        st.caption(f"{right} is right and {wrong} is wrong; {wrong}'s most confident mistakes first.")
+        indices = metrics.only_right(ev.labels, ev.result(right).predictions.preds, ev.result(wrong).predictions.preds)
+        gallery(ev, by_confidence(ev, indices, wrong), [a, b], "", limit, names)
+    else:
+        left, mid, right_col = st.columns(3)
+        model = left.selectbox("Model", labels, key="eval_cell_model")
+        true_class = mid.selectbox("True class", range(len(classes)), format_func=classes.__getitem__,
+                                   index=min(6, len(classes) - 1), key="eval_cell_true")
+        pred_class = right_col.selectbox("Predicted class", range(len(classes)), format_func=classes.__getitem__,
+                                         key="eval_cell_pred")
+        indices = metrics.cell_indices(ev.labels, ev.result(model).predictions.preds, true_class, pred_class)
+        gallery(ev, indices, [model], f"True {classes[true_class]}, predicted {classes[pred_class]}", limit, names)
+
+
+def marked_best(table: pd.DataFrame, names: list[str]) -> Styler:
+    """A comparison table with the best model per class and metric named in a column and highlighted."""
+    shown = table.copy()
+    for metric in metrics.METRICS:
+        shown[f"best {metric}"] = metrics.best_per_class(table, metric, names)
+    style = shown.style.format("{:.3f}", subset=[c for c in table.columns if c != "support"])
+    for metric in metrics.METRICS:
+        style = style.highlight_max(subset=[metrics.column(metric, n) for n in names], axis=1,
+                                    props="font-weight: bold; background-color: #fde725")
+    return style
 
 
 def by_confidence(evaluation: metrics.Evaluation, indices: np.ndarray, label: str) -> np.ndarray:
