@@ -67,7 +67,7 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
     results = run.results
     for label, acc in zip(table["model"], table["test acc"]):
         assert acc == pytest.approx(results[label].test_acc)
-    assert len(at.get("plotly_chart")) >= 2  # the run's curves and the overlay
+    assert len(at.get("plotly_chart")) == 1  # the run's curves (an overlay needs two runs)
     assert not at.button(key="train_start").disabled
 
 
@@ -123,9 +123,10 @@ def test_the_runs_list_overlays_and_deletes(at):
     first, second = registry.runs()
     assert at.multiselect(key="train_overlay").value == [first.name, second.name]
     assert not at.exception
+    assert len(at.get("plotly_chart")) == 2  # the latest run, and the overlay of both
     at.button(key=f"train_del_{first.id}").click().run()
     assert registry.runs() == [second] and not at.exception
-    assert at.multiselect(key="train_overlay").value == [second.name]
+    assert not at.multiselect and len(at.get("plotly_chart")) == 1
 
 
 def test_the_pixel_shuffle_option_reaches_the_run(at):
@@ -151,3 +152,26 @@ def test_the_quick_demo_button_starts_the_classroom_preset(at):
     at.button(key=f"train_stop_{run.id}").click().run()
     wait(run)
     assert run.status == "stopped" and not at.exception
+
+
+def test_the_curves_figure_draws_every_model_train_and_test_on_shared_axes():
+    from cnn_dash.plots.curves import curves_figure, curves_frame
+    from cnn_dash.train import Progress
+
+    def p(label, step, status="training", test=None, loss=1.0):
+        return Progress(label, step, 4, step / 2, loss, 0.5, 100.0, step * 0.1, *(test or (None, None)), status)
+
+    history = [p("CNN", 1), p("FC", 1), p("CNN", 2, test=(0.9, 0.7)), p("FC", 2, test=(1.1, 0.6)),
+               p("CNN", 4, "finished", (0.5, 0.9)), p("FC", 3, "diverged")]
+    frame = curves_frame({"Run 1": history})
+    assert list(frame["model"].unique()) == ["CNN", "FC"] and len(frame) == 6
+    fig = curves_figure(frame)
+    names = [t.name for t in fig.data if t.showlegend is not False]
+    assert names == ["CNN (train)", "CNN (test)", "FC (train)", "FC (test)"]
+    assert len(fig.data) == 9  # 2 models x 2 splits x (loss, accuracy), and the divergence cross
+    assert fig.data[-1].text == ("FC diverged",)
+    cnn_test_acc = [t for t in fig.data if t.name == "CNN (test)" and t.xaxis == "x2"][0]
+    assert list(cnn_test_acc.x) == [1.0, 2.0] and list(cnn_test_acc.y) == [0.7, 0.9]
+    assert fig.layout.yaxis.type == "log"
+    both = curves_figure(curves_frame({"Run 1": history, "Run 2": history[:2]}))
+    assert "Run 2 · CNN (train)" in [t.name for t in both.data]

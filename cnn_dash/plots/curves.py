@@ -34,10 +34,11 @@ def curves_frame(runs: dict[str, Iterable[Record]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS)).astype({c: float for c in COLUMNS[3:10]})
 
 
-def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380) -> go.Figure:
-    """Loss (log scale) and accuracy side by side; one colour per model, solid train, dashed test.
+def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smooth: int = 5) -> go.Figure:
+    """Loss (log scale) and accuracy side by side; one colour per model, solid train, dashed test with markers.
 
-    With several runs in `frame`, each trace is named "run · model". A model that diverged ends in a cross."""
+    Train values are averaged over the last `smooth` records (batch-to-batch noise hides the trend). With
+    several runs in `frame`, each trace is named "run · model". A model that diverged ends in a cross."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (cross-entropy)", "Accuracy"),
                         horizontal_spacing=0.08)
     several = frame["run"].nunique() > 1
@@ -50,8 +51,11 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380) -> g
                 points = group.dropna(subset=[f"{split}_{metric}"])
                 if points.empty:
                     continue
+                y = points[f"{split}_{metric}"]
+                if split == "train" and smooth > 1:
+                    y = y.rolling(smooth, min_periods=1).mean()
                 fig.add_trace(go.Scatter(
-                    x=points[x], y=points[f"{split}_{metric}"], name=f"{name} ({split})", legendgroup=name,
+                    x=points[x], y=y, name=f"{name} ({split})", legendgroup=name,
                     mode="lines+markers" if split == "test" else "lines", line=dict(color=color, dash=dash),
                     showlegend=col == 1, hovertemplate=f"{name} {split}<br>{x} %{{x:.2f}}: %{{y:.4f}}<extra></extra>",
                 ), row=1, col=col)
@@ -61,7 +65,7 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380) -> g
                 x=[last[x]], y=[0.0], mode="markers+text", marker=dict(symbol="x", size=12, color=color),
                 text=[f"{name} diverged"], textposition="top center", showlegend=False, hoverinfo="text",
             ), row=1, col=2)
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", dtick="D2", row=1, col=1)  # ticks at 1, 2, 5 of every decade
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(title_text="epoch" if x == "epoch" else x.replace("_", " "), matches="x")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))

@@ -230,7 +230,7 @@ def runs_list(registry: RunRegistry) -> None:
     current = [n for n in st.session_state.get("train_overlay", []) if n in names]
     st.session_state["train_overlay"] = current + [n for n in names if n not in known and n not in current]
     st.session_state[OVERLAY_SEEN_KEY] = set(names)
-    chosen = st.multiselect("Overlay the curves of", list(names), key="train_overlay")
+    chosen = st.multiselect("Overlay the curves of", list(names), key="train_overlay") if len(names) > 1 else []
     if chosen:
         frame = curves_frame({name: list(names[name].history) for name in chosen})
         st.plotly_chart(curves_figure(frame), width="stretch", key="train_overlay_chart")
