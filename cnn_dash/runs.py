@@ -234,6 +234,13 @@ class Scheduler:
                 self._queue.remove(run)
         run.stop(reason)
 
+    def stop_all(self, reason: str | None = None) -> None:
+        """Empty the queue and stop every training run (server shutdown, tests)."""
+        with self._lock:
+            runs = self._queue + self._running
+        for run in runs:
+            self.cancel(run, reason)
+
     def _dispatch(self) -> None:  # with self._lock held
         while self._queue and len(self._running) < self.max_running:
             run = self._queue.pop(0)

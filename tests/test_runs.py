@@ -42,8 +42,7 @@ def scheduler():
     yield sched
     with sched._lock:
         runs = sched._queue + sched._running
-    for run in runs:
-        sched.cancel(run)
+    sched.stop_all()
     for run in runs:
         wait(run)
 

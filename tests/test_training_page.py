@@ -10,6 +10,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnn_dash.runs import Scheduler
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP
 
@@ -31,6 +32,8 @@ def texts(at: AppTest) -> str:
 @pytest.fixture
 def at(monkeypatch) -> AppTest:
     monkeypatch.delenv("CNN_DASH_DATA_DIR", raising=False)  # the bundled sample: 10,000 train images
+    # A scheduler of our own: runs other tests left behind in this process must not queue ours.
+    monkeypatch.setattr("cnn_dash.runs._scheduler", Scheduler())
     app = AppTest.from_file(APP, default_timeout=90)
     app.run()
     app.switch_page(PAGE).run()

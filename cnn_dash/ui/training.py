@@ -21,7 +21,7 @@ LETTERS = "ABCD"
 DEFAULT_NETS = ("ConvNet + ReLU (CNN notebook)", "FCNet (CNN notebook)", "LeNet-5", "MLP 784-128-10")
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 OVERLAY_SEEN_KEY = "_training_overlay_seen"  # run names the overlay has already offered
-POLL_S = 1.0  # how often the live view reads the run
+POLL_S = 1.5  # how often the live view reads the run (each read is a fragment rerun on the server)
 
 
 def _session_alive() -> Callable[[], bool]:
