@@ -18,9 +18,11 @@ from cnn_dash import metrics  # noqa: E402
 from cnn_dash.build import build_model  # noqa: E402
 from cnn_dash.data import load_dataset, normalize  # noqa: E402
 from cnn_dash.presets import PRESETS  # noqa: E402
+from cnn_dash.train import quick_demo  # noqa: E402
 
 N = 10_000
-PAIRS = (
+PAIRS = (  # the quick-demo pair first (the classroom preset), then the seed tutorials' networks
+    ("quick demo", "quick demo"),
     ("ConvNet + ReLU (CNN notebook)", "FCNet (CNN notebook)"),
     ("LeNet-5", "MLP 784-128-10"),
     ("Three-conv 'same' CNN (Fashion-MNIST tutorial)", "MLP 784-256-128-10"),
@@ -61,10 +63,15 @@ def main() -> None:
     print(f"{'pair (CNN + FC)':<60} {'evaluate wall/cpu':>18} {'seed loop wall/cpu':>19} {'ratio':>6}")
     for cnn, fc in PAIRS:
         torch.manual_seed(0)
-        models = {cnn: build_model(PRESETS[cnn]).eval(), fc: build_model(PRESETS[fc]).eval()}
+        if cnn == "quick demo":
+            configs = quick_demo()[1]
+            models = {m.label: build_model(m.net).eval() for m in configs}
+            cnn, fc = models
+        else:
+            models = {cnn: build_model(PRESETS[cnn]).eval(), fc: build_model(PRESETS[fc]).eval()}
         metrics.evaluate(models, images[:500], labels[:500], data, data.classes)  # warm-up
-        ours = best_of(3, lambda: metrics.evaluate(models, images, labels, data, data.classes))
-        seed = best_of(2, lambda: seed_style(models, images, labels, data))
+        ours = best_of(5, lambda: metrics.evaluate(models, images, labels, data, data.classes))
+        seed = best_of(3, lambda: seed_style(models, images, labels, data))
         print(f"{(cnn + ' + ' + fc)[:60]:<60} {ours[0]:>8.3f}s/{ours[1]:>6.3f}s {seed[0]:>9.3f}s/{seed[1]:>6.3f}s "
               f"{seed[0] / ours[0]:>5.1f}×")
 

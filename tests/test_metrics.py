@@ -58,12 +58,18 @@ def test_predict_matches_a_plain_forward_pass(outputs):
         logits = models[0](normalize(data.test_images, data))
     p = preds[0]
     assert p.probs.shape == (len(labels), 10) and p.preds.shape == (len(labels),)
-    np.testing.assert_array_equal(p.preds, logits.argmax(1).numpy())
     np.testing.assert_allclose(p.probs, torch.softmax(logits, 1).numpy(), atol=1e-5)
+    # predict() runs a channels-last copy: rounding may differ, so a near-tie may break the other way.
+    top2 = logits.topk(2, dim=1).values
+    clear = (top2[:, 0] - top2[:, 1] > 1e-4).numpy()
+    np.testing.assert_array_equal(p.preds[clear], logits.argmax(1).numpy()[clear])
+    assert clear.mean() > 0.99
     np.testing.assert_allclose(p.confidence, p.probs[np.arange(len(labels)), p.preds])
-    # A (mean, std) pair gives the same answers as the dataset itself.
-    again = metrics.predict(models[0], data.test_images, (data.mean, data.std))
-    np.testing.assert_array_equal(again.preds, p.preds)
+    # A (mean, std) pair gives the same answers as the dataset itself, whatever the batch size.
+    again = metrics.predict(models[0], data.test_images, (data.mean, data.std), batch_size=2000)
+    np.testing.assert_array_equal(again.preds[clear], p.preds[clear])
+    # The caller's model is left as it was (predict works on a channels-last copy).
+    assert models[0][0].weight.is_contiguous()
 
 
 def test_models_are_real_and_imperfect(outputs):
