@@ -19,8 +19,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from cnn_dash.limits import LIMITS, LimitError, check_run, net_cost
 from cnn_dash.data import Dataset, load_dataset
+from cnn_dash.limits import LIMITS, LimitError, check_run, net_cost
 from cnn_dash.train import ModelConfig, ModelResult, Progress, Trainer, TrainSettings, evaluation_set, summarize
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed")
@@ -173,7 +173,8 @@ class Run:
                 trainer.stop()
             for record in trainer:
                 self.history.append(record)
-            self.status = "stopped" if trainer.stopping else "finished"
+            stopped = any(r.status == "stopped" for r in self.results.values())
+            self.status = "stopped" if stopped else "finished"  # a Stop after the last step changes nothing
         except Exception as exc:  # noqa: BLE001 - a failed run is a result to show, not a crash
             self.error = f"{type(exc).__name__}: {exc}"
             self.status = "failed"
@@ -266,15 +267,17 @@ class Scheduler:
         now = time.monotonic() if now is None else now
         with self._lock:
             runs = self._queue + self._running
+        alive = {run.id: _owner_alive(run) for run in runs}  # callbacks run outside the lock
         orphans = []
-        for run in runs:
-            if _owner_alive(run):
-                self._lost_since.pop(run.id, None)
-            elif now - self._lost_since.setdefault(run.id, now) >= self.orphan_after_s:
-                orphans.append(run)
+        with self._lock:
+            for run in runs:
+                if alive[run.id]:
+                    self._lost_since.pop(run.id, None)
+                elif now - self._lost_since.setdefault(run.id, now) >= self.orphan_after_s:
+                    orphans.append(run)
+                    self._lost_since.pop(run.id, None)
         for run in orphans:
             self.cancel(run, "stopped by the server: its browser session was closed")
-            self._lost_since.pop(run.id, None)
         return orphans
 
 
@@ -364,9 +367,3 @@ class RunRegistry:
         self.stop(run_id)
         with self._lock:
             self._runs.pop(run_id, None)
-
-    def stop_all(self) -> None:
-        """Stop every active run of the session (when the session ends)."""
-        for run in self.runs():
-            if run.active:
-                self.scheduler.cancel(run)

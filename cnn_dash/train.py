@@ -19,7 +19,6 @@ from torch import nn
 from cnn_dash.data import Dataset, load_dataset, normalize
 from cnn_dash.specs import LayerSpec, NetSpec
 
-OPTIMIZERS = ("sgd", "adam")
 POINTS_PER_EPOCH = 50  # train-curve points per model and epoch (fewer when an epoch has fewer steps)
 EVAL_BATCH = 1000
 _BUILD_LOCK = threading.Lock()  # torch.manual_seed + build is one atomic step, even with runs in parallel
