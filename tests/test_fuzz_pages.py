@@ -14,11 +14,41 @@ PAGES = {
     None: (),  # the home page
     "pages/shapes.py": (),
     "pages/architectures.py": (),
+    "pages/training.py": (),  # Train and Stop are clicked too: the scheduler queues and caps the runs
+    "pages/evaluation.py": (),  # with a finished run of two tiny models prepared in the session
 }
 
 
+@pytest.fixture(autouse=True)
+def own_scheduler(monkeypatch):
+    """Runs the fuzzer starts queue on a scheduler of their own, stopped at the end."""
+    from cnn_dash import runs
+
+    monkeypatch.setattr(runs, "_scheduler", runs.Scheduler())
+    yield
+    runs.scheduler().stop_all()
+
+
+@pytest.fixture(scope="module")
+def finished_run_registry():
+    """A session's runs holding one finished run of a tiny CNN and a tiny FC net."""
+    from tests.test_evaluation_page import MODELS, RunRegistry, TrainSettings, wait
+
+    registry = RunRegistry()
+    settings = TrainSettings("MNIST", train_subset=1000, batch_size=50, seed=0, source="bundled")
+    assert wait(registry.start(settings, MODELS)).status == "finished"
+    return registry
+
+
 @pytest.mark.parametrize("page", list(PAGES), ids=lambda p: p or "home")
-def test_fuzz_page(page):
+def test_fuzz_page(page, request):
     avoid = PAGES[page]
-    changed = fuzz_page(page, STEPS, seed=1234, skip=lambda kind, w: any(a in str(w.label) for a in avoid))
+    setup = None
+    if page == "pages/evaluation.py":
+        from cnn_dash.ui.training import REGISTRY_KEY
+
+        registry = request.getfixturevalue("finished_run_registry")
+        setup = lambda at: at.session_state.__setitem__(REGISTRY_KEY, registry)  # noqa: E731
+    changed = fuzz_page(page, STEPS, seed=1234, skip=lambda kind, w: any(a in str(w.label) for a in avoid),
+                        setup=setup)
     assert changed >= STEPS  # every step really changed at least one widget
