@@ -18,14 +18,13 @@ st.caption(f"Dataset (chosen in the sidebar): **{dataset.name}**, {dataset.size_
 
 models = ui.model_inputs()
 settings = ui.settings_inputs(dataset.name, len(dataset.train_labels))
-ui.limits_note(settings, models)
+over_limit = ui.limits_note(settings, models)
 
-left, right, _ = st.columns([1, 1, 4])
-if left.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
-               disabled=active is not None or models is None):
-    if ui.start_run(registry, settings, models):
-        st.rerun()  # redraw at once with Train disabled and the live view
-with right:
+with st.container(horizontal=True):
+    if st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
+                 disabled=active is not None or models is None or over_limit is not None):
+        if ui.start_run(registry, settings, models):
+            st.rerun()  # redraw at once with Train disabled and the live view
     ui.quick_demo_button(registry, disabled=active is not None)
 active = registry.active()
 if active is not None:

@@ -103,14 +103,16 @@ def test_switching_pages_mid_run_neither_stops_nor_loses_it_and_stop_keeps_the_w
     assert callable(session_runs)
 
 
-def test_a_run_over_the_compute_limit_is_refused_with_a_message(at):
+def test_a_run_over_the_compute_limit_is_explained_and_cannot_start(at):
     at.selectbox(key="train_model_0_preset").set_value("Two-block 5×5 CNN (2020 tutorial)")
     at.number_input(key="train_epochs").set_value(20)
     at.number_input(key="train_subset").set_value(10_000)
     at.run()
-    at.button(key="train_start").click().run()
     assert not at.exception
-    assert any("limit is 2,000 billion" in e.value for e in at.error)
+    assert any("limit is 2,000 billion" in e.value for e in at.warning)
+    assert at.button(key="train_start").disabled
+    at.number_input(key="train_epochs").set_value(2).run()
+    assert not at.warning and not at.button(key="train_start").disabled
     assert at.session_state[REGISTRY_KEY].runs() == []
 
 

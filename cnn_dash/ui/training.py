@@ -10,7 +10,7 @@ from typing import Callable
 import streamlit as st
 
 from cnn_dash.data import TITLES
-from cnn_dash.limits import LIMITS, describe, estimate_macs
+from cnn_dash.limits import LIMITS, check_run, describe, estimate_macs
 from cnn_dash.plots.curves import curves_figure, curves_frame
 from cnn_dash.runs import Run, RunRegistry
 from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings, quick_demo
@@ -99,17 +99,22 @@ def settings_inputs(dataset: str, train_size: int) -> TrainSettings:
                          int(seed), bool(permute), int(evals), bool(decay))
 
 
-def limits_note(settings: TrainSettings, models: list[ModelConfig] | None) -> None:
-    """The run's compute next to the limits, and the limits in words."""
+def limits_note(settings: TrainSettings, models: list[ModelConfig] | None) -> str | None:
+    """Explain the limits and the run's cost; returns why the run is over a limit (shown), or None."""
+    problem = None
+    if models:
+        try:
+            check_run(settings, tuple(models))
+        except ValueError as exc:  # LimitError or ShapeError, both written for the visitor
+            problem = str(exc)
+            st.warning(problem, icon=":material/block:")
     with st.expander("Limits of this shared server"):
         for line in describe():
             st.write(f"- {line}")
-        if models:
-            try:
-                st.caption(f"This run: about {estimate_macs(tuple(models), settings) / 1e9:,.1f} billion "
-                           f"multiply-adds forward (training costs about three times that).")
-            except ValueError as exc:
-                st.caption(str(exc))
+        if models and problem is None:
+            st.caption(f"This run: about {estimate_macs(tuple(models), settings) / 1e9:,.1f} billion "
+                       f"multiply-adds forward (training costs about three times that).")
+    return problem
 
 
 def start_run(registry: RunRegistry, settings: TrainSettings, models: list[ModelConfig] | tuple) -> Run | None:
