@@ -36,8 +36,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from cnn_dash.data import load_dataset, normalize  # noqa: E402
 from cnn_dash.presets import PRESETS  # noqa: E402
-from cnn_dash.train import (ModelConfig, OptimizerSpec, Trainer, TrainSettings, build_seeded, epoch_orders,  # noqa: E402
-                            evaluate, prepare_data, quick_demo)
+from cnn_dash.train import (ModelConfig, OptimizerSpec, Trainer, TrainSettings, build_seeded,  # noqa: E402
+                            epoch_orders, evaluate, prepare_data, quick_demo)
 
 # The seed notebook's comparison: its ConvNet (with ReLU) and FCNet, SGD lr 0.001 momentum 0.9, batch 64.
 SGD = OptimizerSpec("sgd", 0.001, 0.9)

@@ -15,7 +15,7 @@ from cnn_dash.runs import Run, RunRegistry, Scheduler
 from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import NetSpec
 from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings
-from tests.test_train import CNN, FC, PAIR, SMALL, L
+from tests.test_train import FC, PAIR, SMALL, L
 
 TINY = replace(SMALL, epochs=1, evals_per_epoch=1)
 LONG = replace(SMALL, train_subset=5000, batch_size=5, epochs=20)  # thousands of steps: it runs until stopped

@@ -165,12 +165,13 @@ def _results_table(run: Run) -> list[dict]:
 
 
 def run_summary(run: Run) -> str:
-    """One line: dataset, images, batch, epochs, seed, shuffle."""
+    """One line: dataset, images, batch, epochs, seed, pixel shuffle, lr decay."""
     s = run.settings
     images = f"{s.train_subset:,} images" if s.train_subset else "all images"
-    shuffled = " · shuffled pixels" if s.permute_pixels else ""
-    shuffled += " · cosine lr decay" if s.lr_decay else ""
-    return f"{TITLES.get(s.dataset, s.dataset)} · {images} · batch {s.batch_size} · {s.epochs} epoch{'s' if s.epochs != 1 else ''} · seed {s.seed}{shuffled}"
+    epochs = f"{s.epochs} epoch" + ("s" if s.epochs != 1 else "")
+    extras = (" · shuffled pixels" if s.permute_pixels else "") + (" · cosine lr decay" if s.lr_decay else "")
+    name = TITLES.get(s.dataset, s.dataset)
+    return f"{name} · {images} · batch {s.batch_size} · {epochs} · seed {s.seed}{extras}"
 
 
 def run_card(run: Run, registry: RunRegistry) -> None:
@@ -247,11 +248,11 @@ def runs_list(registry: RunRegistry) -> None:
             cols[0].download_button("Curves (CSV)", run.curves_csv, f"{run.name.replace(' ', '_')}_curves.csv",
                                     "text/csv", key=f"train_csv_{run.id}", on_click="ignore",
                                     disabled=not run.history)
-            for col, m in zip(cols[1:], run.models):
-                col.download_button(f"Weights {m.label[0]}", _weights(run, m.label),
-                                    f"{run.name.replace(' ', '_')}_{m.label[0]}.pt", "application/octet-stream",
-                                    key=f"train_w_{run.id}_{m.label[0]}", on_click="ignore",
-                                    disabled=not run.has_weights, help=f"state_dict of {m.label}")
+            for i, (col, m) in enumerate(zip(cols[1:], run.models)):
+                col.download_button(f"Weights {LETTERS[i]}", _weights(run, m.label),
+                                    f"{run.name.replace(' ', '_')}_{LETTERS[i]}.pt", "application/octet-stream",
+                                    key=f"train_w_{run.id}_{i}", on_click="ignore", disabled=not run.has_weights,
+                                    help=f"state_dict of {m.label}: torch.load(file, weights_only=True)")
             cols[-1].button("Delete", icon=":material/delete:", key=f"train_del_{run.id}", on_click=_delete,
                             args=(run.id,))
 
