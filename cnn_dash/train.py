@@ -257,6 +257,7 @@ class Trainer:
 
     @property
     def stopping(self) -> bool:
+        """True once stop() has been called."""
         return self._stop.is_set()
 
     def __iter__(self) -> Iterator[Progress]:
