@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash import metrics
 from cnn_dash.data import STATS
-from cnn_dash.runs import RunRegistry
+from cnn_dash.runs import RunRegistry, Scheduler
 from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY
@@ -50,7 +50,7 @@ def wait(run, timeout: float = 120.0):
 @pytest.fixture(scope="module")
 def registry() -> RunRegistry:
     """A session's runs with one finished run: both tiny models trained on the bundled Fashion-MNIST."""
-    registry = RunRegistry()
+    registry = RunRegistry(Scheduler())  # its own scheduler: never queued behind another test's runs
     settings = TrainSettings("FashionMNIST", train_subset=3000, batch_size=50, seed=0, source="bundled")
     run = wait(registry.start(settings, MODELS))
     assert run.status == "finished", run.error
@@ -131,7 +131,7 @@ def test_widgets_drive_the_page(registry):
 
 
 def test_a_stopped_run_is_evaluated_with_its_weights():
-    registry = RunRegistry()
+    registry = RunRegistry(Scheduler())
     settings = TrainSettings("FashionMNIST", train_subset=10_000, batch_size=16, epochs=3, seed=1, source="bundled")
     run = registry.start(settings, MODELS)
     end = time.monotonic() + 60

@@ -1,22 +1,30 @@
-"""Figures for evaluation: confusion matrices, their difference, kernels, feature maps, image galleries."""
+"""Figures for evaluation: confusion matrices, their difference, kernels, feature maps, image galleries.
+
+Built from plotly.graph_objects directly: px.imshow and its facets (make_subplots) cost 10-50× more to
+build, and the evaluation page redraws all of these on every rerun.
+"""
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
-import plotly.express as px
 import plotly.graph_objects as go
+from PIL import Image
 
 # Colour-blind-safe scales: cividis is sequential and designed for colour-vision deficiency; RdBu is
 # diverging red/blue, which stays distinguishable for red-green deficiency (no red-vs-green contrast).
 SEQUENTIAL = "cividis"
 DIVERGING = "RdBu"
+MARGIN = dict(l=10, r=10, t=50, b=10)
 
 
-def _matrix_axes(fig: go.Figure, classes: tuple[str, ...]) -> go.Figure:
+def _matrix_figure(heatmap: go.Heatmap, classes: tuple[str, ...], title: str) -> go.Figure:
+    fig = go.Figure(heatmap)
     # Category axes keep digit names ("0".."9") as labels rather than numbers on a linear scale.
-    fig.update_xaxes(type="category", side="bottom", tickangle=-45 if max(map(len, classes)) > 2 else 0)
-    fig.update_yaxes(type="category")
-    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+    fig.update_xaxes(type="category", title="Predicted", tickangle=-45 if max(map(len, classes)) > 2 else 0)
+    fig.update_yaxes(type="category", title="True", autorange="reversed", scaleanchor="x", constrain="domain")
+    return fig.update_layout(title=title, margin=MARGIN, height=520)
 
 
 def confusion_figure(
@@ -26,17 +34,14 @@ def confusion_figure(
 
     `matrix` is the counts or, with `percent`, the row percentages (see metrics.row_percent).
     """
-    fig = px.imshow(
-        matrix,
-        x=list(classes),
-        y=list(classes),
-        text_auto=".1f" if percent else "d",
-        color_continuous_scale=SEQUENTIAL,
-        labels=dict(x="Predicted", y="True", color="% of row" if percent else "Images"),
-        title=title,
-        aspect="equal",
+    unit = "% of the true class" if percent else "images"
+    heatmap = go.Heatmap(
+        z=matrix, x=list(classes), y=list(classes), colorscale=SEQUENTIAL,
+        texttemplate="%{z:.1f}" if percent else "%{z:d}",
+        colorbar=dict(title="% of row" if percent else "Images"),
+        hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z}} {unit}<extra></extra>",
     )
-    return _matrix_axes(fig, classes)
+    return _matrix_figure(heatmap, classes, title)
 
 
 def difference_figure(
@@ -48,22 +53,16 @@ def difference_figure(
     cell means A makes more of that mistake.
     """
     bound = float(np.abs(diff).max()) or 1.0
-    fig = px.imshow(
-        diff,
-        x=list(classes),
-        y=list(classes),
-        color_continuous_scale=DIVERGING,
-        range_color=(-bound, bound),
-        color_continuous_midpoint=0,
-        labels=dict(x="Predicted", y="True", color="Δ % of row" if percent else "Δ images"),
-        title=title,
-        aspect="equal",
-    )
     # Signed values, but a plain 0 where the models agree: "+0" would draw the eye to nothing.
     fmt = "{:+.1f}" if percent else "{:+d}"
     text = [["0" if round(v, 1) == 0 else fmt.format(v) for v in row] for row in diff.tolist()]
-    fig.update_traces(text=text, texttemplate="%{text}")
-    return _matrix_axes(fig, classes)
+    heatmap = go.Heatmap(
+        z=diff, x=list(classes), y=list(classes), colorscale=DIVERGING, zmin=-bound, zmax=bound, zmid=0,
+        text=text, texttemplate="%{text}",
+        colorbar=dict(title="Δ % of row" if percent else "Δ images"),
+        hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+    )
+    return _matrix_figure(heatmap, classes, title)
 
 
 def _mosaic(tiles: np.ndarray, columns: int) -> np.ndarray:
@@ -78,27 +77,21 @@ def _mosaic(tiles: np.ndarray, columns: int) -> np.ndarray:
     return out
 
 
-def _grid_figure(grid: np.ndarray, title: str, width: int = 900, **imshow: object) -> go.Figure:
-    fig = px.imshow(grid, title=title, aspect="equal", **imshow)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
+def _grid_figure(grid: np.ndarray, title: str, width: int = 900, **heatmap: object) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=grid, hoverongaps=False, **heatmap))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     # Height from the grid's proportions at about `width` pixels wide, so no band of white is left over.
-    height = 70 + int(width * grid.shape[0] / grid.shape[1])
-    return fig.update_layout(height=min(max(height, 220), 1200), margin=dict(l=10, r=10, t=50, b=10))
+    height = min(max(70 + int(width * grid.shape[0] / grid.shape[1]), 220), 1200)
+    return fig.update_layout(title=title, height=height, margin=MARGIN)
 
 
 def kernels_figure(kernels: np.ndarray, title: str = "First convolution's kernels") -> go.Figure:
     """Grid of learned kernels (out, in, kH, kW) on a diverging scale: negative weights vs positive."""
     tiles = kernels.reshape(-1, *kernels.shape[-2:])  # (out * in, kH, kW)
     bound = float(np.abs(tiles).max()) or 1.0
-    return _grid_figure(
-        _mosaic(tiles, columns=8),
-        title,
-        color_continuous_scale=DIVERGING,
-        range_color=(-bound, bound),
-        color_continuous_midpoint=0,
-        labels=dict(color="weight"),
-    )
+    return _grid_figure(_mosaic(tiles, columns=8), title, colorscale=DIVERGING, zmin=-bound, zmax=bound,
+                        zmid=0, colorbar=dict(title="weight"))
 
 
 def feature_maps_figure(maps: np.ndarray, title: str, columns: int = 8) -> go.Figure:
@@ -106,31 +99,37 @@ def feature_maps_figure(maps: np.ndarray, title: str, columns: int = 8) -> go.Fi
     low = maps.min(axis=(1, 2), keepdims=True)
     span = maps.max(axis=(1, 2), keepdims=True) - low
     scaled = np.divide(maps - low, span, out=np.zeros(maps.shape), where=span > 0)
-    fig = _grid_figure(
-        _mosaic(scaled, columns), title, color_continuous_scale="gray", labels=dict(color="scaled")
-    )
-    return fig.update_layout(coloraxis_showscale=False)
+    return _grid_figure(_mosaic(scaled, columns), title, colorscale="gray", showscale=False)
+
+
+def _png(image: np.ndarray) -> str:
+    """A uint8 grey image as a PNG data URI (what the browser draws, pixel for pixel)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", columns: int = 8) -> go.Figure:
     """Grayscale images (n, H, W) uint8 in a grid, each with its caption (lines joined by <br>) above it."""
     if len(images) == 0:
-        return go.Figure().update_layout(title=title or "No images")
-    columns = max(1, min(columns, len(images)))
-    rows = -(-len(images) // columns)
+        return go.Figure().update_layout(title=title or "No images", height=120)
+    n = len(images)
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
     caption_px = 8 + 14 * max(c.count("<br>") + 1 for c in captions)
-    height = 60 + rows * (120 + caption_px)
-    fig = px.imshow(
-        np.asarray(images),
-        facet_col=0,
-        facet_col_wrap=columns,
-        facet_row_spacing=caption_px / (height - 60) if rows > 1 else 0.0,
-        facet_col_spacing=0.01,
-        binary_string=True,
-        title=title,
-    )
-    # Facet titles read "facet_col=<i>"; replace each by its image's caption.
-    fig.for_each_annotation(lambda a: a.update(text=captions[int(a.text.split("=")[1])], font_size=11))
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    return fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 + caption_px, b=10))
+    tile_px, top, bottom = 110, 40 if title else 10, 10
+    plot_px = rows * (tile_px + caption_px)
+    # One layout dict, validated once: adding traces and axes one by one costs ten times more.
+    traces, annotations = [], []
+    layout: dict = dict(title=title, height=top + plot_px + bottom, margin=dict(l=10, r=10, t=top, b=bottom))
+    for i, (image, caption) in enumerate(zip(images, captions)):
+        r, c = divmod(i, columns)
+        k = "" if i == 0 else str(i + 1)  # plotly names the axes x, x2, x3, ...
+        y1 = 1 - (r * (tile_px + caption_px) + caption_px) / plot_px
+        traces.append(go.Image(source=_png(image), xaxis=f"x{k}", yaxis=f"y{k}", hoverinfo="skip"))
+        layout[f"xaxis{k}"] = dict(domain=[c / columns + 0.005, (c + 1) / columns - 0.005], visible=False)
+        layout[f"yaxis{k}"] = dict(domain=[max(0.0, y1 - tile_px / plot_px), y1], visible=False,
+                                   scaleanchor=f"x{k}", constrain="domain")
+        annotations.append(dict(text=caption, xref=f"x{k} domain", yref=f"y{k} domain", x=0.5, y=1.0,
+                                yanchor="bottom", showarrow=False, font=dict(size=11)))
+    return go.Figure(data=traces, layout=dict(layout, annotations=annotations))
