@@ -14,7 +14,7 @@ if not runs:
     st.stop()
 
 run = ui.run_picker(runs)
-ev, models = ui.run_evaluation(run)
+ev, models, originals = ui.run_evaluation(run)
 classes = ev.classes
 labels = [r.label for r in ev.results]
 names = ui.short_names(labels)  # "A" for "A · LeNet-5 (SGD)": table columns and captions stay readable
@@ -82,7 +82,7 @@ ui.csv_download("Agreement table (CSV)", agree, f"run{run.id}_agreement.csv", "d
 
 # ---- Galleries ---------------------------------------------------------------------------------------
 st.subheader("Galleries")
-ui.galleries(ev, a, b, names)
+ui.galleries(ev, originals, a, b, names)
 
 # ---- Inside the CNN ----------------------------------------------------------------------------------
 cnns = [r.label for r in ev.results if r.is_cnn]
@@ -98,8 +98,7 @@ p = ev.result(model).predictions
 st.caption(f"Image #{index}: true {classes[ev.labels[index]]}, {model} says {classes[p.preds[index]]} "
            f"({p.confidence[index]:.0%}).")
 img_col, kernel_col = st.columns([1, 3])
-img_col.plotly_chart(plots.gallery_figure(ev.images[index : index + 1], [f"#{index}"]), width="stretch",
-                     key="inside_image")
+img_col.plotly_chart(ui.input_figure(ev, originals, index), width="stretch", key="inside_image")
 kernel_col.plotly_chart(plots.kernels_figure(kernels), width="stretch", key="kernels")
 st.caption("Each kernel is a small grid of weights slid over the image: blue weights reward bright pixels, "
            "red ones penalise them. A feature map is the result of sliding one kernel over the layer's "

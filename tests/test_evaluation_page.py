@@ -143,3 +143,18 @@ def test_a_stopped_run_is_evaluated_with_its_weights():
     at = open_page(registry)
     assert any("stopped before the end" in i.value for i in at.info)
     assert at.dataframe[0].value.shape[0] == 2
+
+
+def test_a_pixel_shuffled_run_shows_the_images_unshuffled():
+    registry = RunRegistry(Scheduler())
+    settings = TrainSettings("MNIST", train_subset=500, batch_size=50, seed=2, permute_pixels=True, source="bundled")
+    run = wait(registry.start(settings, MODELS))
+    at = open_page(registry)
+    assert "shuffled pixels" in at.selectbox(key="eval_run").options[0]
+    figures = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    (inside,) = [f for f in figures.values() if any("what the CNN sees" in a.get("text", "")
+                                                    for a in f["layout"].get("annotations", []))]
+    assert len(inside["data"]) == 2  # the original image and the shuffled one the CNN is given
+    images, labels = run.test_set()
+    preds = metrics.predict(run.trained_models()[MODELS[0].label], images, STATS["MNIST"]).preds
+    assert at.dataframe[0].value.loc[MODELS[0].label, "accuracy"] == pytest.approx((preds == labels.numpy()).mean())

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
 from streamlit.errors import StreamlitPageNotFoundError
@@ -15,7 +16,7 @@ from cnn_dash.plots import confusion as plots
 from cnn_dash.runs import Run
 from cnn_dash.ui.training import session_registry
 
-CACHE_KEY = "_evaluation_cache"  # run key -> (Evaluation, models); no widget uses this key
+CACHE_KEY = "_evaluation_cache"  # (run id, status) -> (Evaluation, models, originals); no widget uses it
 CACHE_RUNS = 4  # evaluations kept per session, the most recent first
 
 
@@ -48,16 +49,19 @@ def run_picker(runs: list[Run]) -> Run:
     return by_id.get(chosen, next(iter(by_id.values())))
 
 
-def run_evaluation(run: Run) -> tuple[metrics.Evaluation, dict[str, Any]]:
-    """The run's evaluation and trained models, computed once per run and kept in the session."""
+def run_evaluation(run: Run) -> tuple[metrics.Evaluation, dict[str, Any], np.ndarray]:
+    """The run's evaluation, trained models and test images as a person sees them (never pixel-shuffled);
+    computed once per run and kept in the session."""
     cache: dict = st.session_state.setdefault(CACHE_KEY, {})
     key = (run.id, run.status)
     if key not in cache:
         with st.spinner("Evaluating every model on the test set…"):
             models = run.trained_models()
-            images, labels = run.test_set()
-            stats = STATS[run.settings.dataset]
-            cache[key] = (metrics.evaluate(models, images, labels, stats, run.classes), models)
+            images, labels = run.test_set()  # pixel-shuffled if the run was
+            ev = metrics.evaluate(models, images, labels, STATS[run.settings.dataset], run.classes)
+            # The shuffle moves pixels, not images: the dataset's own test images are in the same order.
+            originals = np.asarray(run.dataset.test_images) if run.settings.permute_pixels else ev.images
+            cache[key] = (ev, models, originals)
         for old in list(cache)[:-CACHE_RUNS]:
             del cache[old]
     return cache[key]
@@ -102,17 +106,15 @@ def mcnemar_reading(test: metrics.McNemar, a: str, b: str) -> str:
 
 def gallery(
     evaluation: metrics.Evaluation,
+    images: np.ndarray,
     indices: np.ndarray,
     shown: list[str],
-    title: str,
+    names: dict[str, str],
     limit: int,
-    names: dict[str, str] | None = None,
+    title: str = "",
 ) -> None:
-    """Plot the images at `indices` (up to `limit`), captioned with the truth and each shown model's answer.
-
-    `names` gives each model's short name for the captions.
-    """
-    names = names or {}
+    """Plot the images at `indices` (up to `limit`), captioned with the truth and each shown model's answer
+    under its short name."""
     st.caption(f"{len(indices):,} images" + (f"; the first {limit} shown." if len(indices) > limit else "."))
     if len(indices) == 0:
         return
@@ -123,13 +125,13 @@ def gallery(
         lines = [f"#{i} true: {classes[evaluation.labels[i]]}"]
         for label in shown:
             p = evaluation.result(label).predictions
-            lines.append(f"{names.get(label, label)}: {classes[p.preds[i]]} {p.confidence[i]:.0%}")
+            lines.append(f"{names[label]}: {classes[p.preds[i]]} {p.confidence[i]:.0%}")
         captions.append("<br>".join(lines))
-    fig = plots.gallery_figure(evaluation.images[indices], captions, title, columns=6)
-    st.plotly_chart(fig, width="stretch")
+    fig = plots.gallery_figure(images[indices], captions, title, columns=6)
+    st.plotly_chart(fig, width="stretch", key="gallery")
 
 
-def galleries(evaluation: metrics.Evaluation, a: str, b: str, names: dict[str, str]) -> None:
+def galleries(evaluation: metrics.Evaluation, images: np.ndarray, a: str, b: str, names: dict[str, str]) -> None:
     """Misclassified images, those fixed or broken by model A, or one matrix cell: one gallery at a time."""
     ev, classes = evaluation, evaluation.classes
     labels = [r.label for r in ev.results]
@@ -137,26 +139,27 @@ def galleries(evaluation: metrics.Evaluation, a: str, b: str, names: dict[str, s
     views = ("Misclassified", f"Fixed by {names[a]}", f"Broken by {names[a]}", "A matrix cell")
     # Options are indices so that the choice survives a change of model A (only the labels change).
     view = st.radio("Show", range(len(views)), format_func=views.__getitem__, horizontal=True, key="eval_gallery")
-    preds_a, preds_b = ev.result(a).predictions.preds, ev.result(b).predictions.preds
+    preds = {label: ev.result(label).predictions.preds for label in labels}
     if view == 0:
         model = st.selectbox("Model", labels, key="eval_wrong_model")
-        wrong = np.flatnonzero(ev.result(model).predictions.preds != ev.labels)
-        gallery(ev, by_confidence(ev, wrong, model), [model], f"{model}'s mistakes, most confident first",
-                limit, names)
+        wrong = np.flatnonzero(preds[model] != ev.labels)
+        gallery(ev, images, by_confidence(ev, wrong, model), [model], names, limit,
+                f"{model}'s mistakes, most confident first")
     elif view in (1, 2):
         right, wrong = (a, b) if view == 1 else (b, a)
         st.caption(f"{right} is right and {wrong} is wrong; {wrong}'s most confident mistakes first.")
-        indices = metrics.only_right(ev.labels, ev.result(right).predictions.preds, ev.result(wrong).predictions.preds)
-        gallery(ev, by_confidence(ev, indices, wrong), [a, b], "", limit, names)
+        indices = metrics.only_right(ev.labels, preds[right], preds[wrong])
+        gallery(ev, images, by_confidence(ev, indices, wrong), [a, b], names, limit)
     else:
-        left, mid, right_col = st.columns(3)
+        left, middle, right_col = st.columns(3)
         model = left.selectbox("Model", labels, key="eval_cell_model")
-        true_class = mid.selectbox("True class", range(len(classes)), format_func=classes.__getitem__,
-                                   index=min(6, len(classes) - 1), key="eval_cell_true")
+        true_class = middle.selectbox("True class", range(len(classes)), format_func=classes.__getitem__,
+                                      index=min(6, len(classes) - 1), key="eval_cell_true")
         pred_class = right_col.selectbox("Predicted class", range(len(classes)), format_func=classes.__getitem__,
                                          key="eval_cell_pred")
-        indices = metrics.cell_indices(ev.labels, ev.result(model).predictions.preds, true_class, pred_class)
-        gallery(ev, indices, [model], f"True {classes[true_class]}, predicted {classes[pred_class]}", limit, names)
+        indices = metrics.cell_indices(ev.labels, preds[model], true_class, pred_class)
+        gallery(ev, images, indices, [model], names, limit,
+                f"True {classes[true_class]}, predicted {classes[pred_class]}")
 
 
 def marked_best(table: pd.DataFrame, names: list[str]) -> Styler:
@@ -186,7 +189,15 @@ def inside_cnn(
     return features.first_conv_kernels(model), maps
 
 
-def csv_download(label: str, frame: Any, file_name: str, key: str) -> None:
+def input_figure(evaluation: metrics.Evaluation, originals: np.ndarray, index: int) -> go.Figure:
+    """Test image `index` as the CNN sees it; with the original beside it when the pixels were shuffled."""
+    if originals is evaluation.images:
+        return plots.gallery_figure(evaluation.images[index : index + 1], [f"#{index}"])
+    pair = np.stack([originals[index], evaluation.images[index]])
+    return plots.gallery_figure(pair, [f"#{index}", "shuffled: what the CNN sees"], columns=2)
+
+
+def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str) -> None:
     """A download button for a table as CSV that does not rerun the page."""
     st.download_button(label, frame.to_csv().encode(), file_name=file_name, mime="text/csv",
                        key=key, on_click="ignore", icon=":material/download:")
