@@ -129,15 +129,8 @@ def per_class_report(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> Cl
 
 def report_table(report: ClassReport, classes: tuple[str, ...]) -> pd.DataFrame:
     """The report as a table: one row per class, then macro and weighted averages."""
-    rows = pd.DataFrame(
-        {
-            "precision": report.precision,
-            "recall": report.recall,
-            "f1": report.f1,
-            "support": report.support.astype(int),
-        },
-        index=list(classes),
-    )
+    columns = {"precision": report.precision, "recall": report.recall, "f1": report.f1, "support": report.support}
+    rows = pd.DataFrame(columns, index=list(classes))
     total = int(report.support.sum())
     rows.loc["macro avg"] = [*report.macro, total]
     rows.loc["weighted avg"] = [*report.weighted, total]
@@ -159,12 +152,7 @@ def disagreement(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike) -> Dis
     """Count the images each of two models gets right that the other gets wrong."""
     t = np.asarray(y_true)
     a, b = np.asarray(pred_a) == t, np.asarray(pred_b) == t
-    return Disagreement(
-        both=int((a & b).sum()),
-        only_a=int((a & ~b).sum()),
-        only_b=int((~a & b).sum()),
-        neither=int((~a & ~b).sum()),
-    )
+    return Disagreement(int((a & b).sum()), int((a & ~b).sum()), int((~a & b).sum()), int((~a & ~b).sum()))
 
 
 def only_right(y_true: ArrayLike, right: ArrayLike, wrong: ArrayLike) -> np.ndarray:
@@ -223,7 +211,7 @@ def mcnemar(b: int, c: int) -> McNemar:
 
 
 @dataclass(frozen=True)
-class ModelResult:
+class ModelEvaluation:
     """One model's evaluation on the test set."""
 
     label: str
@@ -240,10 +228,10 @@ class Evaluation:
     classes: tuple[str, ...]
     images: np.ndarray  # uint8 (N, 28, 28), as the models saw them (permuted if the run permuted)
     labels: np.ndarray  # int64 (N,)
-    results: tuple[ModelResult, ...]
+    results: tuple[ModelEvaluation, ...]
     seconds: float  # time taken by the forward passes and the metrics
 
-    def result(self, label: str) -> ModelResult:
+    def result(self, label: str) -> ModelEvaluation:
         """The result of the model called `label`."""
         return next(r for r in self.results if r.label == label)
 
@@ -263,7 +251,7 @@ def evaluate(
         p = predict(model, images, dataset_or_mean_std)
         matrix = confusion_matrix(y, p.preds, len(classes))
         is_cnn = any(isinstance(m, nn.Conv2d) for m in model.modules())
-        results.append(ModelResult(label, is_cnn, p, matrix, report_from_matrix(matrix)))
+        results.append(ModelEvaluation(label, is_cnn, p, matrix, report_from_matrix(matrix)))
     return Evaluation(tuple(classes), np.asarray(images), y, tuple(results), time.perf_counter() - start)
 
 

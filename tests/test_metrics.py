@@ -167,6 +167,26 @@ def test_cell_indices_select_one_cell(outputs):
     assert (labels[idx] == 6).all() and (preds[0].preds[idx] == 0).all()
 
 
+def test_evaluate_and_its_tables(outputs):
+    labels, preds, (cnn, fc), data = outputs
+    ev = metrics.evaluate({"A · CNN": cnn, "B · FC": fc}, data.test_images, data.test_labels, data, data.classes)
+    assert [r.is_cnn for r in ev.results] == [True, False]
+    for r, p in zip(ev.results, preds):
+        np.testing.assert_array_equal(r.matrix, skm.confusion_matrix(labels, p.preds, labels=range(10)))
+    summary = metrics.summary_table(ev)
+    assert summary.loc["B · FC", "accuracy"] == pytest.approx(skm.accuracy_score(labels, preds[1].preds))
+    assert summary.loc["A · CNN", "errors"] == (preds[0].preds != labels).sum()
+    table = metrics.comparison_table(ev, {"A · CNN": "A", "B · FC": "B"})
+    assert list(table.columns) == ["precision (A)", "precision (B)", "recall (A)", "recall (B)", "f1 (A)", "f1 (B)",
+                                   "support"]
+    best = metrics.best_per_class(table, "recall", ["A", "B"])
+    for cls in data.classes:
+        a, b = table.loc[cls, "recall (A)"], table.loc[cls, "recall (B)"]
+        assert best[cls] == ("A = B" if a == b else "A" if a > b else "B")
+    tie = table.assign(**{"f1 (B)": table["f1 (A)"]})
+    assert set(metrics.best_per_class(tie, "f1", ["A", "B"])) == {"A = B"}
+
+
 def test_disagreement_hand_made_case():
     y = [0, 1, 2, 3, 4, 5]
     a = [0, 1, 2, 0, 0, 0]  # right on 0, 1, 2
