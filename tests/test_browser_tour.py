@@ -61,6 +61,30 @@ def test_tour_every_page():
         page.wait_for_function("document.body.innerText.includes('784-17-10')", timeout=30_000)
         assert_no_exception(page, "Architectures, matched FC")
 
+        # Training: a small run to the end, with a visit to another page in the middle of it.
+        goto(page, "Training")
+        for label, value in (("Training images", "1000"), ("Epochs", "1")):
+            box = page.get_by_label(label, exact=True)
+            box.fill(value)
+            box.press("Enter")
+            wait_idle(page)
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.wait_for_function("/— (queued|running|finished)/.test(document.body.innerText)", timeout=30_000)
+        goto(page, "Home")
+        goto(page, "Training")
+        page.wait_for_function("document.body.innerText.includes('— finished')", timeout=180_000)
+        wait_idle(page)
+        assert_no_exception(page, "Training, finished run")
+        assert page.locator("[data-testid='stPlotlyChart']").count() >= 1  # the finished curves
+        assert page.locator("[data-testid='stDataFrame']").count() >= 1  # per-model results (a canvas grid)
+
+        # Evaluation: the run's two confusion matrices (and their difference) are drawn.
+        goto(page, "Evaluation")
+        page.wait_for_function(
+            "document.querySelectorAll(\"[data-testid='stPlotlyChart']\").length >= 3", timeout=60_000)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        assert "Confusion matrices" in text and "McNemar" in text
+
         # The dataset picker is shared by every page and says where the data comes from.
         page.goto(url)
         page.wait_for_selector(IDLE, timeout=60_000)
