@@ -27,7 +27,7 @@ for label, step in run.diverged.items():
 st.subheader("Scores")
 summary = metrics.summary_table(ev)
 st.dataframe(summary.style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}", "macro F1": "{:.3f}"}))
-ui.csv_download("Scores (CSV)", summary, f"run{run.id}_scores.csv", "dl_scores")
+ui.csv_download("Scores (CSV)", summary, f"{run.name} scores", "dl_scores")
 
 # ---- Confusion matrices ------------------------------------------------------------------------------
 st.subheader("Confusion matrices")
@@ -35,14 +35,14 @@ st.caption("Rows are the true classes, columns the predicted ones: the diagonal 
            "every other cell one kind of mistake.")
 percent = st.toggle("Row-normalised (% of each true class)", key="eval_percent")
 values = {r.label: metrics.row_percent(r.matrix) if percent else r.matrix for r in ev.results}
-unit = "% of row" if percent else "counts"
+unit = "row percent" if percent else "counts"
 for row_start in range(0, len(labels), 2):
     for col, label in zip(st.columns(2), labels[row_start : row_start + 2]):
         with col:
             st.plotly_chart(plots.confusion_figure(values[label], classes, label, percent), width="stretch",
                             key=f"matrix_{label}")
             frame = pd.DataFrame(values[label], index=classes, columns=classes).rename_axis("true \\ predicted")
-            ui.csv_download(f"{label} matrix (CSV, {unit})", frame, f"run{run.id}_{label}_{unit}.csv",
+            ui.csv_download(f"{names[label]} matrix (CSV, {unit})", frame, f"{run.name} {names[label]} {unit}",
                             f"dl_matrix_{label}")
 
 if len(labels) < 2:
@@ -59,7 +59,8 @@ st.plotly_chart(plots.difference_figure(diff, classes, f"{a} − {b}", percent),
 st.caption(f"Blue: {a} has more images in that cell, red: {b} has more. On the diagonal blue means {a} gets "
            f"more of that class right; off the diagonal blue means {a} makes that mistake more often.")
 frame = pd.DataFrame(diff, index=classes, columns=classes).rename_axis("true \\ predicted")
-ui.csv_download(f"Difference {a} − {b} (CSV, {unit})", frame, f"run{run.id}_difference_{unit}.csv", "dl_diff")
+ui.csv_download(f"Difference {names[a]} − {names[b]} (CSV, {unit})", frame,
+                f"{run.name} {names[a]} minus {names[b]} {unit}", "dl_diff")
 
 # ---- Per-class scores ---------------------------------------------------------------------------------
 st.subheader("Per class")
@@ -69,7 +70,7 @@ table = metrics.comparison_table(ev, names)
 st.dataframe(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
 st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
            "'best' columns. Shirts, pullovers and coats are where models usually part ways.")
-ui.csv_download("Per-class table (CSV)", table, f"run{run.id}_per_class.csv", "dl_per_class")
+ui.csv_download("Per-class table (CSV)", table, f"{run.name} per class", "dl_per_class")
 
 # ---- Disagreement -------------------------------------------------------------------------------------
 st.subheader(f"Where {a} and {b} disagree")
@@ -78,7 +79,7 @@ agree = pd.DataFrame([[d.both, d.only_a], [d.only_b, d.neither]],
                      index=[f"{a} right", f"{a} wrong"], columns=[f"{b} right", f"{b} wrong"])
 st.dataframe(agree)
 st.markdown(ui.mcnemar_reading(metrics.mcnemar(d.only_a, d.only_b), a, b))
-ui.csv_download("Agreement table (CSV)", agree, f"run{run.id}_agreement.csv", "dl_agree")
+ui.csv_download("Agreement table (CSV)", agree, f"{run.name} agreement", "dl_agree")
 
 # ---- Galleries ---------------------------------------------------------------------------------------
 st.subheader("Galleries")

@@ -106,7 +106,9 @@ def test_page_shows_matrices_tables_and_mcnemar(registry):
     test = metrics.mcnemar(d.only_a, d.only_b)
     text = " ".join(m.value for m in at.markdown)
     assert "McNemar" in text and f"p = {test.p_value:.3g}" in text
-    assert len(at.get("download_button")) >= 5
+    downloads = {d.label for d in at.get("download_button")}
+    assert {"A matrix (CSV, counts)", "B matrix (CSV, counts)", "Difference A − B (CSV, counts)",
+            "Per-class table (CSV)", "Scores (CSV)", "Agreement table (CSV)"} <= downloads
 
 
 def test_widgets_drive_the_page(registry):

@@ -1,6 +1,7 @@
 """Evaluation page widgets: which run, which two models, cached evaluations, galleries, plain-words readings."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -198,6 +199,7 @@ def input_figure(evaluation: metrics.Evaluation, originals: np.ndarray, index: i
 
 
 def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str) -> None:
-    """A download button for a table as CSV that does not rerun the page."""
-    st.download_button(label, frame.to_csv().encode(), file_name=file_name, mime="text/csv",
+    """A download button for a table as CSV that does not rerun the page; `file_name` is made file-safe."""
+    safe = re.sub(r"[^A-Za-z0-9.-]+", "_", file_name).strip("_")  # "Run 1 A · x (%)" -> "Run_1_A_x"
+    st.download_button(label, frame.to_csv().encode(), file_name=f"{safe}.csv", mime="text/csv",
                        key=key, on_click="ignore", icon=":material/download:")
