@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Iterator
 
 import torch
+import torch._dynamo  # noqa: F401  # every optimizer imports it (1 s): here, not under the import lock mid-run
 import torch.nn.functional as F
 from torch import nn
 
