@@ -84,6 +84,9 @@ def test_tour_every_page():
             "document.querySelectorAll(\"[data-testid='stPlotlyChart']\").length >= 3", timeout=60_000)
         text = page.locator("[data-testid='stMain']").inner_text()
         assert "Confusion matrices" in text and "McNemar" in text
+        titles = page.locator("[data-testid='stPlotlyChart'] .gtitle").evaluate_all(
+            "els => els.map(e => e.textContent)")  # SVG titles: textContent, not innerText
+        assert any(t.startswith("A ·") for t in titles) and any(t.startswith("B ·") for t in titles), titles
 
         # The dataset picker is shared by every page and says where the data comes from.
         page.goto(url)
