@@ -177,6 +177,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=20_000, help="training images for (a), (b), (c)")
     parser.add_argument("--repeat", type=int, default=1, help="best of this many timings each")
     parser.add_argument("--quick-demo-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick_demo_only:
         run_quick_demo()
@@ -196,16 +197,23 @@ def main() -> None:
         "(b2) bare loop, one thread per model": lambda: bare(settings, threaded=True),
         "(c)  notebook style: ToTensor + DataLoader": lambda: notebook(settings),
     }
+    if args.variant:  # one timing in this fresh process, as "wall cpu" for the parent
+        torch.set_num_threads(os.cpu_count() or 1)
+        c0 = time.process_time()
+        seconds = variants[args.variant]()
+        print(f"{seconds} {time.process_time() - c0}")
+        return
+    # Each timing runs in a fresh process: OpenMP keeps a team of worker threads for every thread that ran
+    # a parallel region, and an earlier variant's idle team slowed a later one by up to 1.7x in one process.
     # Repeats are interleaved (a, b1, b2, c, a, ...) so that a burst of load elsewhere hits every variant;
-    # CPU seconds (all threads of this process) are printed too: on a shared machine they vary far less.
+    # CPU seconds (all threads of the process) are printed too: on a shared machine they vary far less.
     wall: dict[str, float] = {}
     cpu: dict[str, float] = {}
     for _ in range(args.repeat):
-        for name, fn in variants.items():
-            torch.set_num_threads(os.cpu_count() or 1)
-            c0 = time.process_time()
-            seconds = fn()
-            used = time.process_time() - c0
+        for name in variants:
+            out = subprocess.run([sys.executable, __file__, "--images", str(args.images), "--variant", name],
+                                 check=True, capture_output=True, text=True).stdout.split()
+            seconds, used = float(out[-2]), float(out[-1])
             wall[name], cpu[name] = min(wall.get(name, seconds), seconds), min(cpu.get(name, used), used)
     for name in variants:
         print(f"{name:46s} {wall[name]:6.2f} s  {work / wall[name]:8.0f} samples/s   "
