@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -9,3 +10,12 @@ APP = str(ROOT / "streamlit_app.py")  # AppTest resolves relative paths against 
 
 # Tests run offline and fast: the data layer skips its download step unless a test re-enables it.
 os.environ.setdefault("CNN_DASH_DOWNLOAD", "0")
+
+
+def wait_for_run(run, timeout: float = 120.0):
+    """Poll a Run until it is neither queued nor training (AppTest does not wait for threads)."""
+    end = time.monotonic() + timeout
+    while run.active and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not run.active, f"{run.name} still {run.status}"
+    return run

@@ -15,7 +15,7 @@ from cnn_dash.runs import RunRegistry, Scheduler
 from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY
-from tests.conftest import APP
+from tests.conftest import APP, wait_for_run
 
 PAGE = "pages/evaluation.py"
 L = LayerSpec.of
@@ -39,20 +39,12 @@ def array(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def wait(run, timeout: float = 120.0):
-    end = time.monotonic() + timeout
-    while run.active and time.monotonic() < end:
-        time.sleep(0.05)
-    assert not run.active, f"{run.name} still {run.status}"
-    return run
-
-
 @pytest.fixture(scope="module")
 def registry() -> RunRegistry:
     """A session's runs with one finished run: both tiny models trained on the bundled Fashion-MNIST."""
     registry = RunRegistry(Scheduler())  # its own scheduler: never queued behind another test's runs
     settings = TrainSettings("FashionMNIST", train_subset=3000, batch_size=50, seed=0, source="bundled")
-    run = wait(registry.start(settings, MODELS))
+    run = wait_for_run(registry.start(settings, MODELS))
     assert run.status == "finished", run.error
     return registry
 
@@ -140,7 +132,7 @@ def test_a_stopped_run_is_evaluated_with_its_weights():
     while not run.has_weights and time.monotonic() < end:
         time.sleep(0.02)
     registry.stop(run.id)
-    wait(run)
+    wait_for_run(run)
     assert run.status == "stopped"
     at = open_page(registry)
     assert any("stopped before the end" in i.value for i in at.info)
@@ -150,7 +142,7 @@ def test_a_stopped_run_is_evaluated_with_its_weights():
 def test_a_pixel_shuffled_run_shows_the_images_unshuffled():
     registry = RunRegistry(Scheduler())
     settings = TrainSettings("MNIST", train_subset=500, batch_size=50, seed=2, permute_pixels=True, source="bundled")
-    run = wait(registry.start(settings, MODELS))
+    run = wait_for_run(registry.start(settings, MODELS))
     at = open_page(registry)
     assert "shuffled pixels" in at.selectbox(key="eval_run").options[0]
     figures = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}

@@ -32,11 +32,12 @@ def own_scheduler(monkeypatch):
 @pytest.fixture(scope="module")
 def finished_run_registry():
     """A session's runs holding one finished run of a tiny CNN and a tiny FC net."""
-    from tests.test_evaluation_page import MODELS, RunRegistry, TrainSettings, wait
+    from tests.conftest import wait_for_run
+    from tests.test_evaluation_page import MODELS, RunRegistry, TrainSettings
 
     registry = RunRegistry()
     settings = TrainSettings("MNIST", train_subset=1000, batch_size=50, seed=0, source="bundled")
-    assert wait(registry.start(settings, MODELS)).status == "finished"
+    assert wait_for_run(registry.start(settings, MODELS)).status == "finished"
     return registry
 
 

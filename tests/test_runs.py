@@ -15,18 +15,11 @@ from cnn_dash.runs import Run, RunRegistry, Scheduler
 from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import NetSpec
 from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings
+from tests.conftest import wait_for_run
 from tests.test_train import FC, PAIR, SMALL, L
 
 TINY = replace(SMALL, epochs=1, evals_per_epoch=1)
 LONG = replace(SMALL, train_subset=5000, batch_size=5, epochs=20)  # thousands of steps: it runs until stopped
-
-
-def wait(run: Run, timeout: float = 60.0) -> Run:
-    end = time.monotonic() + timeout
-    while run.active and time.monotonic() < end:
-        time.sleep(0.02)
-    assert not run.active, f"{run.name} still {run.status} after {timeout} s"
-    return run
 
 
 def wait_for(predicate, timeout: float = 30.0) -> None:
@@ -44,14 +37,14 @@ def scheduler():
         runs = sched._queue + sched._running
     sched.stop_all()
     for run in runs:
-        wait(run)
+        wait_for_run(run)
 
 
 def test_a_run_trains_in_the_background_and_keeps_everything(scheduler):
     registry = RunRegistry(scheduler)
     run = registry.start(TINY, PAIR)
     assert run.status in ("queued", "running")
-    wait(run)
+    wait_for_run(run)
     assert run.status == "finished" and run.error is None and registry.trained() == [run]
     assert {label: r.status for label, r in run.results.items()} == {"CNN": "finished", "FC": "finished"}
     assert run.progress() == (1.0, None)
@@ -83,7 +76,7 @@ def test_a_second_train_click_returns_the_run_in_progress(scheduler):
     assert registry.start(TINY, PAIR) is first  # one run per session trains or waits at a time
     assert registry.runs() == [first]
     registry.stop(first.id)
-    wait(first)
+    wait_for_run(first)
     second = registry.start(TINY, PAIR)
     assert second is not first and registry.runs() == [first, second]
 
@@ -96,9 +89,9 @@ def test_at_most_n_runs_train_and_the_rest_queue_in_order(scheduler):
     assert (second.status, third.status) == ("queued", "queued")
     assert (a.position(first.id), b.position(second.id), c.position(third.id)) == (None, 1, 2)
     a.stop(first.id)
-    wait(first)
-    wait(second)
-    wait(third)
+    wait_for_run(first)
+    wait_for_run(second)
+    wait_for_run(third)
     assert (first.status, second.status, third.status) == ("stopped", "finished", "finished")
     assert second.started_at < third.started_at  # first in, first out
 
@@ -107,8 +100,8 @@ def test_two_runs_at_once_each_get_a_fair_share_of_threads():
     sched = Scheduler(max_running=2, cores=4)
     assert sched.threads_per_run == 2
     a, b = RunRegistry(sched).start(TINY, PAIR), RunRegistry(sched).start(TINY, PAIR)
-    wait(a)
-    wait(b)
+    wait_for_run(a)
+    wait_for_run(b)
     assert a.status == b.status == "finished" and a.threads == b.threads == 2
 
 
@@ -127,7 +120,7 @@ def test_cancel_a_queued_run_it_never_starts(scheduler):
     b.stop(second.id)
     assert second.status == "stopped" and b.position(second.id) is None
     a.stop(first.id)
-    wait(first)
+    wait_for_run(first)
     time.sleep(0.2)
     assert second.started_at is None and second.history == [] and not second.has_weights
     assert b.trained() == []
@@ -138,7 +131,7 @@ def test_stop_a_running_run_keeps_what_was_trained(scheduler):
     run = registry.start(LONG, PAIR)
     wait_for(lambda: any(p.step >= 10 for p in run.history))
     registry.stop(run.id)
-    wait(run)
+    wait_for_run(run)
     assert run.status == "stopped" and registry.trained() == [run]
     last = {p.label: p for p in run.history}
     assert all(p.status == "stopped" and 0 < p.step < p.total_steps for p in last.values())
@@ -161,7 +154,7 @@ def test_delete_stops_and_forgets_a_run(scheduler):
     registry = RunRegistry(scheduler)
     run = registry.start(LONG, PAIR)
     registry.delete(run.id)
-    wait(run)
+    wait_for_run(run)
     assert registry.runs() == [] and run.status == "stopped"
     with pytest.raises(KeyError):
         registry.get(run.id)
@@ -170,7 +163,7 @@ def test_delete_stops_and_forgets_a_run(scheduler):
 def test_a_session_keeps_a_bounded_number_of_runs_and_weights(scheduler, monkeypatch):
     registry = RunRegistry(scheduler, max_runs=2)
     for _ in range(2):
-        wait(registry.start(TINY, PAIR))
+        wait_for_run(registry.start(TINY, PAIR))
     with pytest.raises(LimitError, match="at most 2 runs"):
         registry.start(TINY, PAIR)
     from cnn_dash.presets import PRESETS
@@ -180,7 +173,7 @@ def test_a_session_keeps_a_bounded_number_of_runs_and_weights(scheduler, monkeyp
     monkeypatch.setattr("cnn_dash.runs.LIMITS", replace(LIMITS, max_session_params=5_000_000))
     first = registry.start(replace(TINY, batch_size=100), big)
     registry.stop(first.id)
-    wait(first)
+    wait_for_run(first)
     with pytest.raises(LimitError, match="Delete a run"):
         registry.start(TINY, big)
     registry.delete(first.id)
@@ -198,7 +191,7 @@ def test_a_run_whose_session_is_gone_is_stopped_after_the_grace_period():
     assert sched.reap(now=30.0) == [] and run.active  # a websocket blink is not a closed tab
     assert sched.reap(now=61.0) == [queued]
     assert sched.reap(now=91.0) == [run]
-    wait(run)
+    wait_for_run(run)
     assert run.status == "stopped" and "session was closed" in run.error
     assert queued.status == "stopped" and queued.started_at is None
 
@@ -213,7 +206,7 @@ def test_an_owner_that_comes_back_keeps_its_run():
     alive["flag"] = False
     assert sched.reap(now=100.0) == []  # the clock restarted when the owner came back
     sched.cancel(run)
-    wait(run)
+    wait_for_run(run)
 
 
 BIG = NetSpec("wide convs", (L("Conv2d", out_channels=64, kernel_size=3, padding=1), L("ReLU"),
@@ -277,7 +270,7 @@ def test_a_failing_run_is_marked_failed_with_its_message(scheduler, monkeypatch)
 
     monkeypatch.setattr("cnn_dash.runs.Trainer", boom)
     run = RunRegistry(scheduler).start(TINY, PAIR)
-    wait(run)
+    wait_for_run(run)
     assert run.status == "failed" and "out of memory (simulated)" in run.error
     assert run.state_dicts() == {} and run.trained_models() == {}
 

@@ -12,17 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash.runs import Scheduler
 from cnn_dash.ui.training import REGISTRY_KEY
-from tests.conftest import APP
+from tests.conftest import APP, wait_for_run
 
 PAGE = "pages/training.py"
-
-
-def wait(run, timeout: float = 90.0):
-    end = time.monotonic() + timeout
-    while run.active and time.monotonic() < end:
-        time.sleep(0.05)
-    assert not run.active, f"{run.name} still {run.status}"
-    return run
 
 
 def texts(at: AppTest) -> str:
@@ -42,7 +34,7 @@ def at(monkeypatch) -> AppTest:
     registry = app.session_state[REGISTRY_KEY] if REGISTRY_KEY in app.session_state else None
     for run in registry.runs() if registry else []:
         registry.stop(run.id)
-        wait(run)
+        wait_for_run(run)
 
 
 def tiny(at: AppTest, epochs: int = 1) -> None:
@@ -58,7 +50,7 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
     registry = at.session_state[REGISTRY_KEY]
     (run,) = registry.runs()
     assert at.button(key="train_start").disabled  # no second run while this one trains
-    wait(run)
+    wait_for_run(run)
     at.run()
     assert not at.exception
     assert run.status == "finished", run.error
@@ -93,7 +85,7 @@ def test_switching_pages_mid_run_neither_stops_nor_loses_it_and_stop_keeps_the_w
     at.run()
     assert f"**{run.name}** — running" in texts(at)
     at.button(key=f"train_stop_{run.id}").click().run()
-    wait(run)
+    wait_for_run(run)
     at.run()
     assert run.status == "stopped" and run.has_weights
     assert f"**{run.name}** — stopped" in texts(at) and not at.exception
@@ -123,7 +115,7 @@ def test_the_runs_list_overlays_and_deletes(at):
         at.number_input(key="train_seed").set_value(seed)
         at.button(key="train_start").click().run()
         registry = at.session_state[REGISTRY_KEY]
-        wait(registry.runs()[-1])
+        wait_for_run(registry.runs()[-1])
         at.run()
     first, second = registry.runs()
     assert at.multiselect(key="train_overlay").value == [first.name, second.name]
@@ -140,7 +132,7 @@ def test_the_pixel_shuffle_option_reaches_the_run(at):
     at.button(key="train_start").click().run()
     (run,) = at.session_state[REGISTRY_KEY].runs()
     assert run.settings.permute_pixels and run.settings.train_subset == 200
-    wait(run)
+    wait_for_run(run)
     at.run()
     assert "shuffled pixels" in texts(at) and not at.exception
 
@@ -155,7 +147,7 @@ def test_the_quick_demo_button_starts_the_classroom_preset(at):
     assert (run.settings, run.models) == (settings, models)
     assert at.button(key="train_quick_demo").disabled and at.button(key="train_start").disabled
     at.button(key=f"train_stop_{run.id}").click().run()
-    wait(run)
+    wait_for_run(run)
     assert run.status == "stopped" and not at.exception
 
 
