@@ -1,12 +1,14 @@
 """A classroom at once: N browser sessions start a small training run together on the real server.
 
-    python3 -m bench.load_test [--sessions 10] [--timeout 300] [--images 1000] [--epochs 1] [--env NAME=VALUE]
+    python3 -m bench.load_test [--sessions 10] [--timeout 300] [--images 1000] [--epochs 1] [--think 2,5]
+                               [--env NAME=VALUE]
 
 Starts `streamlit run` itself (downloads off; --env adds server settings to compare) and one headless Chromium
 with one Playwright context per session. Every session opens the Training page, sets a small run with the
 page's own widgets (its seed is its number, so a run shows whose it is) and all press Train together. While
-the runs train or wait, every session keeps using the app (sidebar to Home and back, 3 models then 2) and
-times each interaction from the click until the page shows the answer. It stops by itself once every run
+the runs train or wait, every session keeps using the app (sidebar to Home and back, 3 models then 2, reading
+the page for --think seconds between two clicks) and times each interaction from the click until the page
+shows the answer; those over the aim are listed with when they happened. It stops by itself once every run
 has ended, or at the timeout (plus at most one unanswered interaction), and prints runs finished, queue
 waits, the p95 interaction time and the server's peak memory (RSS of the streamlit process and its children
 from /proc, every 0.2 s), each beside its aim, then the server's health-check latency and where the CPU
@@ -45,7 +47,7 @@ AIM_P95_S = 2.0
 AIM_MEMORY = 2 * 1024**3  # bytes
 SAMPLE_S = 0.2
 WAIT_MS = 30_000  # one interaction; longer counts as a problem (and at this time in the p95)
-THINK_S = (0.5, 1.5)  # a visitor's pause between two interactions
+THINK_S = (2.0, 5.0)  # a visitor's pause between two interactions (reading the page), seconds; see --think
 POLL_S = 0.5  # how often a visitor on the Training page reads the run's status meanwhile
 TRAINING_H1, HOME_H1 = "Train side by side", "beat fully-connected"
 HOME_LAST = "28×28 grey pixels"  # the caption that ends the Home page
@@ -156,6 +158,7 @@ class Session:
     ended_s: float | None = None  # first seen finished, stopped or failed
     most_training: int = 0  # the most runs the queue message said were training at once
     interactions: list[tuple[str, float]] = field(default_factory=list)  # (what, seconds)
+    slow: list[str] = field(default_factory=list)  # the interactions over the aim, with when and the run's status
     problems: list[str] = field(default_factory=list)
     where: str = "Training"  # the page the visitor is on
     gave_up: bool = False  # set-up failed, or the session has stopped
@@ -187,13 +190,13 @@ async def set_number(page, key: str, value: int) -> None:
 
 
 def h1_has(text: str) -> str:
-    return f"(document.querySelector('h1') || {{innerText: ''}}).innerText.includes({json.dumps(text)})"
+    return f"(document.querySelector('h1') || {{textContent: ''}}).textContent.includes({json.dumps(text)})"
 
 
 # While a run is live its fragment reruns every second, and under load it is hardly ever idle, so an
 # interaction is answered when its page is drawn past the point that shows the answer: on the Training page,
 # when the Train button (after the model columns and settings) is drawn again, no longer greyed out as stale.
-MAIN_HAS = "document.querySelector(\"[data-testid='stMain']\").innerText.includes({})".format
+MAIN_HAS = "document.querySelector(\"[data-testid='stMain']\").textContent.includes({})".format
 RUN_SHOWN = MAIN_HAS("'Run 1 — '")
 TRAIN_DRAWN = "document.querySelector(\".st-key-train_start[data-stale='false']\") !== null"
 THIRD_MODEL = "document.querySelector('.st-key-train_opt_2_name') !== null"
@@ -209,13 +212,15 @@ ACTIONS = (  # (name, how to act, what shows the app has answered); one cycle en
 )
 
 
-async def interact(page, s: Session, name: str, act, answered: str) -> None:
+async def interact(page, s: Session, name: str, act, answered: str, t0: float) -> None:
     """One timed interaction: click, then wait until the page shows the answer."""
     start = time.perf_counter()
     try:
         await act(page)
         await settle(page, answered, idle=False)
         s.interactions.append((name, time.perf_counter() - start))
+        if s.interactions[-1][1] > AIM_P95_S:
+            s.slow.append(f"{name} {s.interactions[-1][1]:.1f} s at +{time.monotonic() - t0:.0f} s (run {s.status})")
     except PlaywrightError as exc:
         s.interactions.append((name, max(time.perf_counter() - start, WAIT_MS / 1000)))
         app = await page.evaluate("(document.querySelector(\"[data-testid='stApp']\") || {dataset: {}}).dataset")
@@ -276,15 +281,17 @@ async def visit(browser, url: str, s: Session, load: "Load") -> None:
         s.gave_up = True
         s.note(f"set-up failed: {str(exc).splitlines()[0][:160]}")
     await load.ready.wait()  # everyone presses Train together (a failed set-up still counts in)
+    load.t0 = load.t0 or time.monotonic()
     if page is None:
         return
     try:
         # Timed like any interaction; a click elsewhere before the run shows would drop the Train click.
-        await interact(page, s, "Train", lambda p: p.locator(".st-key-train_start button").click(), RUN_SHOWN)
+        await interact(page, s, "Train", lambda p: p.locator(".st-key-train_start button").click(), RUN_SHOWN,
+                       load.t0)
         rng, cycle = random.Random(s.seed), itertools.cycle(ACTIONS)
         while not load.over() and not s.disconnected:
-            await interact(page, s, *next(cycle))
-            for _ in range(round(rng.uniform(*THINK_S) / POLL_S)):  # the visitor reads the page
+            await interact(page, s, *next(cycle), load.t0)
+            for _ in range(round(rng.uniform(*load.think_s) / POLL_S)):  # the visitor reads the page
                 await observe(page, s, load.t0)
                 await asyncio.sleep(POLL_S)
             load.check()
@@ -311,6 +318,7 @@ class Load:
     images: int
     epochs: int
     timeout_s: float
+    think_s: tuple[float, float] = THINK_S
     server: int = 0  # the server's pid
     port: int = 0
     ready: asyncio.Barrier = None  # type: ignore[assignment]
@@ -333,7 +341,7 @@ async def drive(url: str, load: Load) -> None:
         load.ready = asyncio.Barrier(len(load.sessions) + 1)
         tasks = [asyncio.create_task(visit(browser, url, s, load)) for s in load.sessions]
         await load.ready.wait()
-        load.t0, load.cpu = time.monotonic(), [cpu_now(load.server)]
+        load.t0, load.cpu = load.t0 or time.monotonic(), [cpu_now(load.server)]
         await asyncio.gather(*tasks)
         load.wall_s, load.cpu = time.monotonic() - load.t0, load.cpu + [cpu_now(load.server)]
         await browser.close()
@@ -433,6 +441,9 @@ def report(load: Load, memory: list[tuple[float, float]], health: list[tuple[flo
     print("page interactions during the load (click until the page shows the answer):")
     times = print_interactions(load.sessions)
     print(f"  all       n={len(times):<4} p95 {p95(times):.2f} s")
+    for i, s in enumerate(load.sessions):
+        if s.slow:
+            print(f"  over {AIM_P95_S:g} s in session {i}: {'; '.join(s.slow)}")
     peak = max(rss for _, rss in memory)
     print_server(load, peak, memory[0][1], health)
     aims = (
@@ -451,13 +462,18 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300, help="seconds after Train before it stops (300)")
     parser.add_argument("--images", type=int, default=1000, help="training images per run (1000)")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per run (1)")
+    parser.add_argument("--think", default=f"{THINK_S[0]:g},{THINK_S[1]:g}", metavar="MIN,MAX",
+                        help="a visitor's pause between two interactions, drawn uniformly (seconds; default "
+                             f"{THINK_S[0]:g},{THINK_S[1]:g}; 0.5,1.5 is a stress test: a click a second each)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="server environment to compare, e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false")
     args = parser.parse_args()
     env = {"CNN_DASH_DOWNLOAD": "0", **dict(pair.split("=", 1) for pair in args.env)}
-    load = Load([Session(seed=i) for i in range(args.sessions)], args.images, args.epochs, args.timeout)
+    think = tuple(float(x) for x in args.think.split(","))
+    load = Load([Session(seed=i) for i in range(args.sessions)], args.images, args.epochs, args.timeout, think)
     print(f"cnn-dash load test: {args.sessions} browser sessions press Train at once, each a run of the page's "
-          f"default 2 models on {args.images:,} images for {args.epochs} epoch(s).\nThe server, one Chromium "
+          f"default 2 models on {args.images:,} images for {args.epochs} epoch(s); between two clicks a visitor "
+          f"reads the page for {think[0]:g}-{think[1]:g} s.\nThe server, one Chromium "
           f"with every session and this script share this machine's {os.cpu_count()} cores, and timings move "
           f"with whatever else runs here.\nServer environment: {env}", flush=True)
     with streamlit_server(env=env) as url:

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from cnn_dash.idx import IdxError, read_idx
+from cnn_dash.threads import in_fresh_thread
 
 DATASETS = ("MNIST", "FashionMNIST")
 CLASSES = {
@@ -218,7 +219,7 @@ def load_dataset(name: str, source: str | None = None, timeout_s: float = DOWNLO
     key = (name, source, data_dir, str(cache_dir()))
     with _lock:  # one load per key, however many sessions ask at once
         if key not in _cache:
-            _cache[key] = _load(name, source, data_dir, timeout_s)
+            _cache[key] = in_fresh_thread(_load, name, source, data_dir, timeout_s)
         return _cache[key]
 
 

@@ -1,7 +1,7 @@
 """Side-by-side training: every model sees the same batches in the same order; progress comes out as records.
 
-One Python thread per model, each with its own share of intra-op threads: torch releases the GIL inside its
-kernels, so two small models keep two cores busy, which one thread running them in turn cannot.
+One Python thread per model, each with its own share of intra-op threads (torch releases the GIL inside its
+kernels); `threads.plan` fixes the shares, and which models train first, before training starts.
 """
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from torch import nn
 
 from cnn_dash.data import Dataset, load_dataset, normalize
 from cnn_dash.specs import LayerSpec, NetSpec
+from cnn_dash.threads import in_fresh_thread, plan
 
 POINTS_PER_EPOCH = 50  # train-curve points per model and epoch (fewer when an epoch has fewer steps)
-EVAL_BATCH = 1000
+EVAL_BATCH = 500  # test images per forward pass: larger batches were slower on a CPU (cache misses)
 _BUILD_LOCK = threading.Lock()  # torch.manual_seed + build is one atomic step, even with runs in parallel
 
 
@@ -238,19 +239,21 @@ class Trainer:
 
         self.settings, self.configs = settings, tuple(models)
         check_run(settings, self.configs)
-        self.data = data or prepare_data(settings)
         self.device = torch.device(device) if device else default_device()
-        total = threads or torch.get_num_threads()
-        # A fixed share per model, chosen before training: thread counts change float rounding, so they must
-        # not depend on timing if the same seed is to give the same curves.
-        self.threads_per_model = max(1, total // len(self.configs))
-        self.modules = {m.label: build_seeded(m.net, settings.seed, self.device) for m in self.configs}
+        self.plan = dict(zip((m.label for m in self.configs),
+                             plan([m.net for m in self.configs], threads or torch.get_num_threads())))
+        self.data, self.modules = in_fresh_thread(self._prepare, data)
+        self._done = {m.label: threading.Event() for m in self.configs}  # set when a model has ended
         self._stop = threading.Event()
         self._started = False
         n = len(self.data.train_labels)
         self.steps_per_epoch = math.ceil(n / settings.batch_size)
         self.total_steps = self.steps_per_epoch * settings.epochs
         self.report_every = max(1, self.steps_per_epoch // POINTS_PER_EPOCH)
+
+    def _prepare(self, data: TrainData | None) -> tuple[TrainData, dict[str, nn.Module]]:
+        data = data or prepare_data(self.settings)
+        return data, {m.label: build_seeded(m.net, self.settings.seed, self.device) for m in self.configs}
 
     def stop(self) -> None:
         """Ask every model to stop after its current step (or evaluation batch)."""
@@ -290,13 +293,19 @@ class Trainer:
             raise error
 
     def _work(self, cfg: ModelConfig, out: queue.SimpleQueue) -> None:
+        phase, threads = self.plan[cfg.label]
         try:
-            torch.set_num_threads(self.threads_per_model)  # per OS thread under OpenMP
+            for label, (other, _) in self.plan.items():
+                if other < phase:  # the cheaper phase first (a stop ends it within a step)
+                    self._done[label].wait()
+            torch.get_num_threads()  # ATen's lazy per-thread init: first, so it cannot later undo the next line
+            torch.set_num_threads(threads)  # per OS thread under OpenMP
             for record in self._train(cfg):
                 out.put(record)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
             out.put(exc)
         finally:
+            self._done[cfg.label].set()
             out.put(None)
 
     def _train(self, cfg: ModelConfig) -> Iterator[Progress]:

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +17,7 @@ from cnn_dash.limits import LIMITS, LimitError, check_run, describe
 from cnn_dash.runs import Run, RunRegistry, Scheduler
 from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import NetSpec
-from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.train import ModelConfig, OptimizerSpec, Trainer, TrainSettings
 from tests.conftest import wait_for_run
 from tests.test_train import FC, PAIR, SMALL, L
 
@@ -278,3 +281,22 @@ def test_a_failing_run_is_marked_failed_with_its_message(scheduler, monkeypatch)
 def test_models_are_also_checked_with_fc_nets_of_odd_sizes():
     odd = NetSpec("odd", (L("Flatten"), L("Linear", out_features=1), L("Linear", out_features=10)))
     check_run(TINY, (ModelConfig("odd", odd), ModelConfig("fc", FC)))
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority") or not Path("/proc").is_dir(), reason="per-thread nice: Linux")
+def test_training_threads_run_at_a_lower_priority_than_the_pages(scheduler, monkeypatch):
+    """Every thread that trains (the run's, each model's) is niced below the server's own threads."""
+    seen: list[int] = []
+    original = Trainer._train
+
+    def spy(self, cfg):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))  # this model's thread
+        yield from original(self, cfg)
+
+    monkeypatch.setattr(Trainer, "_train", spy)
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    run = RunRegistry(scheduler).start(TINY, PAIR)
+    wait_for_run(run)
+    assert run.status == "finished" and len(seen) == 2
+    assert all(nice == min(19, base + 10) for nice in seen)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the caller's own is untouched

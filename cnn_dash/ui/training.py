@@ -21,7 +21,8 @@ LETTERS = "ABCD"
 DEFAULT_NETS = ("ConvNet + ReLU (CNN notebook)", "FCNet (CNN notebook)", "LeNet-5", "MLP 784-128-10")
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 OVERLAY_SEEN_KEY = "_training_overlay_seen"  # run names the overlay has already offered
-POLL_S = 1.5  # how often the live view reads the run (each read is a fragment rerun on the server)
+POLL_S = 1.5  # how often the live view reads a training run (each read is a fragment rerun on the server)
+QUEUED_POLL_S = 3.0  # while a run waits only its queue position changes: half the reruns for every browser
 
 
 def _session_alive() -> Callable[[], bool]:
@@ -186,6 +187,10 @@ def run_card(run: Run, registry: RunRegistry) -> None:
         fraction, eta = run.progress()
         eta_text = f" · about {eta:.0f} s left" if eta is not None and fraction > 0 else ""
         st.progress(min(max(fraction, 0.0), 1.0), text=f"{fraction:.0%}{eta_text}")
+        started = {p.label for p in list(run.history)}
+        if started and len(started) < len(run.models):
+            st.caption("The cheaper models train first; the others then get all of this run's cores, which is "
+                       "faster than side by side when one model costs far more than the rest.")
     if run.active:
         st.button("Stop" if run.status == "running" else "Cancel", icon=":material/stop_circle:",
                   key=f"train_stop_{run.id}", on_click=_stop, args=(run.id,),
@@ -210,9 +215,13 @@ def run_card(run: Run, registry: RunRegistry) -> None:
         st.caption(f"Images from the {run.source}.")
 
 
-@st.fragment(run_every=POLL_S)
 def live_run(run_id: str) -> None:
-    """The active run, redrawn every POLL_S seconds without rerunning the page; a full rerun once it ends."""
+    """The active run, redrawn every POLL_S seconds (QUEUED_POLL_S while it waits) without rerunning the page."""
+    queued = session_registry().get(run_id).status == "queued"
+    st.fragment(_live_card, run_every=QUEUED_POLL_S if queued else POLL_S)(run_id, queued)
+
+
+def _live_card(run_id: str, queued: bool) -> None:
     registry = session_registry()
     try:
         run = registry.get(run_id)
@@ -220,7 +229,7 @@ def live_run(run_id: str) -> None:
         st.rerun()
         return
     run_card(run, registry)
-    if not run.active:
+    if not run.active or queued != (run.status == "queued"):  # ended, or started: a full rerun
         st.rerun()
 
 
