@@ -1,6 +1,6 @@
 """How training uses the cores: which models train together, with how many intra-op threads each.
 
-Two facts, measured on two cores, shape this module:
+Three facts, measured on two cores, shape this module:
 - The seed CNN trains about 1.6x faster on two intra-op threads than on one, while its FC partner costs a
   thirtieth of it: running them side by side with one thread each leaves a core idle once the FC net is done.
   Cheap models therefore train first and the dear ones follow with all the threads (`plan`).
