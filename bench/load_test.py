@@ -289,12 +289,14 @@ async def visit(browser, url: str, s: Session, load: "Load") -> None:
         await interact(page, s, "Train", lambda p: p.locator(".st-key-train_start button").click(), RUN_SHOWN,
                        load.t0)
         rng, cycle = random.Random(s.seed), itertools.cycle(ACTIONS)
-        while not load.over() and not s.disconnected:
-            await interact(page, s, *next(cycle), load.t0)
+        while not s.disconnected:
             for _ in range(round(rng.uniform(*load.think_s) / POLL_S)):  # the visitor reads the page
                 await observe(page, s, load.t0)
                 await asyncio.sleep(POLL_S)
             load.check()
+            if load.over():
+                break
+            await interact(page, s, *next(cycle), load.t0)
         if s.disconnected:
             return
         if s.where != "Training":  # the last look at the run, not timed: the load is over

@@ -7,6 +7,9 @@ from cnn_dash.presets import matched_fc
 from cnn_dash.specs import NetSpec
 from cnn_dash.summary import Summary, compare, summarize, summary_frame, totals_frame
 from cnn_dash.ui.model_picker import model_picker
+from cnn_dash.ui.routing import through_router
+
+through_router()
 
 st.title("Architectures")
 st.write(

@@ -5,6 +5,9 @@ import streamlit as st
 from cnn_dash import metrics
 from cnn_dash.plots import confusion as plots
 from cnn_dash.ui import evaluation as ui
+from cnn_dash.ui.routing import through_router
+
+through_router()
 
 st.title("Evaluation: what each model gets wrong, and where the CNN wins")
 

@@ -2,8 +2,11 @@
 import streamlit as st
 
 from cnn_dash.data import TITLES, examples
-from cnn_dash.plots.images import image_grid
+from cnn_dash.plots.images import tiles
 from cnn_dash.ui.dataset import selected_dataset, source_details
+from cnn_dash.ui.routing import through_router
+
+through_router()
 
 st.title("Why do convolutional networks beat fully-connected ones on images?")
 st.markdown(
@@ -31,6 +34,6 @@ if dataset is not None:
     seed = st.number_input("Example set", min_value=0, max_value=10_000, value=0, step=1,
                            help="Another number picks other test images, two of every class.")
     images, labels = examples(dataset, per_class=2, seed=int(seed))
-    st.plotly_chart(image_grid(images, [dataset.classes[i] for i in labels.tolist()]), width="stretch")
+    st.image(tiles(images), caption=[dataset.classes[i] for i in labels.tolist()])
     st.caption("Each image is 28×28 grey pixels stored as bytes (0–255); "
                "the models see them standardised with the dataset's mean and standard deviation.")

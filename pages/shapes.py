@@ -12,8 +12,11 @@ from cnn_dash.shapes import DIM_NAMES, MAX_CHANNELS, MAX_LAYERS, MAX_SPATIAL, SP
 from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.ui.controls import number_slider
 from cnn_dash.ui.dataset import selected_dataset
+from cnn_dash.ui.routing import through_router
 from cnn_dash.ui.stack_editor import stack_editor
 from cnn_dash.windows import explain, pool2d, rounding_text
+
+through_router()
 
 SINGLE_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "AdaptiveAvgPool2d", "Conv1d", "Conv3d")
 BIG = 4 * MAX_SPATIAL  # boxes accept values past every sensible size, so the calculator can say why they fail

@@ -3,6 +3,9 @@ import streamlit as st
 
 from cnn_dash.ui import training as ui
 from cnn_dash.ui.dataset import selected_dataset
+from cnn_dash.ui.routing import through_router
+
+through_router()
 
 st.title("Train side by side")
 st.caption("Every model starts from the same seed and sees the same batches in the same order, so the curves "

@@ -56,12 +56,12 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
     assert run.status == "finished", run.error
     shown = texts(at)
     assert f"**{run.name}** — finished" in shown and "200 images" in shown
-    table = at.dataframe[0].value
-    assert list(table["model"]) == [m.label for m in run.models]
+    table = at.table[0].value
+    assert list(table.index) == [m.label for m in run.models]
     assert list(table["status"]) == ["finished", "finished"]
     results = run.results
-    for label, acc in zip(table["model"], table["test acc"]):
-        assert acc == pytest.approx(results[label].test_acc)
+    for label, acc in zip(table.index, table["test acc"]):
+        assert acc == f"{results[label].test_acc:.2%}"
     assert len(at.get("plotly_chart")) == 1  # the run's curves (an overlay needs two runs)
     assert not at.button(key="train_start").disabled
 
