@@ -215,12 +215,20 @@ def load_dataset(name: str, source: str | None = None, timeout_s: float = DOWNLO
         raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}.")
     if source is not None and source not in SOURCES:
         raise ValueError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}.")
-    data_dir = os.environ.get("CNN_DASH_DATA_DIR") or None
-    key = (name, source, data_dir, str(cache_dir()))
+    key = _key(name, source)
     with _lock:  # one load per key, however many sessions ask at once
         if key not in _cache:
-            _cache[key] = in_fresh_thread(_load, name, source, data_dir, timeout_s)
+            _cache[key] = in_fresh_thread(_load, name, source, key[2], timeout_s)
         return _cache[key]
+
+
+def is_loaded(name: str, source: str | None = None) -> bool:
+    """Whether `load_dataset` would answer at once, from memory."""
+    return _key(name, source) in _cache
+
+
+def _key(name: str, source: str | None) -> tuple:
+    return name, source, os.environ.get("CNN_DASH_DATA_DIR") or None, str(cache_dir())
 
 
 def _load(name: str, source: str | None, data_dir: str | None, timeout_s: float) -> Dataset:

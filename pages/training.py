@@ -12,7 +12,6 @@ st.caption("Every model starts from the same seed and sees the same batches in t
            "compare the architectures, not the luck of the draw. Training goes on while you visit other pages.")
 
 registry = ui.session_registry()
-active = registry.active()
 
 dataset = selected_dataset()
 if dataset is None:
@@ -23,12 +22,7 @@ models = ui.model_inputs()
 settings = ui.settings_inputs(dataset.name, len(dataset.train_labels))
 over_limit = ui.limits_note(settings, models)
 
-with st.container(horizontal=True):
-    if st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
-                 disabled=active is not None or models is None or over_limit is not None):
-        if ui.start_run(registry, settings, models):
-            st.rerun()  # redraw at once with Train disabled and the live view
-    ui.quick_demo_button(registry, disabled=active is not None)
+ui.start_buttons(registry, settings, models, over_limit)
 active = registry.active()
 if active is not None:
     st.caption("One run per session trains (or waits) at a time: stop it to start another.")

@@ -195,6 +195,8 @@ def test_forced_source_that_fails_raises_a_clear_error():
 # --- sharing and normalisation ------------------------------------------------------------------------
 
 def test_loaded_once_and_shared_between_threads():
+    data.clear_cache()
+    assert not data.is_loaded("MNIST", source="bundled")
     results = []
     threads = [threading.Thread(target=lambda: results.append(data.load_dataset("MNIST", source="bundled")))
                for _ in range(4)]
@@ -204,6 +206,7 @@ def test_loaded_once_and_shared_between_threads():
         t.join()
     assert len({id(r) for r in results}) == 1
     assert data.load_dataset("MNIST", source="bundled") is results[0]
+    assert data.is_loaded("MNIST", source="bundled") and not data.is_loaded("FashionMNIST", source="bundled")
 
 
 @pytest.mark.parametrize("name", data.DATASETS)

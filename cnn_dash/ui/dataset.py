@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnn_dash.data import DATASETS, TITLES, DataSourceError, Dataset, load_dataset
+from cnn_dash.data import DATASETS, TITLES, DataSourceError, Dataset, is_loaded, load_dataset
 
 DATASET_KEY = "dataset_title"  # widget key: the choice persists across pages
 _NAMES = {title: name for name, title in TITLES.items()}
@@ -26,6 +26,8 @@ def selected_dataset(name: str | None = None) -> Dataset | None:
     """The dataset chosen in the sidebar (loaded once per process); None, with an error shown, if none loads."""
     name = name or _NAMES.get(st.session_state.get(DATASET_KEY), DATASETS[0])
     try:
+        if is_loaded(name):  # the usual case: no spinner (each one starts a thread on the server)
+            return load_dataset(name)
         with st.spinner(f"Loading {TITLES[name]}…"):
             return load_dataset(name)
     except DataSourceError as exc:

@@ -115,8 +115,7 @@ def limits_note(settings: TrainSettings, models: list[ModelConfig] | None) -> st
             problem = str(exc)
             st.warning(problem, icon=":material/block:")
     with st.expander("Limits of this shared server"):
-        for line in describe():
-            st.write(f"- {line}")
+        st.markdown("\n".join(f"- {line}" for line in describe()))
         if models and problem is None:
             st.caption(f"This run: about {estimate_macs(tuple(models), settings) / 1e9:,.1f} billion "
                        f"multiply-adds forward (training costs about three times that).")
@@ -132,15 +131,26 @@ def start_run(registry: RunRegistry, settings: TrainSettings, models: list[Model
         return None
 
 
-def quick_demo_button(registry: RunRegistry, disabled: bool) -> None:
-    """One click: the classroom preset (a fast CNN beside an MLP on all of MNIST)."""
-    settings, models = quick_demo()
-    if st.button("Quick demo", icon=":material/bolt:", disabled=disabled, key="train_quick_demo",
-                 help=f"{settings.epochs} epochs of all MNIST training images, batch {settings.batch_size}: "
-                      f"{' vs '.join(m.label for m in models)}. On two CPU cores the CNN passes 98.5% test "
-                      f"accuracy in under 20 seconds."):
-        if start_run(registry, settings, models):
-            st.rerun()
+def start_buttons(registry: RunRegistry, settings: TrainSettings, models: list[ModelConfig] | None,
+                  over_limit: str | None) -> None:
+    """Train, and Quick demo (the classroom preset: a fast CNN beside an MLP on all of MNIST).
+
+    A click is in session state from the start of the script run it causes, so the run starts here, before
+    the buttons are drawn: this same run shows them disabled and the live view, with no second run of the
+    page (st.rerun) per click."""
+    demo_settings, demo_models = quick_demo()
+    if st.session_state.get("train_start") and models is not None and over_limit is None:
+        start_run(registry, settings, models)
+    elif st.session_state.get("train_quick_demo"):
+        start_run(registry, demo_settings, demo_models)
+    busy = registry.active() is not None
+    with st.container(horizontal=True):
+        st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
+                  disabled=busy or models is None or over_limit is not None)
+        st.button("Quick demo", icon=":material/bolt:", disabled=busy, key="train_quick_demo",
+                  help=f"{demo_settings.epochs} epochs of all MNIST training images, batch "
+                       f"{demo_settings.batch_size}: {' vs '.join(m.label for m in demo_models)}. On two CPU cores "
+                       f"the CNN passes 98.5% test accuracy in under 20 seconds.")
 
 
 def _stop(run_id: str) -> None:
