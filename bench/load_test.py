@@ -266,6 +266,8 @@ async def prepare(browser, url: str, s: Session, images: int, epochs: int):
     await page.goto(f"{url}/training", timeout=120_000)
     await page.wait_for_selector(IDLE, timeout=120_000)
     await settle(page, h1_has(TRAINING_H1))
+    if not await page.locator(".st-key-dataset_title").count():  # what a page drawn without the router lacks
+        s.note("the Training page was drawn without the router: no dataset picker in the sidebar")
     for key, value in (("train_subset", images), ("train_epochs", epochs), ("train_evals", 1),
                        ("train_seed", s.seed)):
         await set_number(page, key, value)
