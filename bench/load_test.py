@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import Error as PlaywrightError  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 # The async API cannot use the sync `chromium()` / `wait_idle` helpers, so it takes their settings instead.
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server  # noqa: E402
@@ -55,6 +57,7 @@ STATUS = re.compile(r"Run 1 — (queued|running|finished|stopped|failed)")
 ENDED = ("finished", "stopped", "failed")
 QUEUE = re.compile(r"number (\d+) in the queue \((\d+) run\(s\) training on this server, (\d+) waiting\)")
 SEED = re.compile(r" · seed (\d+)")
+SMALL_FRAME = 256  # bytes: a script-finished message is a few dozen; the deltas with the page are far bigger
 IS_IDLE = f"document.querySelector({json.dumps(IDLE)}) !== null"
 
 
@@ -164,6 +167,33 @@ class Session:
     gave_up: bool = False  # set-up failed, or the session has stopped
     disconnected: bool = False  # the page lost its server for good ("Connection error")
     console: list[str] = field(default_factory=list)  # the browser's last connection messages
+    wire: list[tuple[float, str]] = field(default_factory=list)  # the websocket: (time, "ask" or "done")
+    server_s: list[float] = field(default_factory=list)  # each interaction's rerun request to its script's end
+
+    def on_websocket(self, ws) -> None:
+        ws.on("framesent", self.on_sent)
+        ws.on("framereceived", self.on_received)
+
+    def on_sent(self, payload) -> None:
+        if isinstance(payload, bytes):
+            message = BackMsg()
+            message.ParseFromString(payload)
+            if message.WhichOneof("type") == "rerun_script" and not message.rerun_script.fragment_id:
+                self.wire.append((time.perf_counter(), "ask"))  # a whole-page run: a click, not a live refresh
+
+    def on_received(self, payload) -> None:
+        if isinstance(payload, bytes) and len(payload) < SMALL_FRAME:
+            message = ForwardMsg()
+            message.ParseFromString(payload)
+            if message.WhichOneof("type") == "script_finished" \
+                    and message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                self.wire.append((time.perf_counter(), "done"))
+
+    def server_part(self, since: int) -> float | None:
+        """From the first page-run request after wire[since] to the end of a page run after it."""
+        asked = next((t for t, kind in self.wire[since:] if kind == "ask"), None)
+        done = next((t for t, kind in self.wire[since:] if kind == "done" and asked is not None and t > asked), None)
+        return None if done is None else done - asked
 
     def on_console(self, message) -> None:
         if message.type == "error" or re.search(r"(?i)websocket|heartbeat|connect", message.text):
@@ -214,11 +244,13 @@ ACTIONS = (  # (name, how to act, what shows the app has answered); one cycle en
 
 async def interact(page, s: Session, name: str, act, answered: str, t0: float) -> None:
     """One timed interaction: click, then wait until the page shows the answer."""
-    start = time.perf_counter()
+    start, since = time.perf_counter(), len(s.wire)
     try:
         await act(page)
         await settle(page, answered, idle=False)
         s.interactions.append((name, time.perf_counter() - start))
+        if (server := s.server_part(since)) is not None:
+            s.server_s.append(server)
         if s.interactions[-1][1] > AIM_P95_S:
             s.slow.append(f"{name} {s.interactions[-1][1]:.1f} s at +{time.monotonic() - t0:.0f} s (run {s.status})")
     except PlaywrightError as exc:
@@ -263,6 +295,7 @@ async def prepare(browser, url: str, s: Session, images: int, epochs: int):
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     page.on("console", s.on_console)
+    page.on("websocket", s.on_websocket)
     await page.goto(f"{url}/training", timeout=120_000)
     await page.wait_for_selector(IDLE, timeout=120_000)
     await settle(page, h1_has(TRAINING_H1))
@@ -445,6 +478,11 @@ def report(load: Load, memory: list[tuple[float, float]], health: list[tuple[flo
     print("page interactions during the load (click until the page shows the answer):")
     times = print_interactions(load.sessions)
     print(f"  all       n={len(times):<4} p95 {p95(times):.2f} s")
+    server = [t for s in load.sessions for t in s.server_s]
+    if server:
+        print(f"  of which the server's part (the page-run request sent until its script-finished message came "
+              f"back, as Playwright saw the websocket): n={len(server)} median {statistics.median(server):.2f} s, "
+              f"p95 {p95(server):.2f} s, max {max(server):.2f} s; the rest is the browser drawing the answer")
     for i, s in enumerate(load.sessions):
         if s.slow:
             print(f"  over {AIM_P95_S:g} s in session {i}: {'; '.join(s.slow)}")
