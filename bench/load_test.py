@@ -11,8 +11,9 @@ the page for --think seconds between two clicks) and times each interaction from
 shows the answer; those over the aim are listed with when they happened. It stops by itself once every run
 has ended, or at the timeout (plus at most one unanswered interaction), and prints runs finished, queue
 waits, the p95 interaction time and the server's peak memory (RSS of the streamlit process and its children
-from /proc, every 0.2 s), each beside its aim, then the server's health-check latency and where the CPU
-went. A benchmark: it prints PASS/MISS and asserts nothing.
+from /proc, every 0.2 s), each beside its aim, then the server's part of the interactions (read off each
+page's websocket: a page-run request until its script-finished message), the server's health-check latency
+and where the CPU went. A benchmark: it prints PASS/MISS and asserts nothing.
 """
 from __future__ import annotations
 

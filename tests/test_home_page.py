@@ -1,10 +1,13 @@
 """The router and the home page in AppTest."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash import data
+from cnn_dash.plots.images import tiles
 from tests.conftest import APP
 
 
@@ -47,3 +50,13 @@ def test_full_data_dir_is_announced(app, monkeypatch):
     assert not app.exception
     assert app.subheader[0].value == "MNIST (handwritten digits): 60,000 train / 10,000 test images"
     assert "CNN_DASH_DATA_DIR" in app.sidebar.caption[0].value
+
+
+def test_tiles_enlarge_each_pixel_into_a_square():
+    images = torch.randint(0, 256, (3, 28, 28), dtype=torch.uint8)
+    shown = tiles(images, scale=3)
+    assert len(shown) == 3 and all(t.shape == (84, 84) and t.dtype == np.uint8 for t in shown)
+    for tile, image in zip(shown, images):
+        for dy in range(3):
+            for dx in range(3):
+                assert (tile[dy::3, dx::3] == image.numpy()).all()

@@ -5,6 +5,7 @@ threads, so a rerun, a page switch or a Stop click never blocks on training.
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
 
@@ -201,7 +202,7 @@ def curves(run: Run) -> go.Figure:
     about 0.2 s of CPU, where an unchanged one costs nothing (measured in headless Chromium)."""
     history = list(run.history)
     cached = st.session_state.setdefault(CURVES_KEY, {})
-    count, built_at, figure = cached.get(run.id, (None, 0.0, None))
+    count, built_at, figure = cached.get(run.id, (None, -math.inf, None))
     if count != len(history) and (not run.active or time.monotonic() - built_at >= CURVES_EVERY_S):
         figure = curves_figure(curves_frame({run.name: history}))
         cached[run.id] = len(history), time.monotonic(), figure
@@ -247,8 +248,7 @@ def run_card(run: Run, registry: RunRegistry) -> None:
                    f"(its last finite weights are kept). Try a smaller learning rate.", icon=":material/warning:")
     if run.history:
         results_table(run)
-        st.plotly_chart(curves(run), width="stretch",
-                        key=f"train_curves_{run.id}")
+        st.plotly_chart(curves(run), width="stretch", key=f"train_curves_{run.id}")
     if run.source:
         st.caption(f"Images from the {run.source}.")
 
