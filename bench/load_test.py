@@ -193,7 +193,9 @@ class Session:
     def server_part(self, since: int) -> float | None:
         """From the first page-run request after wire[since] to the end of a page run after it."""
         asked = next((t for t, kind in self.wire[since:] if kind == "ask"), None)
-        done = next((t for t, kind in self.wire[since:] if kind == "done" and asked is not None and t > asked), None)
+        if asked is None:
+            return None
+        done = next((t for t, kind in self.wire[since:] if kind == "done" and t > asked), None)
         return None if done is None else done - asked
 
     def on_console(self, message) -> None:
