@@ -255,7 +255,8 @@ async def interact(page, s: Session, name: str, act, answered: str, t0: float) -
         if (server := s.server_part(since)) is not None:
             s.server_s.append(server)
         if s.interactions[-1][1] > AIM_P95_S:
-            s.slow.append(f"{name} {s.interactions[-1][1]:.1f} s at +{time.monotonic() - t0:.0f} s (run {s.status})")
+            s.slow.append(f"{name} {s.interactions[-1][1]:.1f} s (server {fmt(server)} s) at "
+                          f"+{time.monotonic() - t0:.0f} s (run {s.status})")
     except PlaywrightError as exc:
         s.interactions.append((name, max(time.perf_counter() - start, WAIT_MS / 1000)))
         app = await page.evaluate("(document.querySelector(\"[data-testid='stApp']\") || {dataset: {}}).dataset")
@@ -268,9 +269,21 @@ async def interact(page, s: Session, name: str, act, answered: str, t0: float) -
     await note_exceptions(page, s)
 
 
-async def note_exceptions(page, s: Session) -> None:
-    for shown in await page.locator("[data-testid='stException']").all_inner_texts():
-        s.note(f"exception shown on {s.where}: {shown.strip()[:300]}")
+# The main area's text, one line per element (an element's textContent runs straight into the next one's, so
+# "seed 2" then "45%" would read "seed 245%"), and the exceptions shown. textContent, not Playwright's
+# inner_text: innerText makes the browser lay the page out, and ten idle Training pages read that way every
+# POLL_S cost a quarter of a core (measured), taken from the app being measured.
+READ_PAGE = """() => [[...document.querySelectorAll(
+                          "[data-testid='stMain'] :is([data-testid='stElementContainer'], summary)")]
+                          .map(e => e.textContent).join('\\n'),
+                      [...document.querySelectorAll("[data-testid='stException']")].map(e => e.textContent)]"""
+
+
+async def note_exceptions(page, s: Session, shown: list[str] | None = None) -> None:
+    if shown is None:
+        _, shown = await page.evaluate(READ_PAGE)
+    for text in shown:
+        s.note(f"exception shown on {s.where}: {text.strip()[:300]}")
 
 
 async def observe(page, s: Session, t0: float) -> None:
@@ -278,8 +291,8 @@ async def observe(page, s: Session, t0: float) -> None:
     if s.where != "Training":
         return
     now = time.monotonic() - t0
-    text = await page.locator("[data-testid='stMain']").inner_text()
-    await note_exceptions(page, s)
+    text, shown = await page.evaluate(READ_PAGE)
+    await note_exceptions(page, s, shown)
     if others := {int(x) for x in SEED.findall(text)} - {s.seed}:
         s.note(f"saw runs of other sessions (seeds {sorted(others)})")
     if queued := QUEUE.search(text):
