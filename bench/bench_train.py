@@ -206,7 +206,6 @@ def main() -> None:
     print(f"models: {', '.join(f'{m.label} = {m.net.name} {m.optimizer}' for m in MODELS)}; "
           f"{args.images:,} training images, batch 64, 1 epoch, then one pass over {len(dataset.test_labels):,} "
           f"test images each")
-    variants = VARIANTS
     # Each timing runs in a fresh process: OpenMP keeps a team of worker threads for every thread that ran
     # a parallel region, and an earlier variant's idle team slowed a later one by up to 1.7x in one process.
     # Repeats are interleaved (a, b1, b2, c, a, ...) so that a burst of load elsewhere hits every variant;
@@ -214,15 +213,15 @@ def main() -> None:
     wall: dict[str, float] = {}
     cpu: dict[str, float] = {}
     for _ in range(args.repeat):
-        for name in variants:
+        for name in VARIANTS:
             out = subprocess.run([sys.executable, __file__, "--images", str(args.images), "--variant", name],
                                  check=True, capture_output=True, text=True).stdout.split()
             seconds, used = float(out[-2]), float(out[-1])
             wall[name], cpu[name] = min(wall.get(name, seconds), seconds), min(cpu.get(name, used), used)
-    for name in variants:
+    for name in VARIANTS:
         print(f"{name:46s} {wall[name]:6.2f} s  {work / wall[name]:8.0f} samples/s   "
               f"({cpu[name]:6.2f} CPU-s, {work / cpu[name]:6.0f} samples per CPU-s)")
-    rate = {name[:4].strip(): work / wall[name] for name in variants}
+    rate = {name[:4].strip(): work / wall[name] for name in VARIANTS}
     a, b = rate["(a)"], max(rate["(b1)"], rate["(b2)"])
     print(f"a/b1 = {a / rate['(b1)']:.2f}   a/b2 = {a / rate['(b2)']:.2f}   "
           f"a/b = {a / b:.2f} against the faster bare loop  [aim >= 0.95]")
