@@ -504,7 +504,7 @@ def print_server(load: Load, peak: float, baseline: float, health: list[tuple[fl
     """Memory, health-check latency during the load, CPU, and tracebacks in the server's log."""
     during = [(t - load.t0 - s, s) for t, s in health if load.t0 <= t <= load.t0 + load.wall_s]  # (asked at, s)
     answers = [s for _, s in during] or [math.nan]
-    slowest = ", ".join(f"{s:.1f} s asked at +{t:.0f} s" for t, s in sorted(during, key=lambda x: -x[1])[:4])
+    slowest = ", ".join(f"{s:.1f} s asked at +{max(t, 0):.0f} s" for t, s in sorted(during, key=lambda x: -x[1])[:4])
     print(f"server RSS (streamlit and children): after warm-up {baseline / 2**20:,.0f} MiB, "
           f"peak {peak / 2**20:,.0f} MiB")
     print(f"server health check during the load (its event loop; slow means the whole server stalled): median "
