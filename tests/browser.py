@@ -29,6 +29,18 @@ def browser_missing() -> str | None:
     return None
 
 
+def require_browser(what: str) -> None:
+    """Call at a browser test module's top: skip it where Chromium or Playwright is missing, or fail there when
+    CNN_DASH_REQUIRE_BROWSER=1 (CI), so that a browser test cannot silently stop running."""
+    import pytest
+
+    missing = browser_missing()
+    if missing and os.environ.get("CNN_DASH_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{what} is required here but cannot run: {missing}", pytrace=False)
+    if missing:
+        pytest.skip(f"{what} skipped: {missing}", allow_module_level=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

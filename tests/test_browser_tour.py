@@ -3,15 +3,9 @@ from __future__ import annotations
 
 import os
 
-import pytest
+from tests.browser import IDLE, chromium, require_browser, streamlit_server, wait_idle
 
-from tests.browser import IDLE, browser_missing, chromium, streamlit_server, wait_idle
-
-missing = browser_missing()
-if missing:
-    if os.environ.get("CNN_DASH_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"the browser tour is required here but cannot run: {missing}", pytrace=False)
-    pytest.skip(f"browser tour skipped: {missing}", allow_module_level=True)
+require_browser("the browser tour")
 
 
 def assert_no_exception(page, where: str) -> None:

@@ -1,19 +1,12 @@
 """The load test's interaction clock (bench/load_test.py), checked in headless Chromium on a page with a known delay."""
 from __future__ import annotations
 
-import os
 import time
 from urllib.parse import quote
 
-import pytest
+from tests.browser import chromium, require_browser
 
-from tests.browser import browser_missing, chromium
-
-missing = browser_missing()
-if missing:
-    if os.environ.get("CNN_DASH_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"the load test's clock needs the browser here but cannot run: {missing}", pytrace=False)
-    pytest.skip(f"load test clock skipped: {missing}", allow_module_level=True)
+require_browser("the load test's clock")
 
 from bench.load_test import CLICK_CLOCK, answer_waiter  # noqa: E402 - needs playwright
 
