@@ -12,11 +12,6 @@ def build_model(net: NetSpec) -> nn.Sequential:
     return nn.Sequential(*(getattr(nn, layer.type)(**layer.kwargs()) for layer in resolve(net).layers))
 
 
-def param_count(net: NetSpec) -> int:
-    """Trainable parameters of the network, from the shape arithmetic (no module is built)."""
-    return sum(row.params for row in trace(net))
-
-
 def layer_code(layer: LayerSpec) -> str:
     """One layer as the PyTorch call that builds it, e.g. `nn.Conv2d(in_channels=1, out_channels=16, kernel_size=3)`."""
     kwargs = layer.kwargs()

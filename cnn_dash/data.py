@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 
 from cnn_dash.idx import IdxError, read_idx
-from cnn_dash.threads import in_fresh_thread
 
 DATASETS = ("MNIST", "FashionMNIST")
 CLASSES = {
@@ -74,10 +73,19 @@ class Dataset:
         return f"{len(self.train_labels):,} train / {len(self.test_labels):,} test images"
 
 
-def normalize(images: torch.Tensor, dataset: Dataset) -> torch.Tensor:
-    """uint8 (B, 28, 28) -> float32 (B, 1, 28, 28), standardised with the dataset's statistics."""
+Stats = tuple[float, float]  # (mean, std) of pixel values in [0, 1]
+
+
+def input_stats(dataset: str, scaling: str = "standardise") -> Stats:
+    """The (mean, std) a model's input is standardised with: the dataset's, or (0, 1) for "divide" (pixel/255)."""
+    return STATS[dataset] if scaling == "standardise" else (0.0, 1.0)
+
+
+def normalize(images: torch.Tensor, stats: Stats | Dataset) -> torch.Tensor:
+    """uint8 (B, H, W) -> float32 (B, 1, H, W): pixel/255, minus mean, over std (a Dataset gives its own)."""
+    mean, std = (stats.mean, stats.std) if isinstance(stats, Dataset) else stats
     # In place on the fresh float copy: no temporaries on the training loop's hot path.
-    return images.unsqueeze(1).float().sub_(255.0 * dataset.mean).mul_(1.0 / (255.0 * dataset.std))
+    return images.unsqueeze(1).float().sub_(255.0 * mean).mul_(1.0 / (255.0 * std))
 
 
 def cache_dir() -> Path:
@@ -218,7 +226,7 @@ def load_dataset(name: str, source: str | None = None, timeout_s: float = DOWNLO
     key = _key(name, source)
     with _lock:  # one load per key, however many sessions ask at once
         if key not in _cache:
-            _cache[key] = in_fresh_thread(_load, name, source, key[2], timeout_s)
+            _cache[key] = _load(name, source, key[2], timeout_s)
         return _cache[key]
 
 

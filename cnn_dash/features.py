@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -66,5 +65,5 @@ def feature_maps(model: nn.Module, image: torch.Tensor) -> list[FeatureMaps]:
 
 def feature_maps_of(model: nn.Module, image: np.ndarray, mean: float, std: float) -> list[FeatureMaps]:
     """Feature maps for one uint8 image (H, W), standardised with the statistics the model was trained on."""
-    x = normalize(torch.as_tensor(image)[None], SimpleNamespace(mean=mean, std=std))  # (1, 1, H, W)
+    x = normalize(torch.as_tensor(image)[None], (mean, std))  # (1, 1, H, W)
     return feature_maps(model, x[0])

@@ -2,13 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from cnn_dash.shapes import MAX_PARAMS, trace
-from cnn_dash.specs import NetSpec
-
-if TYPE_CHECKING:  # train.py imports this module; the names are only needed for type hints
-    from cnn_dash.train import ModelConfig, TrainSettings
+from cnn_dash.shapes import MAX_PARAMS, net_cost
+from cnn_dash.specs import SCALINGS, ModelConfig, TrainSettings
 
 FULL_TRAIN_SET = 60_000  # both datasets; a run without a subset is counted at this size
 
@@ -40,12 +36,6 @@ class Limits:
 LIMITS = Limits()
 
 
-def net_cost(net: NetSpec) -> tuple[int, int]:
-    """(parameters, forward multiply-adds per image) from the shape arithmetic; ShapeError if it is invalid."""
-    rows = trace(net)
-    return sum(r.params for r in rows), sum(r.macs for r in rows)
-
-
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise LimitError(message)
@@ -69,6 +59,7 @@ def check_settings(settings: TrainSettings, limits: Limits = LIMITS) -> None:
     _check(_whole(s.seed) and 0 <= s.seed <= lim.max_seed, f"The seed must be between 0 and {lim.max_seed:,}.")
     _check(_whole(s.evals_per_epoch) and 1 <= s.evals_per_epoch <= lim.max_evals_per_epoch,
            f"Test evaluations per epoch must be between 1 and {lim.max_evals_per_epoch}.")
+    _check(s.scaling in SCALINGS, f"The input scaling must be one of {', '.join(SCALINGS)} (got {s.scaling!r}).")
 
 
 def check_models(models: tuple[ModelConfig, ...], settings: TrainSettings, limits: Limits = LIMITS) -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from cnn_dash.data import normalize
+from cnn_dash.data import Dataset, Stats, normalize
 
 ArrayLike = Any  # a numpy array, a torch tensor or a sequence of ints
 
@@ -31,31 +31,37 @@ class Predictions:
         return self.probs.max(axis=1)
 
 
-def predict(
-    model: nn.Module, images: torch.Tensor, dataset_or_mean_std: Any, batch_size: int = 128
-) -> Predictions:
-    """Run `model` over uint8 images (N, 28, 28) in batches, without autograd.
+EVAL_BATCH = 500  # test images per forward pass
 
-    Batches of 128 keep a small CNN's activations in cache: larger ones were slower on CPU.
-    `dataset_or_mean_std` is a data.Dataset or a (mean, std) pair: the statistics used in training.
-    """
-    stats = dataset_or_mean_std
-    if isinstance(stats, tuple):  # normalize() reads only .mean and .std
-        stats = SimpleNamespace(mean=stats[0], std=stats[1])
+
+@torch.inference_mode()
+def batched_logits(model: nn.Module, images: torch.Tensor, stats: Stats | Dataset,
+                   batch_size: int = EVAL_BATCH, stop: threading.Event | None = None) -> torch.Tensor | None:
+    """Logits (N, classes) of `model` in eval mode on uint8 images (N, H, W), in batches; None if `stop` is
+    set part-way. The model's train/eval mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
     device = next(model.parameters()).device
-    if device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules()):
+    chunks = []
+    try:
+        for start in range(0, len(images), batch_size):
+            if stop is not None and stop.is_set():
+                return None
+            x = normalize(images[start:start + batch_size], stats).to(device)  # (B, 1, H, W)
+            chunks.append(model(x).float().cpu())  # (B, classes)
+    finally:
+        model.train(was_training)
+    return torch.cat(chunks) if chunks else torch.empty(0, 0)
+
+
+def predict(model: nn.Module, images: torch.Tensor, stats: Stats | Dataset, batch_size: int = EVAL_BATCH) -> Predictions:
+    """Class probabilities and predictions of `model` on uint8 images (N, H, W), with the training's `stats`."""
+    if next(model.parameters()).device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules()):
         # Channels-last weights cut a small CNN's CPU time by up to half (MaxPool2d above all, measured
         # against NCHW at batch 32-256); on a copy, so that the caller's model is left as it was.
         model = copy.deepcopy(model).to(memory_format=torch.channels_last)
-    model.eval()
-    chunks = []
-    with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
-            x = normalize(images[start : start + batch_size], stats).to(device)  # (B, 1, 28, 28)
-            chunks.append(model(x).float().cpu())  # (B, n_classes) logits
-    logits = torch.cat(chunks) if chunks else torch.empty(0, 0)
-    probs = torch.softmax(logits, dim=1)
-    return Predictions(probs=probs.numpy(), preds=logits.argmax(dim=1).numpy())
+    logits = batched_logits(model, images, stats, batch_size)
+    return Predictions(probs=torch.softmax(logits, dim=1).numpy(), preds=logits.argmax(dim=1).numpy())
 
 
 def _ints(a: ArrayLike) -> torch.Tensor:
@@ -240,7 +246,7 @@ def evaluate(
     models: dict[str, nn.Module],
     images: torch.Tensor,
     labels: torch.Tensor,
-    dataset_or_mean_std: Any,
+    stats: Stats | Dataset,
     classes: tuple[str, ...],
 ) -> Evaluation:
     """Predictions, confusion matrix and per-class report of every model on the same test images."""
@@ -248,7 +254,7 @@ def evaluate(
     y = np.asarray(labels, dtype=np.int64)
     results = []
     for label, model in models.items():
-        p = predict(model, images, dataset_or_mean_std)
+        p = predict(model, images, stats)
         matrix = confusion_matrix(y, p.preds, len(classes))
         is_cnn = any(isinstance(m, nn.Conv2d) for m in model.modules())
         results.append(ModelEvaluation(label, is_cnn, p, matrix, report_from_matrix(matrix)))

@@ -172,10 +172,10 @@ def _out_features(net: NetSpec) -> int:
 
 def matched_fc(cnn: NetSpec, input_shape: tuple[int, ...] | None = None, hidden_layers: int = 1) -> NetSpec:
     """An MLP with `hidden_layers` equal hidden layers whose parameter count is closest to `cnn`'s."""
-    from cnn_dash.build import param_count  # torch lives there; keep importing presets cheap
+    from cnn_dash.shapes import net_cost
 
     input_shape = tuple(input_shape or cnn.input_shape)
-    target = param_count(replace(cnn, input_shape=input_shape))
+    target = net_cost(replace(cnn, input_shape=input_shape))[0]
     in_features = math.prod(input_shape)
     out_features = _out_features(cnn)
     width = matched_width(target, in_features, hidden_layers, out_features)

@@ -424,6 +424,12 @@ def trace(net: NetSpec) -> list[LayerTrace]:
     return rows
 
 
+def net_cost(net: NetSpec) -> tuple[int, int]:
+    """(trainable parameters, forward multiply-adds per input) of a network, from the shape arithmetic."""
+    rows = trace(net)
+    return sum(r.params for r in rows), sum(r.macs for r in rows)
+
+
 def resolve(net: NetSpec) -> NetSpec:
     """The network with every inferred argument (in_channels, in_features, num_features) filled in."""
     return replace(net, layers=tuple(row.layer for row in trace(net)))

@@ -43,3 +43,45 @@ class NetSpec:
     def is_cnn(self) -> bool:
         """True when the network has at least one convolution."""
         return any(layer.type.startswith(("Conv", "ConvTranspose")) for layer in self.layers)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer: "sgd" with lr and momentum, or "adam" with lr (train.make_optimizer builds it)."""
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.0
+
+    def __str__(self) -> str:
+        if self.name == "adam":
+            return f"Adam(lr={self.lr:g})"
+        return f"SGD(lr={self.lr:g}, momentum={self.momentum:g})"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model of a run: a unique label, its architecture and its optimizer."""
+
+    label: str
+    net: NetSpec
+    optimizer: OptimizerSpec = OptimizerSpec()
+
+
+SCALINGS = ("standardise", "divide")  # pixel/255, then minus the dataset's mean over its std; or pixel/255 only
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What a run trains on and how; one seed drives the subset, pixel permutation, init and batch order."""
+
+    dataset: str = "MNIST"
+    train_subset: int | None = None  # None: the whole training set
+    batch_size: int = 64
+    epochs: int = 1
+    seed: int = 0
+    permute_pixels: bool = False  # one fixed pixel shuffle, the same for train and test images
+    evals_per_epoch: int = 1  # test-set evaluations per epoch (the last one at the epoch's end)
+    lr_decay: bool = False  # cosine decay of every model's learning rate to 0 over the run
+    source: str | None = None  # a data source to force (data.SOURCES), e.g. "bundled" in tests
+    scaling: str = "standardise"  # one of SCALINGS

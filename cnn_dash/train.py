@@ -1,15 +1,12 @@
-"""Side-by-side training: every model sees the same batches in the same order; progress comes out as records.
-
-One Python thread per model, each with its own share of intra-op threads (torch releases the GIL inside its
-kernels); `threads.plan` fixes the shares, and which models train first, before training starts.
+"""Side-by-side training: one loop steps every model on each batch in turn, so they race through the same
+batches at the same time, and yields progress records (pytorch/examples mnist's `train()`, for several models).
 """
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
@@ -17,90 +14,15 @@ import torch._dynamo  # noqa: F401  # every optimizer imports it (1 s): here, no
 import torch.nn.functional as F
 from torch import nn
 
-from cnn_dash.data import Dataset, load_dataset, normalize
-from cnn_dash.specs import LayerSpec, NetSpec
-from cnn_dash.threads import in_fresh_thread, plan
+from cnn_dash.data import Dataset, Stats, input_stats, load_dataset, normalize
+from cnn_dash.limits import check_run
+from cnn_dash.metrics import EVAL_BATCH, batched_logits
+from cnn_dash.records import Progress, Status
+from cnn_dash.specs import LayerSpec, ModelConfig, NetSpec, OptimizerSpec, TrainSettings
 
-POINTS_PER_EPOCH = 50  # train-curve points per model and epoch (fewer when an epoch has fewer steps)
-EVAL_BATCH = 500  # test images per forward pass: larger batches were slower on a CPU (cache misses)
+POINTS_PER_EPOCH = 50  # train-curve points per epoch (fewer when an epoch has fewer steps)
+EXPLODED = 10.0  # a model whose loss over a report exceeds this many times its first loss has blown up
 _BUILD_LOCK = threading.Lock()  # torch.manual_seed + build is one atomic step, even with runs in parallel
-
-
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """An optimizer: "sgd" with lr and momentum, or "adam" with lr."""
-
-    name: str = "sgd"
-    lr: float = 0.01
-    momentum: float = 0.0
-
-    def build(self, params) -> torch.optim.Optimizer:
-        """The torch optimizer over `params`."""
-        if self.name == "adam":
-            return torch.optim.Adam(params, lr=self.lr)
-        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum)
-
-    def __str__(self) -> str:
-        if self.name == "adam":
-            return f"Adam(lr={self.lr:g})"
-        return f"SGD(lr={self.lr:g}, momentum={self.momentum:g})"
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """One model of a run: a unique label, its architecture and its optimizer."""
-
-    label: str
-    net: NetSpec
-    optimizer: OptimizerSpec = OptimizerSpec()
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """What a run trains on and how; one seed drives the subset, pixel permutation, init and batch order."""
-
-    dataset: str = "MNIST"
-    train_subset: int | None = None  # None: the whole training set
-    batch_size: int = 64
-    epochs: int = 1
-    seed: int = 0
-    permute_pixels: bool = False  # one fixed pixel shuffle, the same for train and test images
-    evals_per_epoch: int = 1  # test-set evaluations per epoch (the last one at the epoch's end)
-    lr_decay: bool = False  # cosine decay of every model's learning rate to 0 over the run
-    source: str | None = None  # a data source to force (data.SOURCES), e.g. "bundled" in tests
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One model's progress after `step` optimizer steps; test metrics only where the test set was evaluated."""
-
-    label: str
-    step: int
-    total_steps: int
-    epoch: float  # step / steps per epoch
-    train_loss: float | None  # mean over the batches since this model's previous record (None: no batch)
-    train_acc: float | None
-    samples_per_s: float  # this model, since its start
-    elapsed_s: float  # this model's wall time since its start
-    test_loss: float | None = None
-    test_acc: float | None = None
-    status: str = "training"  # the last record of a model says how it ended: finished, stopped, diverged
-
-
-@dataclass(frozen=True)
-class ModelResult:
-    """How one model ended: status, steps done, the last train interval and the last test evaluation."""
-
-    label: str
-    status: str  # "training", "finished", "stopped" or "diverged"
-    steps: int
-    train_loss: float | None
-    train_acc: float | None
-    test_loss: float | None
-    test_acc: float | None
-    diverged_at: int | None  # the step whose loss was NaN or infinite (its update was not applied)
-    elapsed_s: float
-    samples_per_s: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +35,7 @@ class TrainData:
     test_images: torch.Tensor  # (M, 28, 28)
     test_labels: torch.Tensor  # (M,)
     permutation: torch.Tensor | None  # (H*W,) pixel order, or None
+    stats: Stats  # (mean, std) the inputs are standardised with
 
 
 def _generator(seed: int, salt: int) -> torch.Generator:
@@ -150,7 +73,8 @@ def prepare_data(settings: TrainSettings, dataset: Dataset | None = None) -> Tra
     perm = pixel_permutation(settings, train_x[0].numel())
     if perm is not None:
         train_x = permute_pixels(train_x, perm)
-    return TrainData(ds, train_x, train_y, *evaluation_set(settings, ds), perm)
+    return TrainData(ds, train_x, train_y, *evaluation_set(settings, ds), perm,
+                     input_stats(settings.dataset, settings.scaling))
 
 
 def epoch_orders(settings: TrainSettings, n: int) -> Iterator[torch.Tensor]:
@@ -161,7 +85,8 @@ def epoch_orders(settings: TrainSettings, n: int) -> Iterator[torch.Tensor]:
 
 
 class SeededDropout(nn.Dropout):
-    """nn.Dropout drawing from its own generator: the global one is shared by every training thread."""
+    """nn.Dropout drawing from its own generator: the global one is shared with every other thread of the
+    server (other runs, summaries being built), which would make the masks, and so the curves, vary."""
 
     def __init__(self, p: float, generator: torch.Generator):
         super().__init__(p)
@@ -174,39 +99,86 @@ class SeededDropout(nn.Dropout):
         return x * keep / (1 - self.p)
 
 
-def build_seeded(net: NetSpec, seed: int, device: str | torch.device = "cpu") -> nn.Module:
+def build_seeded(net: NetSpec, seed: int) -> nn.Module:
     """The network initialised from `seed` alone: the same seed gives the same weights, whatever runs beside it."""
     from cnn_dash.build import build_model
 
     with _BUILD_LOCK:
         torch.manual_seed(seed)
         model = build_model(net)
-    model = model.to(device)
     for name, child in list(model.named_children()):
         if type(child) is nn.Dropout:  # Dropout2d and others still use the global generator
-            generator = torch.Generator(device=device).manual_seed(seed * 4 + 3)
-            setattr(model, name, SeededDropout(child.p, generator))
+            setattr(model, name, SeededDropout(child.p, _generator(seed, 3)))
     return model
 
 
-@torch.inference_mode()
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, dataset: Dataset,
+def make_optimizer(spec: OptimizerSpec, params) -> torch.optim.Optimizer:
+    """The torch optimizer a spec names, over `params`."""
+    if spec.name == "adam":
+        return torch.optim.Adam(params, lr=spec.lr)
+    return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum)
+
+
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, stats: Stats | Dataset,
              stop: threading.Event | None = None, batch_size: int = EVAL_BATCH) -> tuple[float, float] | None:
     """Mean cross-entropy and accuracy of `model` on uint8 images; None if `stop` is set part-way."""
-    was_training = model.training
-    model.eval()
-    loss_sum, correct = 0.0, 0
-    try:
-        for start in range(0, len(labels), batch_size):
-            if stop is not None and stop.is_set():
-                return None
-            y = labels[start:start + batch_size]
-            logits = model(normalize(images[start:start + batch_size], dataset))  # (B, classes)
-            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += int((logits.argmax(1) == y).sum())
-    finally:
-        model.train(was_training)
-    return loss_sum / len(labels), correct / len(labels)
+    logits = batched_logits(model, images, stats, batch_size, stop)  # (N, classes)
+    if logits is None:
+        return None
+    loss = F.cross_entropy(logits, labels, reduction="sum").item()
+    return loss / len(labels), (logits.argmax(1) == labels).sum().item() / len(labels)
+
+
+class _Model:
+    """One model in the loop: module, optimizer, learning-rate schedule, and its sums since the last record."""
+
+    def __init__(self, cfg: ModelConfig, module: nn.Module, total_steps: int, decay: bool):
+        self.label, self.module = cfg.label, module
+        self.optimizer = make_optimizer(cfg.optimizer, module.parameters())
+        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, total_steps) if decay else None
+        self.status, self.note = Status.TRAINING, ""
+        self.steps, self.samples, self.seconds = 0, 0, 0.0  # in all; seconds of this model's own steps
+        self.first_loss: float | None = None  # the mean loss of its first report interval
+        self.loss_sum, self.correct, self.seen = 0.0, 0, 0  # since the last record
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """One optimizer step on (x, y); a loss that is not finite marks the model diverged, weights untouched."""
+        start = time.perf_counter()
+        logits = self.module(x)  # (B, classes)
+        loss = F.cross_entropy(logits, y)
+        value = loss.item()
+        if not math.isfinite(value):
+            self.status, self.note = Status.DIVERGED, "its loss became NaN or infinite"
+            return
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.schedule is not None:
+            self.schedule.step()
+        self.steps, self.samples, self.seen = self.steps + 1, self.samples + len(y), self.seen + len(y)
+        self.loss_sum += value * len(y)
+        self.correct += int((logits.argmax(1) == y).sum())
+        self.seconds += time.perf_counter() - start
+
+    def check_explosion(self) -> None:
+        """Divergence in finite numbers: the mean loss since the last record far above the first one."""
+        if not self.seen:
+            return
+        loss = self.loss_sum / self.seen
+        if self.first_loss is None:
+            self.first_loss = loss
+        elif loss > EXPLODED * self.first_loss:
+            self.status = Status.DIVERGED
+            self.note = f"its loss exploded to {loss:,.4g}, over {EXPLODED:g}× its first {self.first_loss:.3g}"
+
+    def record(self, per_epoch: int, total_steps: int, elapsed: float, test: tuple[float, float] | None,
+               status: Status) -> Progress:
+        """A record of the steps since the previous one (the sums start again)."""
+        train = (self.loss_sum / self.seen, self.correct / self.seen) if self.seen else (None, None)
+        self.loss_sum, self.correct, self.seen = 0.0, 0, 0
+        speed = self.samples / self.seconds if self.seconds else 0.0
+        return Progress(self.label, self.steps, total_steps, self.steps / per_epoch, *train, speed, elapsed,
+                        *(test or (None, None)), note=self.note, status=status)
 
 
 def default_device() -> torch.device:
@@ -214,163 +186,78 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def summarize(history: list[Progress]) -> dict[str, ModelResult]:
-    """Per model: how it ended, from its records (the last test evaluation, the divergence step)."""
-    out: dict[str, ModelResult] = {}
-    for label in dict.fromkeys(p.label for p in history):
-        records = [p for p in history if p.label == label]
-        last = records[-1]
-        tested = [p for p in records if p.test_acc is not None]
-        trained = [p for p in records if p.train_loss is not None]
-        out[label] = ModelResult(
-            label, last.status, last.step,
-            trained[-1].train_loss if trained else None, trained[-1].train_acc if trained else None,
-            tested[-1].test_loss if tested else None, tested[-1].test_acc if tested else None,
-            last.step + 1 if last.status == "diverged" else None, last.elapsed_s, last.samples_per_s)
-    return out
-
-
 class Trainer:
-    """Trains 1-4 models side by side on the same batches; iterate it once for Progress records."""
+    """Trains 1-4 models side by side on the same batches; iterate it once for Progress records.
+
+    Every model takes its step on a batch before any model sees the next one, and the records of all models
+    come out together, so at every report they have trained on exactly the same images."""
 
     def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig], *,
-                 data: TrainData | None = None, threads: int | None = None, device: str | None = None):
-        from cnn_dash.limits import check_run
-
+                 data: TrainData | None = None, device: str | None = None, stop: threading.Event | None = None):
         self.settings, self.configs = settings, tuple(models)
         check_run(settings, self.configs)
         self.device = torch.device(device) if device else default_device()
-        self.plan = dict(zip((m.label for m in self.configs),
-                             plan([m.net for m in self.configs], threads or torch.get_num_threads())))
-        self.data, self.modules = in_fresh_thread(self._prepare, data)
-        self._done = {m.label: threading.Event() for m in self.configs}  # set when a model has ended
-        self._stop = threading.Event()
+        self.data = data or prepare_data(settings)
+        self.modules = {m.label: build_seeded(m.net, settings.seed).to(self.device) for m in self.configs}
+        self._stop = stop or threading.Event()
         self._started = False
-        n = len(self.data.train_labels)
-        self.steps_per_epoch = math.ceil(n / settings.batch_size)
+        self.steps_per_epoch = math.ceil(len(self.data.train_labels) / settings.batch_size)
         self.total_steps = self.steps_per_epoch * settings.epochs
         self.report_every = max(1, self.steps_per_epoch // POINTS_PER_EPOCH)
 
-    def _prepare(self, data: TrainData | None) -> tuple[TrainData, dict[str, nn.Module]]:
-        data = data or prepare_data(self.settings)
-        return data, {m.label: build_seeded(m.net, self.settings.seed, self.device) for m in self.configs}
-
     def stop(self) -> None:
-        """Ask every model to stop after its current step (or evaluation batch)."""
+        """Ask the loop to stop after the current step (or evaluation batch)."""
         self._stop.set()
-
-    @property
-    def stopping(self) -> bool:
-        """True once stop() has been called."""
-        return self._stop.is_set()
 
     def __iter__(self) -> Iterator[Progress]:
         if self._started:
             raise RuntimeError("a Trainer runs once; make a new one to train again")
         self._started = True
-        out: queue.SimpleQueue = queue.SimpleQueue()
-        workers = [threading.Thread(target=self._work, args=(cfg, out), name=f"train-{cfg.label}", daemon=True)
-                   for cfg in self.configs]
-        for worker in workers:
-            worker.start()
-        running, error = len(workers), None
-        try:
-            while running:
-                item = out.get()
-                if item is None:
-                    running -= 1
-                elif isinstance(item, BaseException):
-                    error = error or item
-                    self._stop.set()
-                else:
-                    yield item
-        finally:
-            if running:  # the consumer left early: stop the workers rather than leave them training
-                self._stop.set()
-            for worker in workers:
-                worker.join()
-        if error is not None:
-            raise error
+        return self._loop()
 
-    def _work(self, cfg: ModelConfig, out: queue.SimpleQueue) -> None:
-        phase, threads = self.plan[cfg.label]
-        try:
-            for label, (other, _) in self.plan.items():
-                if other < phase:  # the cheaper phase first (a stop ends it within a step)
-                    self._done[label].wait()
-            torch.get_num_threads()  # ATen's lazy per-thread init: first, so it cannot later undo the next line
-            torch.set_num_threads(threads)  # per OS thread under OpenMP
-            for record in self._train(cfg):
-                out.put(record)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            out.put(exc)
-        finally:
-            self._done[cfg.label].set()
-            out.put(None)
-
-    def _train(self, cfg: ModelConfig) -> Iterator[Progress]:
+    def _loop(self) -> Iterator[Progress]:
         s, d, dev = self.settings, self.data, self.device
-        model = self.modules[cfg.label]
-        optimizer = cfg.optimizer.build(model.parameters())
+        models = [_Model(cfg, self.modules[cfg.label], self.total_steps, s.lr_decay) for cfg in self.configs]
         train_x, train_y = d.train_images.to(dev), d.train_labels.to(dev)
         test_x, test_y = d.test_images.to(dev), d.test_labels.to(dev)
-        per_epoch = self.steps_per_epoch
+        per_epoch, size = self.steps_per_epoch, s.batch_size
         evals = {round(per_epoch * k / s.evals_per_epoch) for k in range(1, s.evals_per_epoch + 1)}
-        step, samples, start = 0, 0, time.perf_counter()
-        loss_sum, correct, seen = 0.0, torch.zeros((), dtype=torch.int64, device=dev), 0
+        start = time.perf_counter()
 
-        def record(status: str, test: tuple[float, float] | None = None) -> Progress:
-            nonlocal loss_sum, correct, seen
-            elapsed = time.perf_counter() - start
-            train = (loss_sum / seen, int(correct) / seen) if seen else (None, None)
-            loss_sum, correct, seen = 0.0, torch.zeros_like(correct), 0
-            return Progress(cfg.label, step, self.total_steps, step / per_epoch, *train,
-                            samples / elapsed if elapsed > 0 else 0.0, elapsed, *(test or (None, None)), status)
+        def report(test_now: bool, last: bool) -> Iterator[Progress]:
+            for m in models:
+                if m.status is not Status.TRAINING:
+                    continue
+                test = evaluate(m.module, test_x, test_y, d.stats, self._stop) if test_now else None
+                m.check_explosion()
+                if self._stop.is_set():
+                    m.status = Status.STOPPED
+                elif last:
+                    m.status = Status.FINISHED
+                yield m.record(per_epoch, self.total_steps, time.perf_counter() - start, test, m.status)
 
-        # Each record waits until the next one exists, so the last one can carry the final status even when
-        # a stop or a NaN comes right after it: a model's steps are strictly increasing, never repeated.
-        pending: Progress | None = None
-        status = "finished"
-        model.train()
-        for b, idx in self._batches(len(train_y)):
-            if self._stop.is_set():
-                status = "stopped"
-                break
-            x, y = normalize(train_x[idx], d.dataset), train_y[idx]  # (B, 1, 28, 28), (B,)
-            logits = model(x)  # (B, classes)
-            loss = F.cross_entropy(logits, y)
-            value = loss.item()
-            if not math.isfinite(value):  # this update is not applied: the weights stay finite
-                status = "diverged"
-                break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if s.lr_decay:
-                for group in optimizer.param_groups:  # cosine: lr -> 0 at the last step
-                    group["lr"] = cfg.optimizer.lr * 0.5 * (1 + math.cos(math.pi * (step + 1) / self.total_steps))
-            step, samples, seen = step + 1, samples + len(y), seen + len(y)
-            loss_sum += value * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            at_eval = (b + 1) in evals
-            if at_eval or step % self.report_every == 0:
-                test = evaluate(model, test_x, test_y, d.dataset, self._stop) if at_eval else None
-                if pending is not None:
-                    yield pending
-                pending = record("training", test)
-        if seen or pending is None:  # steps since the last record (or no record at all): one more
-            if pending is not None:
-                yield pending
-            pending = record(status)
-        yield replace(pending, status=status)
-
-    def _batches(self, n: int) -> Iterator[tuple[int, torch.Tensor]]:
-        """(index within the epoch, sample indices) of every batch of the run, on the device."""
-        size = self.settings.batch_size
-        for order in epoch_orders(self.settings, n):
-            order = order.to(self.device)
-            for b in range(self.steps_per_epoch):
-                yield b, order[b * size:(b + 1) * size]
+        if self._stop.is_set():  # stopped before the first step
+            yield from report(False, False)
+            return
+        step = 0
+        for module in self.modules.values():
+            module.train()
+        for order in epoch_orders(s, len(train_y)):
+            order = order.to(dev)
+            for b in range(per_epoch):
+                idx = order[b * size:(b + 1) * size]
+                x, y = normalize(train_x[idx], d.stats), train_y[idx]  # (B, 1, 28, 28), (B,)
+                for m in models:
+                    if m.status is Status.TRAINING:
+                        m.step(x, y)
+                        if m.status is Status.DIVERGED:  # its last record, at the steps it completed
+                            yield m.record(per_epoch, self.total_steps, time.perf_counter() - start, None, m.status)
+                step += 1
+                at_eval, last = (b + 1) in evals, step == self.total_steps
+                if at_eval or last or step % self.report_every == 0 or self._stop.is_set():
+                    yield from report(at_eval, last)
+                if not any(m.status is Status.TRAINING for m in models):
+                    return
 
 
 # The classroom preset (issue 5.8), measured in bench/bench_train.py. Stride-2 convolutions instead of

@@ -97,7 +97,7 @@ if not cnns:
 left, right = st.columns(2)
 model = left.selectbox("CNN", cnns, key="eval_cnn")
 index = int(right.number_input("Test image #", 0, len(ev.labels) - 1, 0, key="eval_image"))
-kernels, maps = ui.inside_cnn(ev, models[model], run.settings.dataset, index)
+kernels, maps = ui.inside_cnn(ev, models[model], run.stats, index)
 p = ev.result(model).predictions
 st.caption(f"Image #{index}: true {classes[ev.labels[index]]}, {model} says {classes[p.preds[index]]} "
            f"({p.confidence[index]:.0%}).")

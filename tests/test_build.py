@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from cnn_dash.build import build_model, layer_code, param_count, to_code
+from cnn_dash.build import build_model, layer_code, to_code
+from cnn_dash.shapes import net_cost
 from cnn_dash.presets import PRESETS
 from cnn_dash.shapes import ShapeError, trace
 from cnn_dash.specs import LayerSpec, NetSpec
@@ -40,12 +41,12 @@ def test_presets_export_code_that_runs_to_the_traced_shape(name):
     assert run_code(to_code(net)) == (1, *rows[-1].out_shape)
     model = build_model(net)
     assert layer_shapes(model, net.input_shape) == [r.out_shape for r in rows]
-    assert param_count(net) == sum(p.numel() for p in model.parameters())
+    assert net_cost(net)[0] == sum(p.numel() for p in model.parameters())
 
 
 def test_seed_parameter_counts():
-    assert param_count(PRESETS["ConvNet (CNN notebook)"]) == 13_686
-    assert param_count(PRESETS["FCNet (CNN notebook)"]) == 12_730
+    assert net_cost(PRESETS["ConvNet (CNN notebook)"])[0] == 13_686
+    assert net_cost(PRESETS["FCNet (CNN notebook)"])[0] == 12_730
 
 
 def random_layer(rng: random.Random, shape: tuple[int, ...]) -> LayerSpec:
@@ -101,7 +102,7 @@ def test_random_valid_stacks_export_code_that_runs_to_the_traced_shape():
         assert run_code(to_code(net)) == (1, *rows[-1].out_shape), to_code(net)
         model = build_model(net)
         assert layer_shapes(model, net.input_shape) == [r.out_shape for r in rows], net
-        assert param_count(net) == sum(p.numel() for p in model.parameters())
+        assert net_cost(net)[0] == sum(p.numel() for p in model.parameters())
     assert len(types) >= 12  # the stacks really mix the layer types
 
 

@@ -22,7 +22,7 @@ PAGES = {
 @pytest.fixture(autouse=True)
 def own_scheduler(monkeypatch):
     """Runs the fuzzer starts queue on a scheduler of their own, stopped at the end."""
-    from cnn_dash import runs
+    from cnn_dash import scheduler as runs
 
     monkeypatch.setattr(runs, "_scheduler", runs.Scheduler())
     yield

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from cnn_dash.build import build_model, param_count
+from cnn_dash.build import build_model
+from cnn_dash.shapes import net_cost
 from cnn_dash.presets import PRESETS, cnn_presets, fc_param_count, fc_presets, matched_fc, matched_width
 from cnn_dash.specs import NetSpec
 
@@ -58,7 +59,7 @@ def test_every_preset_param_count_matches_torch_and_its_description(name: str) -
     net = PRESETS[name]
     model = build_model(net)
     count = n_params(model)
-    assert param_count(net) == count
+    assert net_cost(net)[0] == count
     assert f"{count:,}" in net.description  # the description quotes the real number
     assert model(torch.zeros(2, *net.input_shape)).shape == (2, 10)
     assert net.name == name and net.input_shape == (1, 28, 28)
@@ -108,7 +109,7 @@ def test_matched_fc_follows_the_input_shape() -> None:
     cnn = PRESETS["LeNet-5"]
     fc = matched_fc(cnn, (1, 32, 32))
     assert fc.input_shape == (1, 32, 32)
-    target = param_count(NetSpec(cnn.name, cnn.layers, (1, 32, 32)))
+    target = net_cost(NetSpec(cnn.name, cnn.layers, (1, 32, 32)))[0]
     width = int(fc.layers[1].get("out_features"))
     gaps = {w: abs(fc_param_count(1024, w, 1, 10) - target) for w in (width - 1, width, width + 1)}
     assert gaps[width] == min(gaps.values())

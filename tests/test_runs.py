@@ -14,10 +14,12 @@ import torch
 
 from cnn_dash.data import normalize
 from cnn_dash.limits import LIMITS, LimitError, check_run, describe
-from cnn_dash.runs import Run, RunRegistry, Scheduler
+from cnn_dash.runs import Run
+from cnn_dash.scheduler import RunRegistry, Scheduler
 from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import NetSpec
-from cnn_dash.train import ModelConfig, OptimizerSpec, Trainer, TrainSettings
+from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.train import Trainer, TrainData
 from tests.conftest import wait_for_run
 from tests.test_train import FC, PAIR, SMALL, L
 
@@ -54,11 +56,11 @@ def test_a_run_trains_in_the_background_and_keeps_everything(scheduler):
     # trained_models: fresh modules from the specs with the trained weights, in eval mode
     images, labels = run.test_set()
     assert images.dtype == torch.uint8 and len(labels) == len(run.dataset.test_labels)
-    assert run._trainer is None  # the run's copy of the training images is gone once it ends
+    assert not any(isinstance(v, TrainData) for v in vars(run).values())  # its copy of the images is gone
     x = normalize(images[:64], run.dataset)
     for label, model in run.trained_models().items():
         assert not model.training
-        trained = run._modules[label].eval()
+        trained = run.modules[label].eval()
         with torch.no_grad():
             assert torch.equal(model(x), trained(x))
     # weights download: a state_dict that loads with weights_only=True
@@ -124,7 +126,7 @@ def test_cancel_a_queued_run_it_never_starts(scheduler):
     assert second.status == "stopped" and b.position(second.id) is None
     a.stop(first.id)
     wait_for_run(first)
-    time.sleep(0.2)
+    wait_for(lambda: scheduler.counts() == (0, 0))  # the slot was freed and handed on: to no one
     assert second.started_at is None and second.history == [] and not second.has_weights
     assert b.trained() == []
 
@@ -148,7 +150,7 @@ def test_a_session_cannot_see_or_control_another_sessions_runs(scheduler):
     for action in (mine.get, mine.stop, mine.delete, mine.position):
         with pytest.raises(KeyError):
             action(their_run.id)
-    assert their_run.active and not their_run._stop.is_set()
+    assert their_run.active and not their_run.stop_event.is_set()
     assert mine.start(TINY, PAIR) is not their_run  # their run does not block mine either
     theirs.stop(their_run.id)
 
@@ -173,7 +175,7 @@ def test_a_session_keeps_a_bounded_number_of_runs_and_weights(scheduler, monkeyp
 
     big = (ModelConfig("big", PRESETS["Two-block 5×5 CNN (2020 tutorial)"]),)  # 3.2 M parameters
     registry = RunRegistry(scheduler)
-    monkeypatch.setattr("cnn_dash.runs.LIMITS", replace(LIMITS, max_session_params=5_000_000))
+    monkeypatch.setattr("cnn_dash.scheduler.LIMITS", replace(LIMITS, max_session_params=5_000_000))
     first = registry.start(replace(TINY, batch_size=100), big)
     registry.stop(first.id)
     wait_for_run(first)
@@ -271,7 +273,7 @@ def test_a_failing_run_is_marked_failed_with_its_message(scheduler, monkeypatch)
     def boom(*args, **kwargs):
         raise RuntimeError("out of memory (simulated)")
 
-    monkeypatch.setattr("cnn_dash.runs.Trainer", boom)
+    monkeypatch.setattr("cnn_dash.scheduler.Trainer", boom)
     run = RunRegistry(scheduler).start(TINY, PAIR)
     wait_for_run(run)
     assert run.status == "failed" and "out of memory (simulated)" in run.error
@@ -285,18 +287,18 @@ def test_models_are_also_checked_with_fc_nets_of_odd_sizes():
 
 @pytest.mark.skipif(not hasattr(os, "setpriority") or not Path("/proc").is_dir(), reason="per-thread nice: Linux")
 def test_training_threads_run_at_a_lower_priority_than_the_pages(scheduler, monkeypatch):
-    """Every thread that trains (the run's, each model's) is niced below the server's own threads."""
+    """The thread that trains a run is niced below the server's own threads."""
     seen: list[int] = []
-    original = Trainer._train
+    original = Trainer._loop
 
-    def spy(self, cfg):
-        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))  # this model's thread
-        yield from original(self, cfg)
+    def spy(self):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))  # the training loop's thread
+        yield from original(self)
 
-    monkeypatch.setattr(Trainer, "_train", spy)
+    monkeypatch.setattr(Trainer, "_loop", spy)
     base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     run = RunRegistry(scheduler).start(TINY, PAIR)
     wait_for_run(run)
-    assert run.status == "finished" and len(seen) == 2
+    assert run.status == "finished" and len(seen) == 1
     assert all(nice == min(19, base + 10) for nice in seen)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the caller's own is untouched

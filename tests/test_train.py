@@ -13,8 +13,10 @@ import torch.nn.functional as F
 from cnn_dash.build import build_model
 from cnn_dash.data import load_dataset, normalize
 from cnn_dash.specs import LayerSpec, NetSpec
-from cnn_dash.train import (ModelConfig, OptimizerSpec, Trainer, TrainSettings, build_seeded, epoch_orders, evaluate,
-                            permute_pixels, prepare_data, quick_demo, summarize)
+from cnn_dash.records import summarize
+from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.train import (Trainer, build_seeded, epoch_orders, evaluate, make_optimizer, permute_pixels,
+                            prepare_data, quick_demo)
 from tests.conftest import ROOT
 
 L = LayerSpec.of
@@ -71,6 +73,16 @@ def test_models_receive_identical_batches_in_the_seeded_order():
     orders = list(epoch_orders(SMALL, 400))
     assert not torch.equal(orders[0], orders[1])
     assert all(torch.equal(o.sort().values, torch.arange(400)) for o in orders)  # every image once per epoch
+
+
+def test_every_model_advances_through_the_same_batches_at_the_same_time():
+    """The race: whenever any record comes out, every model still training has taken the same steps."""
+    trainer = Trainer(replace(SMALL, train_subset=1000, batch_size=10), PAIR)
+    steps = {m.label: 0 for m in PAIR}
+    for p in trainer:
+        steps[p.label] = p.step
+        assert max(steps.values()) - min(steps.values()) <= trainer.report_every, steps
+    assert steps == {"CNN": trainer.total_steps, "FC": trainer.total_steps}
 
 
 def test_same_seed_same_initial_weights_whatever_runs_beside():
@@ -192,13 +204,12 @@ def test_pixel_permutation_is_the_same_for_train_and_test():
 def test_cosine_decay_brings_every_learning_rate_to_zero(monkeypatch):
     trainer = Trainer(replace(SMALL, lr_decay=True, epochs=1), PAIR)
     optimizers = []
-    original = OptimizerSpec.build
 
-    def spy(self, params):
-        optimizers.append(original(self, params))
+    def spy(spec, params):
+        optimizers.append(make_optimizer(spec, params))
         return optimizers[-1]
 
-    monkeypatch.setattr(OptimizerSpec, "build", spy)
+    monkeypatch.setattr("cnn_dash.train.make_optimizer", spy)
     list(trainer)
     assert len(optimizers) == 2 and all(o.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12) for o in optimizers)
 
@@ -213,6 +224,6 @@ def test_quick_demo_is_a_fair_cnn_vs_fc_pair_within_the_limits():
 
 
 def test_the_core_does_not_import_streamlit():
-    code = ("import sys, cnn_dash.train, cnn_dash.runs, cnn_dash.limits, cnn_dash.plots.curves; "
+    code = ("import sys, cnn_dash.train, cnn_dash.runs, cnn_dash.scheduler, cnn_dash.limits, cnn_dash.plots.curves; "
             "assert 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

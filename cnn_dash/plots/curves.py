@@ -13,7 +13,7 @@ COLUMNS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_los
 
 
 class Record(Protocol):
-    """What a progress record offers (cnn_dash.train.Progress); no torch needed here."""
+    """What a progress record offers (cnn_dash.records.Progress); no torch needed here."""
 
     label: str
     step: int

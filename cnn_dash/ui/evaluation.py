@@ -12,7 +12,6 @@ from pandas.io.formats.style import Styler
 from streamlit.errors import StreamlitPageNotFoundError
 
 from cnn_dash import features, metrics
-from cnn_dash.data import STATS
 from cnn_dash.plots import confusion as plots
 from cnn_dash.runs import Run
 from cnn_dash.ui.training import session_registry
@@ -59,7 +58,7 @@ def run_evaluation(run: Run) -> tuple[metrics.Evaluation, dict[str, Any], np.nda
         with st.spinner("Evaluating every model on the test set…"):
             models = run.trained_models()
             images, labels = run.test_set()  # pixel-shuffled if the run was
-            ev = metrics.evaluate(models, images, labels, STATS[run.settings.dataset], run.classes)
+            ev = metrics.evaluate(models, images, labels, run.stats, run.classes)
             # The shuffle moves pixels, not images: the dataset's own test images are in the same order.
             originals = np.asarray(run.dataset.test_images) if run.settings.permute_pixels else ev.images
             cache[key] = (ev, models, originals)
@@ -182,11 +181,10 @@ def by_confidence(evaluation: metrics.Evaluation, indices: np.ndarray, label: st
 
 
 def inside_cnn(
-    evaluation: metrics.Evaluation, model: Any, dataset: str, index: int
+    evaluation: metrics.Evaluation, model: Any, stats: tuple[float, float], index: int
 ) -> tuple[np.ndarray, list[features.FeatureMaps]]:
     """The first convolution's kernels and every convolution's feature maps for test image `index`."""
-    mean, std = STATS[dataset]
-    maps = features.feature_maps_of(model, evaluation.images[index], mean, std)
+    maps = features.feature_maps_of(model, evaluation.images[index], *stats)
     return features.first_conv_kernels(model), maps
 
 

@@ -16,8 +16,11 @@ import streamlit as st
 from cnn_dash.data import TITLES
 from cnn_dash.limits import LIMITS, check_run, describe, estimate_macs
 from cnn_dash.plots.curves import curves_figure, curves_frame
-from cnn_dash.runs import Run, RunRegistry
-from cnn_dash.train import ModelConfig, OptimizerSpec, TrainSettings, quick_demo
+from cnn_dash.records import Status
+from cnn_dash.runs import Run
+from cnn_dash.scheduler import RunRegistry
+from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.train import quick_demo
 from cnn_dash.ui.model_picker import model_picker
 
 REGISTRY_KEY = "_training_runs"  # the session's RunRegistry; no widget uses this key
@@ -50,11 +53,6 @@ def session_registry() -> RunRegistry:
     if REGISTRY_KEY not in st.session_state:
         st.session_state[REGISTRY_KEY] = RunRegistry(alive=_session_alive())
     return st.session_state[REGISTRY_KEY]
-
-
-def session_runs() -> list[Run]:
-    """This browser session's runs, oldest first (the evaluation page reads them)."""
-    return session_registry().runs()
 
 
 def optimizer_input(key: str) -> OptimizerSpec:

@@ -1,0 +1,244 @@
+"""The process-wide queue of training runs and the threads that train them; one registry per browser session.
+
+A run trains in a worker thread owned by the `Scheduler`, never in a page's script thread, so leaving the
+page neither stops nor loses it. At most N runs train at once (env CNN_DASH_MAX_CONCURRENT_RUNS, default
+half the cores), each with the same share of the cores as intra-op threads; the rest wait in a FIFO queue.
+A run whose owner is gone (its `alive` callback has answered False for `orphan_after_s`, default 60 s) is
+stopped and dropped from the queue: a browser session's websocket can blink, so one missed poll is not enough.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Callable
+
+import torch
+
+from cnn_dash.limits import LIMITS, LimitError, check_run
+from cnn_dash.records import Status
+from cnn_dash.runs import Run
+from cnn_dash.shapes import net_cost
+from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.train import Trainer
+
+MAX_RUNS_KEPT = 10  # per session: each keeps its weights and curves in memory
+
+
+def train_run(run: Run, threads: int | None = None) -> None:
+    """Train `run` to the end in this thread, appending its progress to `run.history`; never raises."""
+    with run.lock:
+        if run.stop_event.is_set():
+            return
+        run.status, run.started_at, run.threads = Status.RUNNING, time.time(), threads
+    try:
+        if threads:
+            torch.set_num_threads(threads)  # this thread's intra-op threads (OpenMP: per OS thread)
+        trainer = Trainer(run.settings, run.models, stop=run.stop_event)  # loads the data, builds the models
+        run.attach(trainer.data.dataset, trainer.modules)
+        for record in trainer:
+            run.history.append(record)
+        stopped = any(r.status == Status.STOPPED for r in run.results.values())
+        run.status = Status.STOPPED if stopped else Status.FINISHED  # a Stop after the last step changes nothing
+    except Exception as exc:  # noqa: BLE001 - a failed run is a result to show, not a crash
+        run.error = f"{type(exc).__name__}: {exc}"
+        run.status = Status.FAILED
+    finally:
+        run.ended_at = time.time()  # the trainer, and with it the run's copy of the images, is gone
+
+
+def cpu_count() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def background_priority(lower_by: int = 10) -> None:
+    """Lower this thread's CPU priority, and so that of the threads it starts (Linux: nice is per thread and
+    inherited): the server draws pages first and training takes what is left, so clicks are answered while
+    runs train. Training alone on a machine runs as fast as before. A no-op where it is not allowed."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + lower_by))
+    except (AttributeError, OSError):  # not on Linux, or not permitted
+        pass
+
+
+class Scheduler:
+    """Runs queued training runs, at most `max_running` at once, each in its own thread with a fair share."""
+
+    def __init__(self, max_running: int | None = None, cores: int | None = None, orphan_after_s: float = 60.0,
+                 poll_s: float = 1.0):
+        cores = cores or cpu_count()
+        env = os.environ.get("CNN_DASH_MAX_CONCURRENT_RUNS", "")
+        self.max_running = max(1, max_running or (int(env) if env.isdigit() else cores // 2))
+        self.threads_per_run = max(1, cores // self.max_running)
+        self.orphan_after_s, self.poll_s = orphan_after_s, poll_s
+        self._queue: list[Run] = []
+        self._running: list[Run] = []
+        self._lost_since: dict[str, float] = {}  # run id -> when its owner was first seen gone
+        self._lock = threading.Lock()
+        self._watchdog: threading.Thread | None = None
+
+    def submit(self, run: Run) -> None:
+        """Queue a run; it starts as soon as a slot is free."""
+        check_run(run.settings, run.models)
+        with self._lock:
+            self._queue.append(run)
+            self._dispatch()
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch, name="run-watchdog", daemon=True)
+                self._watchdog.start()
+
+    def position(self, run: Run) -> int | None:
+        """1 for the next run to start, 2 after it, ...; None once it is no longer waiting."""
+        with self._lock:
+            return self._queue.index(run) + 1 if run in self._queue else None
+
+    def counts(self) -> tuple[int, int]:
+        """(runs training, runs waiting) over the whole server: numbers only, no run is exposed."""
+        with self._lock:
+            return len(self._running), len(self._queue)
+
+    def cancel(self, run: Run, reason: str | None = None) -> None:
+        """Take a run out of the queue, or stop it if it is training."""
+        with self._lock:
+            if run in self._queue:
+                self._queue.remove(run)
+        run.stop(reason)
+
+    def stop_all(self, reason: str | None = None) -> None:
+        """Empty the queue and stop every training run (server shutdown, tests)."""
+        with self._lock:
+            runs = self._queue + self._running
+        for run in runs:
+            self.cancel(run, reason)
+
+    def _dispatch(self) -> None:  # with self._lock held
+        while self._queue and len(self._running) < self.max_running:
+            run = self._queue.pop(0)
+            self._running.append(run)
+            threading.Thread(target=self._execute, args=(run,), name=f"run-{run.id}", daemon=True).start()
+
+    def _execute(self, run: Run) -> None:
+        background_priority()
+        try:
+            train_run(run, self.threads_per_run)
+        finally:
+            with self._lock:
+                self._running.remove(run)
+                self._lost_since.pop(run.id, None)
+                self._dispatch()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.poll_s)
+            self.reap()
+
+    def reap(self, now: float | None = None) -> list[Run]:
+        """Stop the runs whose owner has been gone for `orphan_after_s`; returns them."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            runs = self._queue + self._running
+        alive = {run.id: _owner_alive(run) for run in runs}  # callbacks run outside the lock
+        orphans = []
+        with self._lock:
+            for run in runs:
+                if alive[run.id]:
+                    self._lost_since.pop(run.id, None)
+                elif now - self._lost_since.setdefault(run.id, now) >= self.orphan_after_s:
+                    orphans.append(run)
+                    self._lost_since.pop(run.id, None)
+        for run in orphans:
+            self.cancel(run, "stopped by the server: its browser session was closed")
+        return orphans
+
+
+def _owner_alive(run: Run) -> bool:
+    try:
+        return bool(run.alive())
+    except Exception:  # noqa: BLE001 - a broken callback must not kill the watchdog; keep the run
+        return True
+
+
+_scheduler: Scheduler | None = None
+_scheduler_lock = threading.Lock()
+
+
+def scheduler() -> Scheduler:
+    """The process-wide scheduler every session shares (created on first use)."""
+    global _scheduler
+    with _scheduler_lock:
+        if _scheduler is None:
+            _scheduler = Scheduler()
+        return _scheduler
+
+
+class RunRegistry:
+    """The runs of one browser session, oldest first; a session reaches only its own runs through it."""
+
+    def __init__(self, scheduler_: Scheduler | None = None, alive: Callable[[], bool] | None = None,
+                 max_runs: int = MAX_RUNS_KEPT):
+        self._scheduler = scheduler_
+        self.alive = alive
+        self.max_runs = max_runs
+        self._runs: dict[str, Run] = {}
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self._scheduler or scheduler()
+
+    def start(self, settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig]) -> Run:
+        """Queue a new run, or return the one already queued or training (never a duplicate)."""
+        with self._lock:
+            current = self.active()
+            if current is not None:
+                return current
+            if len(self._runs) >= self.max_runs:
+                raise LimitError(f"This session keeps at most {self.max_runs} runs: delete one to train again.")
+            check_run(settings, tuple(models))
+            kept = sum(net_cost(m.net)[0] for run in self._runs.values() for m in run.models)
+            new = sum(net_cost(m.net)[0] for m in models)
+            if kept + new > LIMITS.max_session_params:
+                raise LimitError(f"The runs of this session already keep {kept:,} trained parameters; this one "
+                                 f"adds {new:,}, over the {LIMITS.max_session_params:,} a session may keep. "
+                                 f"Delete a run to train again.")
+            self._count += 1
+            run = Run(settings, tuple(models), name=f"Run {self._count}", alive=self.alive)
+            self._runs[run.id] = run
+        self.scheduler.submit(run)
+        return run
+
+    def get(self, run_id: str) -> Run:
+        """This session's run with that id; KeyError for any other id, including other sessions' runs."""
+        return self._runs[run_id]
+
+    def runs(self) -> list[Run]:
+        """Every run of the session, oldest first."""
+        return list(self._runs.values())
+
+    def trained(self) -> list[Run]:
+        """The runs with weights to evaluate: finished, or stopped after at least one step."""
+        return [r for r in self.runs() if r.status in (Status.FINISHED, Status.STOPPED) and r.has_weights]
+
+    def active(self) -> Run | None:
+        """The session's queued or training run, if any."""
+        return next((r for r in self._runs.values() if r.active), None)
+
+    def position(self, run_id: str) -> int | None:
+        """The queue position of one of this session's runs (None when not waiting)."""
+        return self.scheduler.position(self.get(run_id))
+
+    def stop(self, run_id: str) -> None:
+        """Stop (or un-queue) one of this session's runs."""
+        self.scheduler.cancel(self.get(run_id))
+
+    def delete(self, run_id: str) -> None:
+        """Stop a run if needed and forget it, weights and curves included."""
+        self.stop(run_id)
+        with self._lock:
+            self._runs.pop(run_id, None)
