@@ -51,7 +51,8 @@ def upload_grey() -> np.ndarray | None:
 def input_picture(dataset: str | None) -> np.ndarray | None:
     """Draw or upload, as chosen; Fashion-MNIST runs default to upload (a drawn garment rarely looks like one)."""
     default = 1 if dataset == "FashionMNIST" else 0
-    source = st.radio("Input", SOURCES, index=default, horizontal=True, key="draw_source",
+    # One choice per dataset (the key), so that picking a Fashion-MNIST run switches to upload by itself.
+    source = st.radio("Input", SOURCES, index=default, horizontal=True, key=f"draw_source_{dataset or 'none'}",
                       label_visibility="collapsed")
     return canvas_grey() if source == SOURCES[0] else upload_grey()
 
