@@ -168,7 +168,7 @@ def _paste_centred(patch: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
 def model_input(images: np.ndarray | torch.Tensor, settings: TrainSettings) -> torch.Tensor:
     """uint8 (B, 28, 28) as a run's models saw their images: pixel-shuffled if the run was, then standardised
     with the dataset's statistics -> float32 (B, 1, 28, 28). The one place a drawing becomes a model input."""
-    x = torch.as_tensor(np.asarray(images, dtype=np.uint8))
+    x = torch.tensor(np.asarray(images, dtype=np.uint8))  # a copy: the page may hand a read-only array
     permutation = pixel_permutation(settings, x.shape[-2] * x.shape[-1])
     if permutation is not None:
         x = permute_pixels(x, permutation)

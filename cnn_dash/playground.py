@@ -66,7 +66,7 @@ def apply_kernel(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding
         raise shapes.ShapeError("the kernel must be a grid of finite numbers (no empty cells)")
     layer = conv_spec(kernel.shape, stride, padding, dilation)
     shape = shapes.output_shape(layer, (1, *np.shape(image)))
-    weight = torch.as_tensor(kernel)[None, None]  # (out_channels 1, in_channels 1, kH, kW)
+    weight = torch.tensor(kernel)[None, None]  # (out_channels 1, in_channels 1, kH, kW)
     out = F.conv2d(as_float(image), weight, stride=stride, padding=padding, dilation=dilation)  # (1, 1, H', W')
     return Convolved(out[0, 0].numpy(), shape, layer)
 
@@ -78,7 +78,7 @@ def pool(feature: np.ndarray, kind: str, kernel_size: int, stride: int | None = 
     layer = LayerSpec.of(kind, kernel_size=kernel_size, stride=stride)
     shape = shapes.output_shape(layer, (1, *feature.shape))
     fn = F.max_pool2d if kind == "MaxPool2d" else F.avg_pool2d
-    x = torch.as_tensor(np.asarray(feature, dtype=np.float32))[None, None]  # (1, 1, H, W)
+    x = torch.tensor(np.asarray(feature, dtype=np.float32))[None, None]  # (1, 1, H, W)
     return fn(x, kernel_size, stride)[0, 0].numpy(), shape
 
 

@@ -22,14 +22,18 @@ CUSTOM = {"Your own 3×3": 3, "Your own 5×5": 5}
 
 def canvas_grey() -> np.ndarray | None:
     """The drawing canvas; its picture in grey (H, W) uint8, or None while nothing is drawn."""
-    st.caption("Draw one digit with the mouse or a finger, as large as the box. The bin icon under the "
-               "box clears it.")
+    st.caption("Draw one digit with the mouse or a finger, as large as the box. The toolbar that appears "
+               "above the box undoes a stroke or clears it all (bin icon).")
     result = st_canvas(stroke_width=20, stroke_color="#000000", background_color="#FFFFFF", height=CANVAS_PX,
                        width=CANVAS_PX, drawing_mode="freedraw", return_image_data=True, key="draw_canvas")
-    rgba = result.image_data  # None until the browser has sent a drawing (and always in AppTest)
-    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
+    data = result.image_bytes  # PNG bytes; None until the browser has sent a drawing (and always in AppTest)
+    if not data:
         return None
-    grey = drawing.rgba_to_grey(rgba)
+    try:  # what the browser sends is checked like an upload: a page must not trust its own component
+        grey = drawing.decode_upload(data)
+    except drawing.DrawingError as exc:
+        st.error(f"The drawing could not be read: {exc}")
+        return None
     return None if int(grey.min()) > 250 else grey  # a blank canvas: nothing drawn yet
 
 
