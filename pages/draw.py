@@ -42,11 +42,14 @@ if play_tab.open:
     with play_tab:
         st.caption("`nn.Conv2d` learns its kernels; `torch.nn.functional.conv2d` slides the kernel you give it. "
                    "Pick an image and a kernel, and watch what the kernel picks out.")
-        picked = ui.playground_image(selected_dataset())
+        image_col, kernel_pick_col = st.columns(2)
+        with image_col:
+            picked = ui.playground_image(selected_dataset())
+        with kernel_pick_col:
+            kernel, kernel_name = ui.kernel_picker()
         if picked is None:
             st.stop()
         image, caption = picked
-        kernel, kernel_name = ui.kernel_picker()
         stride_col, padding_col, dilation_col = st.columns(3)
         stride = int(stride_col.number_input("stride", 1, 10, 1, key="play_stride"))
         padding = int(padding_col.number_input("padding", 0, 10, 0, key="play_padding"))
