@@ -39,7 +39,8 @@ def test_every_preset_equals_torch_and_the_shape_calculator(image, name):
     for stride, padding, dilation in itertools.product((1, 2, 3), (0, 1, 2), (1, 2)):
         result = playground.apply_kernel(image, kernel, stride, padding, dilation)
         with torch.no_grad():
-            expected = conv_module(kernel, stride, padding, dilation)(torch.as_tensor(image / 255.0).float()[None, None])
+            x = torch.as_tensor(image / 255.0).float()[None, None]  # (1, 1, 28, 28)
+            expected = conv_module(kernel, stride, padding, dilation)(x)
         np.testing.assert_allclose(result.output, expected[0, 0].numpy(), rtol=1e-5, atol=1e-6)
         layer = LayerSpec.of("Conv2d", in_channels=1, out_channels=1, kernel_size=kernel.shape, stride=stride,
                              padding=padding, dilation=dilation)
@@ -49,7 +50,8 @@ def test_every_preset_equals_torch_and_the_shape_calculator(image, name):
 def test_presets_mean_what_they_say(image):
     identity = playground.apply_kernel(image, playground.preset("Identity"), padding=1).output
     np.testing.assert_allclose(identity, image / 255.0, atol=1e-6)
-    assert np.array_equal(playground.preset("Sobel y (horizontal edges)"), playground.preset("Sobel x (vertical edges)").T)
+    sobel_x, sobel_y = playground.preset("Sobel x (vertical edges)"), playground.preset("Sobel y (horizontal edges)")
+    assert np.array_equal(sobel_y, sobel_x.T)
     for name in ("Box blur 3×3", "Box blur 5×5", "Sharpen", "Identity"):
         assert playground.preset(name).sum() == pytest.approx(1.0)  # brightness kept
     assert playground.preset("Edge (Laplacian)").sum() == 0  # flat regions answer 0
