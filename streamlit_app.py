@@ -11,6 +11,7 @@ navigation = st.navigation([
     st.Page("pages/architectures.py", title="Architectures", icon=":material/account_tree:"),
     st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/grid_view:"),
+    st.Page("pages/draw.py", title="Try it yourself", icon=":material/draw:"),
 ])
 dataset_sidebar()
 navigation.run()

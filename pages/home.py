@@ -22,6 +22,7 @@ with real numbers:
    parameters live and what each layer costs.
 3. **Training** — train a CNN and an FC net side by side on the same batches and watch the curves.
 4. **Evaluation** — confusion matrices: what each model gets wrong, and where the CNN wins.
+5. **Try it yourself** — draw a digit for every model of a run, and slide your own kernels over an image.
 
 Pick the dataset in the sidebar; every page uses it.
 """

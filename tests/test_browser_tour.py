@@ -20,6 +20,38 @@ def goto(page, title: str) -> None:
     assert_no_exception(page, title)
 
 
+def draw_stroke(page) -> None:
+    """Draw a '7' on the canvas with mouse events: across the top, then down to the left."""
+    page.wait_for_selector("canvas.upper-canvas", timeout=30_000)
+    box = page.locator("canvas.upper-canvas").first.bounding_box()
+    points = [(0.25, 0.2), (0.75, 0.2), (0.6, 0.5), (0.45, 0.85)]
+    page.mouse.move(box["x"] + box["width"] * points[0][0], box["y"] + box["height"] * points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=12)
+    page.mouse.up()
+    wait_idle(page)
+
+
+def screenshots(page, name: str) -> None:
+    """Full-page screenshots at a laptop's and a phone's size, when CNN_DASH_SCREENSHOTS names a folder."""
+    folder = os.environ.get("CNN_DASH_SCREENSHOTS")
+    if not folder:
+        return
+    size = page.viewport_size
+    for width, height in ((1280, 720), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(1500)  # Plotly redraws its charts for the new width
+        page.screenshot(path=os.path.join(folder, f"{name}-{width}.png"))
+        # Streamlit scrolls inside its main section, not the page: a viewport as tall as it shows all of it.
+        tall = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+        page.set_viewport_size({"width": width, "height": min(int(tall), 6000)})
+        page.wait_for_timeout(1500)
+        page.screenshot(path=os.path.join(folder, f"{name}-{width}-whole.png"))
+    page.set_viewport_size(size)
+    page.wait_for_timeout(500)
+
+
 def test_tour_every_page():
     with streamlit_server(env={"CNN_DASH_DOWNLOAD": "0"}) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -87,6 +119,24 @@ def test_tour_every_page():
         titles = page.locator("[data-testid='stPlotlyChart'] .gtitle").evaluate_all(
             "els => els.map(e => e.textContent)")  # SVG titles: textContent, not innerText
         assert any(t.startswith("A ·") for t in titles) and any(t.startswith("B ·") for t in titles), titles
+
+        # Try it yourself: a stroke drawn on the canvas with the mouse, and both models' answers to it.
+        goto(page, "Try it yourself")
+        draw_stroke(page)
+        page.wait_for_function("(document.querySelector(\"[data-testid='stMain']\").innerText.match(/ says /g) "
+                               "|| []).length >= 2", timeout=60_000)
+        wait_idle(page)
+        assert_no_exception(page, "Try it yourself, after drawing")
+        said = [line for line in page.locator("[data-testid='stMain']").inner_text().split("\n") if " says " in line]
+        assert any(line.startswith("A ·") for line in said) and any(line.startswith("B ·") for line in said), said
+        page.wait_for_selector(".st-key-draw_probabilities .main-svg", timeout=30_000)  # the bars are drawn
+        screenshots(page, "draw")
+        page.get_by_role("tab", name="Convolution playground").click()
+        wait_idle(page)
+        page.wait_for_function("document.body.innerText.includes('output (1, 26, 26)')", timeout=30_000)
+        assert_no_exception(page, "Convolution playground")
+        page.wait_for_selector(".st-key-play_maps .main-svg", timeout=30_000)  # the trained CNN's first layer
+        screenshots(page, "playground")
 
         # The dataset picker is shared by every page and says where the data comes from.
         page.goto(url)

@@ -16,7 +16,10 @@ PAGES = {
     "pages/architectures.py": (),
     "pages/training.py": (),  # Train and Stop are clicked too: the scheduler queues and caps the runs
     "pages/evaluation.py": (),  # with a finished run of two tiny models prepared in the session
+    "pages/draw.py": (),  # the same run; the canvas and the file uploader are not fuzzed (AppTest cannot draw)
+    "pages/draw.py#playground": (),  # the page's second tab
 }
+WITH_RUN = ("pages/evaluation.py", "pages/draw.py", "pages/draw.py#playground")
 
 
 @pytest.fixture(autouse=True)
@@ -45,11 +48,17 @@ def finished_run_registry():
 def test_fuzz_page(page, request):
     avoid = PAGES[page]
     setup = None
-    if page == "pages/evaluation.py":
+    if page in WITH_RUN:
         from cnn_dash.ui.training import REGISTRY_KEY
 
         registry = request.getfixturevalue("finished_run_registry")
-        setup = lambda at: at.session_state.__setitem__(REGISTRY_KEY, registry)  # noqa: E731
+        tab = "Convolution playground" if page.endswith("#playground") else "Draw or upload"
+
+        def setup(at):
+            at.session_state[REGISTRY_KEY] = registry
+            at.session_state["draw_tab"] = tab  # tabs are not widgets the fuzzer picks
+
+    page = page.split("#")[0] if page else page
     changed = fuzz_page(page, STEPS, seed=1234, skip=lambda kind, w: any(a in str(w.label) for a in avoid),
                         setup=setup)
     assert changed >= STEPS  # every step really changed at least one widget

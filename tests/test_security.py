@@ -1,4 +1,5 @@
-"""Security settings that must not regress: XSRF on, no raw HTML from users, no pickle from files."""
+"""Security settings that must not regress: XSRF on, no raw HTML from users, no pickle from files, and uploads
+only where they are validated with Pillow and size-limited, never saved."""
 from __future__ import annotations
 
 import ast
@@ -59,3 +60,26 @@ def test_pages_stay_thin():
         if "ui" in path.relative_to(ROOT / "cnn_dash").parts:
             continue
         assert "import streamlit" not in path.read_text(), f"{path} imports streamlit"
+
+
+UPLOAD_WIDGETS = ("file_uploader", "camera_input", "audio_input", "chat_input")
+
+
+def test_uploads_are_small_validated_and_never_saved():
+    """One uploader in the app (the 'Try it yourself' picture): PNG/JPEG only, the core's size limit on the widget
+    and a server ceiling close to it, its bytes decoded only by drawing.decode_upload, and nothing written."""
+    from cnn_dash import drawing
+
+    uploaders = [(path, node) for name in UPLOAD_WIDGETS for path, node in calls(name)]
+    assert [(p.relative_to(ROOT).as_posix(), n.func.attr) for p, n in uploaders] == \
+        [("cnn_dash/ui/draw.py", "file_uploader")]
+    (path, node), = uploaders
+    assert ast.literal_eval(keyword(node, "type")) == ["png", "jpg", "jpeg"]
+    assert ast.unparse(keyword(node, "max_upload_size")) == "drawing.MAX_UPLOAD_MB"
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] <= drawing.MAX_UPLOAD_MB  # the server refuses more, whatever the browser
+    source = path.read_text()
+    assert source.count("upload.getvalue()") == 1 and "drawing.decode_upload(upload.getvalue())" in source
+    for name in ("write_bytes", "write_text", "save", "open", "dump"):  # no upload ever reaches a file
+        assert not [n for p, n in calls(name) if p == path], f"{path} calls {name}"
+    assert drawing.MAX_UPLOAD_BYTES == drawing.MAX_UPLOAD_MB * 2**20

@@ -25,12 +25,15 @@ def evaluable_runs() -> list[Run]:
     return session_registry().trained()
 
 
-def no_run_yet() -> None:
+NO_RUN = ("No finished training run in this session yet. Train a CNN and an FC net first; "
+          "their confusion matrices appear here as soon as the run ends (or is stopped).")
+
+
+def no_run_yet(message: str = NO_RUN, label: str = "Go to Training") -> None:
     """Say that there is nothing to evaluate yet and point to the training page."""
-    st.info("No finished training run in this session yet. Train a CNN and an FC net first; "
-            "their confusion matrices appear here as soon as the run ends (or is stopped).")
+    st.info(message)
     try:
-        st.page_link("pages/training.py", label="Go to Training", icon=":material/model_training:")
+        st.page_link("pages/training.py", label=label, icon=":material/model_training:")
     except StreamlitPageNotFoundError:  # the page is opened on its own, outside the app's navigation
         st.caption("Open the Training page from the navigation.")
 
@@ -42,10 +45,10 @@ def describe(run: Run) -> str:
     return f"{run.name} · {run.settings.dataset}{shuffled} · {models} · {run.status}"
 
 
-def run_picker(runs: list[Run]) -> Run:
+def run_picker(runs: list[Run], key: str = "eval_run") -> Run:
     """A selectbox over the evaluable runs, newest first; returns the chosen run."""
     by_id = {r.id: r for r in reversed(runs)}
-    chosen = st.selectbox("Run", list(by_id), format_func=lambda i: describe(by_id[i]), key="eval_run")
+    chosen = st.selectbox("Run", list(by_id), format_func=lambda i: describe(by_id[i]), key=key)
     return by_id.get(chosen, next(iter(by_id.values())))
 
 

@@ -1,0 +1,150 @@
+"""The 'Try it yourself' page in AppTest: no run, a digit uploaded for a finished MNIST run, a bad upload,
+a Fashion-MNIST run, and the convolution playground."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnn_dash import drawing
+from cnn_dash.data import load_dataset
+from cnn_dash.runs import RunRegistry, Scheduler
+from cnn_dash.train import TrainSettings
+from cnn_dash.ui.training import REGISTRY_KEY
+from tests.conftest import APP, wait_for_run
+from tests.test_evaluation_page import MODELS
+from tests.test_evaluation_page import array as array_2d
+
+PAGE = "pages/draw.py"
+
+
+@pytest.fixture(scope="module")
+def registry() -> RunRegistry:
+    """A session with two finished runs of the tiny CNN and FC net: Fashion-MNIST, then MNIST (the newest)."""
+    registry = RunRegistry(Scheduler())
+    for dataset in ("FashionMNIST", "MNIST"):
+        run = wait_for_run(registry.start(TrainSettings(dataset, train_subset=1000, batch_size=50, seed=0,
+                                                        source="bundled"), MODELS))
+        assert run.status == "finished", run.error
+    return registry
+
+
+def open_page(registry: RunRegistry | None, tab: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    if registry is not None:
+        at.session_state[REGISTRY_KEY] = registry
+    at.run()
+    at.switch_page(PAGE).run()
+    if tab:
+        at.session_state["draw_tab"] = tab
+        at.run()
+    assert not at.exception, at.exception[0].value
+    return at
+
+
+def upload(at: AppTest, data: bytes, name: str = "digit.png") -> AppTest:
+    at.radio(key="draw_source_MNIST").set_value("Upload a picture").run()
+    at.get("file_uploader")[0].set_value((name, data, "image/png")).run()
+    assert not at.exception, at.exception[0].value
+    return at
+
+
+def array(value) -> np.ndarray:
+    """A figure's array as sent to the browser; a 1-D typed array comes without a shape."""
+    if isinstance(value, dict) and "shape" not in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return array_2d(value)
+
+
+def png_of(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_without_a_run_it_says_so_and_offers_the_quick_demo():
+    at = open_page(None)
+    assert "No finished training run" in at.info[0].value and "Quick demo" in at.info[0].value
+    links = at.get("page_link")
+    assert links and links[0].proto.page_script_hash and "Quick demo" in links[0].proto.label
+    assert at.radio(key="draw_source_none").value == "Draw"  # the canvas is drawn (AppTest cannot draw on it)
+
+
+def test_an_uploaded_digit_gets_every_models_probabilities(registry):
+    at = open_page(registry)
+    run = registry.trained()[-1]
+    assert run.settings.dataset == "MNIST" and at.selectbox(key="draw_run").value == run.id  # newest first
+    digit = load_dataset("MNIST", source="bundled").test_images[7].numpy()
+    at = upload(at, png_of(255 - np.kron(digit, np.ones((5, 5), dtype=np.uint8))))  # dark on white, 140×140
+    image = drawing.to_mnist(drawing.decode_upload(png_of(255 - np.kron(digit, np.ones((5, 5), np.uint8))))).image
+    expected = drawing.probabilities(run.trained_models(), image, run.settings)
+    said = [m.value for m in at.markdown if " says " in m.value]
+    assert len(said) == 2
+    for (label, p), line in zip(expected.items(), said):
+        assert line.startswith(f"**{label}**") and f"**{int(np.argmax(p))}**" in line
+    bars = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "draw_probabilities" in c.proto.id)
+    for trace in bars["data"]:
+        np.testing.assert_allclose(array(trace["y"]), expected[trace["name"]], rtol=1e-5)
+    ids = " ".join(c.proto.id for c in at.get("plotly_chart"))
+    assert "draw_input" in ids and "draw_kernels" in ids and ids.count("draw_maps_") == 2  # two convolutions
+    assert "inverted to light ink on black" in " ".join(c.value for c in at.caption)
+
+
+def test_a_bad_upload_gives_a_message_and_no_predictions(registry):
+    at = upload(open_page(registry), b"GIF89a not really", "digit.png")
+    assert "not an image" in at.error[0].value
+    assert not [m for m in at.markdown if " says " in m.value]
+
+
+def test_a_fashion_mnist_run_defaults_to_upload_and_names_its_classes(registry):
+    at = open_page(registry)
+    fashion = registry.trained()[0]
+    at.selectbox(key="draw_run").set_value(fashion.id).run()
+    assert at.radio(key="draw_source_FashionMNIST").value == "Upload a picture"
+    boot = load_dataset("FashionMNIST", source="bundled").test_images[0].numpy()
+    at.get("file_uploader")[0].set_value(("boot.png", png_of(boot), "image/png")).run()
+    assert not at.exception, at.exception[0].value
+    said = [m.value for m in at.markdown if " says " in m.value]
+    assert len(said) == 2 and all(any(c in line for c in fashion.classes) for line in said)
+
+
+def test_the_playground_shows_input_kernel_output_and_pooling(registry):
+    at = open_page(registry, tab="Convolution playground")
+    at.selectbox(key="play_kernel").set_value("Sobel x (vertical edges)")
+    at.number_input(key="play_stride").set_value(2).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "output **(1, 13, 13)**" in text
+    ids = " ".join(c.proto.id for c in at.get("plotly_chart"))
+    for key in ("play_in", "play_kernel_fig", "play_out", "play_MaxPool2d", "play_AvgPool2d", "play_maps"):
+        assert key in ids, key
+    out = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "play_out" in c.proto.id)
+    image = load_dataset(registry.trained()[-1].settings.dataset, source="bundled").test_images[0].numpy()
+    from cnn_dash import playground
+
+    expected = playground.apply_kernel(image, playground.preset("Sobel x (vertical edges)"), stride=2).output
+    np.testing.assert_allclose(array(out["data"][0]["z"]), expected, rtol=1e-5)
+
+
+def test_the_playground_explains_a_convolution_torch_refuses(registry):
+    at = open_page(registry, tab="Convolution playground")
+    at.selectbox(key="play_kernel").set_value("Box blur 5×5")
+    at.number_input(key="play_dilation").set_value(10).run()
+    assert not at.exception and "not possible" in at.error[0].value and "larger than the padded input" in \
+        at.error[0].value
+
+
+def test_the_playground_can_use_the_drawing(registry):
+    at = open_page(registry)
+    digit = load_dataset("MNIST", source="bundled").test_images[3].numpy()
+    upload(at, png_of(digit))
+    at.session_state["draw_tab"] = "Convolution playground"
+    at.run()
+    at.radio(key="play_source").set_value("Your drawing or upload").run()
+    assert not at.exception
+    inp = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "play_in" in c.proto.id)
+    np.testing.assert_array_equal(array(inp["data"][0]["z"]), drawing.to_mnist(digit).image)
