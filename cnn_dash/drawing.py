@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
-from cnn_dash.data import STATS, normalize
+from cnn_dash.data import input_stats, normalize
 from cnn_dash.features import FeatureMaps, feature_maps
-from cnn_dash.train import TrainSettings, permute_pixels, pixel_permutation
+from cnn_dash.specs import TrainSettings
+from cnn_dash.train import permute_pixels, pixel_permutation
 
 SIZE = 28  # the field, as in MNIST
 BOX = 20  # the digit's longest side inside the field
@@ -172,8 +172,7 @@ def model_input(images: np.ndarray | torch.Tensor, settings: TrainSettings) -> t
     permutation = pixel_permutation(settings, x.shape[-2] * x.shape[-1])
     if permutation is not None:
         x = permute_pixels(x, permutation)
-    mean, std = STATS[settings.dataset]
-    return normalize(x, SimpleNamespace(mean=mean, std=std))
+    return normalize(x, input_stats(settings.dataset, settings.scaling))
 
 
 def as_seen(image: np.ndarray, settings: TrainSettings) -> np.ndarray:

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash import drawing
 from cnn_dash.data import load_dataset
-from cnn_dash.runs import RunRegistry, Scheduler
-from cnn_dash.train import TrainSettings
+from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.specs import TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 from tests.test_evaluation_page import MODELS

@@ -13,7 +13,8 @@ from cnn_dash import drawing
 from cnn_dash.build import build_model
 from cnn_dash.data import load_dataset, normalize
 from cnn_dash.features import feature_maps_of
-from cnn_dash.train import TrainSettings, permute_pixels, pixel_permutation
+from cnn_dash.specs import TrainSettings
+from cnn_dash.train import permute_pixels, pixel_permutation
 from tests.test_evaluation_page import TINY_CNN, TINY_FC
 
 

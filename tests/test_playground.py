@@ -14,7 +14,7 @@ from cnn_dash.data import load_dataset
 from cnn_dash.drawing import model_input
 from cnn_dash.features import feature_maps
 from cnn_dash.specs import LayerSpec, NetSpec
-from cnn_dash.train import TrainSettings
+from cnn_dash.specs import TrainSettings
 from tests.test_evaluation_page import TINY_CNN
 
 L = LayerSpec.of
