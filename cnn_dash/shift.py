@@ -46,7 +46,7 @@ class ShiftCurve:
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, prepare: Prepare,
-             batch_size: int = 1000) -> float:
+             batch_size: int = 256) -> float:
     """The share of uint8 `images` (N, H, W) that `model` classifies as `labels`, without autograd."""
     device = next(model.parameters()).device
     correct = 0
