@@ -148,13 +148,14 @@ class PageLink:
     # ---- reading, binding, writing -------------------------------------------------------------------------
     def _bound(self, widget: Callable[..., Any], key: str, default: Any, default_text: str,
                parse: Callable[[list[str]], Any], write: Callable[[Any], str], kwargs: dict[str, Any]) -> Any:
-        fresh = key not in st.session_state  # first run with this widget: Streamlit seeds it from the URL
-        raw = st.query_params.get_all(key) if fresh else []
+        # Checked on every run, not only the first: Streamlit seeds a widget from the URL whenever the widget is new
+        # to it (a revisited page too), and a value it cannot take ('inf' for a number) would raise inside it.
+        raw = st.query_params.get_all(key)
         bind = HAS_BIND
         if raw:
             try:
                 value = parse(raw)
-                if not HAS_BIND:
+                if not HAS_BIND and key not in st.session_state:  # seed once; later the URL follows the widget
                     st.session_state[key] = value
             except BadValue as why:
                 self._refuse(key, raw, why, default_text)
