@@ -6,6 +6,7 @@ from cnn_dash.plots.params import params_per_layer_figure
 from cnn_dash.presets import matched_fc
 from cnn_dash.specs import NetSpec
 from cnn_dash.summary import Summary, compare, summarize, summary_frame, totals_frame
+from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.model_picker import model_picker
 from cnn_dash.ui.routing import through_router
 
@@ -17,20 +18,21 @@ st.write(
     "parameters live and how many multiply-adds each layer costs. The numbers come from torchinfo, run on "
     "the actual PyTorch modules. Every preset is offered on both sides; choose *Custom* to edit the layers."
 )
+link = PageLink()  # the settings below live in the URL: a copied link opens this page as it is now
 
 with st.container(border=True):
     c_batch, c_channels, c_height, c_width = st.columns(4)
-    batch_size = c_batch.number_input("Batch size", 1, 1024, 64, key="arch_batch")
+    batch_size = link.number_input("Batch size", 1, 1024, 64, key="arch_batch", where=c_batch)
     input_shape = (
-        int(c_channels.number_input("Input channels", 1, 16, 1, key="arch_channels")),
-        int(c_height.number_input("Input height", 1, 256, 28, key="arch_height")),
-        int(c_width.number_input("Input width", 1, 256, 28, key="arch_width")),
+        link.number_input("Input channels", 1, 16, 1, key="arch_channels", where=c_channels),
+        link.number_input("Input height", 1, 256, 28, key="arch_height", where=c_height),
+        link.number_input("Input width", 1, 256, 28, key="arch_width", where=c_width),
     )
     st.caption("The seed notebook prints its summaries for a batch of 64 images of 1×28×28.")
-    matched = st.toggle("Size the FC net to the CNN's parameter count", key="arch_matched")
+    matched = link.toggle("Size the FC net to the CNN's parameter count", key="arch_matched")
     hidden_layers = 1
     if matched:
-        hidden_layers = st.slider("Hidden layers of the matched FC net", 1, 4, 1, key="arch_hidden")
+        hidden_layers = link.slider("Hidden layers of the matched FC net", 1, 4, 1, key="arch_hidden")
 
 
 def safe_summary(net: NetSpec | None) -> Summary | None:
@@ -47,13 +49,13 @@ def safe_summary(net: NetSpec | None) -> Summary | None:
 left, right = st.columns(2)
 with left:
     st.subheader("CNN")
-    cnn = model_picker("arch_cnn", "cnn", "ConvNet (CNN notebook)", "Convolutional net", input_shape)
+    cnn = model_picker("arch_cnn", "cnn", "ConvNet (CNN notebook)", "Convolutional net", input_shape, link)
     cnn_summary = safe_summary(cnn)
 with right:
     st.subheader("Fully connected")
     fc = None
     if not matched:
-        fc = model_picker("arch_fc", "fc", "FCNet (CNN notebook)", "Fully connected net", input_shape)
+        fc = model_picker("arch_fc", "fc", "FCNet (CNN notebook)", "Fully connected net", input_shape, link)
     elif cnn_summary is not None:
         fc = matched_fc(cnn, hidden_layers=hidden_layers)
         st.info(
@@ -99,7 +101,7 @@ if cnn_summary is not None and fc_summary is not None:
     )
 
     st.header("Where the parameters live")
-    log_y = st.toggle("Logarithmic scale", key="arch_log")
+    log_y = link.toggle("Logarithmic scale", key="arch_log")
     labels = (f"CNN: {a.net_name}", f"FC: {b.net_name}")
     st.plotly_chart(params_per_layer_figure(a, b, labels, log_y), width="stretch", key="arch_params_chart")
 
@@ -110,3 +112,5 @@ if cnn_summary is not None and fc_summary is not None:
         column.download_button(
             "Download .py", code, file_name=f"{tag}_model.py", mime="text/x-python", key=f"arch_code_{tag}"
         )
+
+link.finish()

@@ -84,6 +84,9 @@ st.dataframe(agree)
 st.markdown(ui.mcnemar_reading(metrics.mcnemar(d.only_a, d.only_b), a, b))
 ui.csv_download("Agreement table (CSV)", agree, f"{run.name} agreement", "dl_agree")
 
+# ---- Shift robustness --------------------------------------------------------------------------------
+ui.shift_section(run)
+
 # ---- Galleries ---------------------------------------------------------------------------------------
 st.subheader("Galleries")
 ui.galleries(ev, originals, a, b, names)

@@ -12,6 +12,7 @@ from cnn_dash.shapes import DIM_NAMES, MAX_CHANNELS, MAX_LAYERS, MAX_SPATIAL, SP
 from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.ui.controls import number_slider
 from cnn_dash.ui.dataset import selected_dataset
+from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.routing import through_router
 from cnn_dash.ui.stack_editor import stack_editor
 from cnn_dash.windows import explain, pool2d, rounding_text
@@ -27,15 +28,16 @@ st.write(
     "transposed convolutions — for one layer with the window drawn, or for a whole network, with the size the "
     "first Linear layer needs. Any setting PyTorch would refuse is explained instead."
 )
-mode = st.radio("Mode", ["Single layer", "Network"], horizontal=True, key="shp_mode")
+link = PageLink()  # the settings below live in the URL: a copied link opens this page as it is now
+mode = link.radio("Mode", ["Single layer", "Network"], horizontal=True, key="shp_mode")
 
 
 def per_dim(label: str, key: str, default: int, lo: int, hi: int, n: int, separate: bool) -> int | tuple[int, ...]:
     """One number box, or one per spatial dimension (non-square); an int or a tuple as torch takes it."""
     if not separate or n == 1:
-        return int(st.number_input(label, lo, hi, default, step=1, key=key))
+        return link.number_input(label, lo, hi, default, key=key)
     columns = st.columns(n)
-    return tuple(int(col.number_input(f"{label} ({name})", lo, hi, default, step=1, key=f"{key}_{name}"))
+    return tuple(link.number_input(f"{label} ({name})", lo, hi, default, key=f"{key}_{name}", where=col)
                  for col, name in zip(columns, DIM_NAMES[n]))
 
 
@@ -46,12 +48,12 @@ def layer_controls(kind: str, n: int, separate: bool) -> dict:
         args["output_size"] = per_dim("output_size", "shp_out_size", 7, -4, BIG, n, separate)
         return args
     if "Conv" in kind:
-        args["out_channels"] = int(st.number_input("out_channels", -4, 4 * MAX_CHANNELS, 16, key="shp_out_ch"))
+        args["out_channels"] = link.number_input("out_channels", -4, 4 * MAX_CHANNELS, 16, key="shp_out_ch")
     args["kernel_size"] = per_dim("kernel_size", f"shp_{kind}_kernel", 3 if "Conv" in kind else 2, -4, BIG, n, separate)
     args["stride"] = per_dim("stride", f"shp_{kind}_stride", 2, -4, BIG, n, separate)
     choice = "number"
     if kind in ("Conv1d", "Conv2d", "Conv3d"):
-        choice = st.radio("padding", ["number", "same", "valid"], horizontal=True, key="shp_pad_kind")
+        choice = link.radio("padding", ["number", "same", "valid"], horizontal=True, key="shp_pad_kind")
     pad = 1 if "Conv" in kind else 0
     args["padding"] = choice if choice != "number" else per_dim("padding", f"shp_{kind}_pad", pad, -4, BIG, n, separate)
     if kind != "AvgPool2d":
@@ -59,20 +61,20 @@ def layer_controls(kind: str, n: int, separate: bool) -> dict:
     if kind == "ConvTranspose2d":
         args["output_padding"] = per_dim("output_padding", "shp_out_pad", 0, -4, BIG, n, separate)
     if "Conv" in kind:
-        args["groups"] = int(st.number_input("groups", -4, 4 * MAX_CHANNELS, 1, key="shp_groups"))
+        args["groups"] = link.number_input("groups", -4, 4 * MAX_CHANNELS, 1, key="shp_groups")
     if "Pool" in kind:
-        args["ceil_mode"] = st.checkbox("ceil_mode (round up)", key="shp_ceil")
+        args["ceil_mode"] = link.checkbox("ceil_mode (round up)", key="shp_ceil")
     return args
 
 
 def single_layer() -> None:
-    kind = st.selectbox("Layer", SINGLE_TYPES, key="shp_kind")
+    kind = link.selectbox("Layer", SINGLE_TYPES, key="shp_kind")
     n = SPATIAL_DIMS[kind]
-    separate = n > 1 and st.toggle("Different values per dimension (non-square)", key="shp_separate")
+    separate = n > 1 and link.toggle("Different values per dimension (non-square)", key="shp_separate")
     left, right = st.columns(2)
     with left:
         st.markdown("**Input** (one image, batch left out)")
-        channels = int(st.number_input("channels", 0, 4 * MAX_CHANNELS, 1, key="shp_in_ch"))
+        channels = link.number_input("channels", 0, 4 * MAX_CHANNELS, 1, key="shp_in_ch")
         size = per_dim("input size", "shp_in_size", 28 if n < 3 else 8, 0, BIG, n, separate)
         in_shape = (channels, *(size if isinstance(size, tuple) else (size,) * n))
     with right:
@@ -139,11 +141,11 @@ def compare_pooling(layer: LayerSpec) -> None:
 
 def network() -> None:
     names = list(PRESETS)
-    choice = st.selectbox("Start from", names, key="shp_preset")
+    choice = link.selectbox("Start from", names, key="shp_preset")
     c1, c2, c3 = st.columns(3)
-    input_shape = (int(c1.number_input("Input channels", 1, MAX_CHANNELS, 1, key="shp_net_c")),
-                   int(c2.number_input("Input height", 1, MAX_SPATIAL, 28, key="shp_net_h")),
-                   int(c3.number_input("Input width", 1, MAX_SPATIAL, 28, key="shp_net_w")))
+    input_shape = (link.number_input("Input channels", 1, MAX_CHANNELS, 1, key="shp_net_c", where=c1),
+                   link.number_input("Input height", 1, MAX_SPATIAL, 28, key="shp_net_h", where=c2),
+                   link.number_input("Input width", 1, MAX_SPATIAL, 28, key="shp_net_w", where=c3))
     st.caption(f"Edit any cell, add rows at the bottom, delete rows with the checkbox on the left (up to "
                f"{MAX_LAYERS} layers). in_channels and in_features are inferred; put them under 'more' to check them.")
     net, error = stack_editor(f"shp_stack_{names.index(choice)}", PRESETS[choice])
@@ -196,3 +198,4 @@ if mode == "Network":
     network()
 else:
     single_layer()
+link.finish()

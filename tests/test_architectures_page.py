@@ -11,6 +11,11 @@ from cnn_dash.ui.model_picker import CUSTOM, preset_options
 from tests.conftest import APP
 
 
+def python_code(at: AppTest) -> list[str]:
+    """The page's code blocks of PyTorch code (the "Copy link" box holds a link, not code)."""
+    return [c.value for c in at.code if c.language == "python"]
+
+
 def n_params(name: str) -> int:
     return sum(p.numel() for p in build_model(PRESETS[name]).parameters())
 
@@ -39,7 +44,7 @@ def test_defaults_are_the_seed_notebook_pair(at: AppTest) -> None:
     assert metrics["Parameters"] == f"{13_686 / 12_730:.2f}×"
     totals = [df.value for df in at.dataframe if "Value" in df.value.columns]
     assert totals[0]["Value"].iloc[0] == "13,686" and totals[1]["Value"].iloc[0] == "12,730"
-    assert "nn.Conv2d(in_channels=1, out_channels=16" in at.code[0].value
+    assert "nn.Conv2d(in_channels=1, out_channels=16" in python_code(at)[0]
     assert len(at.get("plotly_chart")) == 1
 
 
@@ -79,7 +84,7 @@ def test_batch_and_input_size(at: AppTest) -> None:
     tables = [df.value for df in at.dataframe if "Output shape" in df.value.columns]
     assert tables[0]["Output shape"].iloc[0] == "[1024, 6, 32, 32]"
     assert tables[1]["Output shape"].iloc[0] == "[1024, 3072]"  # the FC's Flatten sees 3×32×32
-    assert "torch.randn(1, 3, 32, 32)" in at.code[0].value
+    assert "torch.randn(1, 3, 32, 32)" in python_code(at)[0]
 
 
 def test_too_small_input_is_explained_not_raised(at: AppTest) -> None:
@@ -125,7 +130,7 @@ def test_custom_stack_edited_in_the_layer_table(at: AppTest) -> None:
     tables = [df.value for df in at.dataframe if "Output shape" in df.value.columns]
     assert list(tables[0]["Layer"])[-1] == "ReLU: 1-9"
     assert "**ConvNet (CNN notebook) (edited)**" in [m.value for m in at.markdown]
-    assert "nn.Conv2d(in_channels=1, out_channels=8" in at.code[0].value
+    assert "nn.Conv2d(in_channels=1, out_channels=8" in python_code(at)[0]
 
 
 def test_invalid_custom_stacks_are_explained(at: AppTest) -> None:

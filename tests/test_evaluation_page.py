@@ -152,3 +152,23 @@ def test_a_pixel_shuffled_run_shows_the_images_unshuffled():
     images, labels = run.test_set()
     preds = metrics.predict(run.trained_models()[MODELS[0].label], images, STATS["MNIST"]).preds
     assert at.dataframe[0].value.loc[MODELS[0].label, "accuracy"] == pytest.approx((preds == labels.numpy()).mean())
+
+
+def test_shift_robustness_section(registry):
+    from cnn_dash.shift import run_shift_curve
+
+    at = open_page(registry)
+    (run,) = registry.trained()
+    figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    (fig,) = [f for f in figures if "shifted images" in f["layout"].get("title", {}).get("text", "")]
+    curves, _ = run_shift_curve(run, 4)
+    assert [t["name"] for t in fig["data"]] == [c.label for c in curves]
+    for trace, curve in zip(fig["data"], curves):
+        assert list(array(trace["x"])) == [0, 1, 2, 3, 4]
+        np.testing.assert_allclose(array(trace["y"]), [100 * a for a in curve.accuracy])
+    assert any("At 3 px" in c.value for c in at.caption)
+    at.slider(key="eval_max_shift").set_value(6).run()
+    assert not at.exception
+    fig = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "shifted" in c.proto.spec][0]
+    assert list(array(fig["data"][0]["x"])) == list(range(7))
+    assert "Shift robustness (CSV)" in {d.label for d in at.get("download_button")}

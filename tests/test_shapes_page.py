@@ -14,6 +14,11 @@ PAGE = "pages/shapes.py"
 STACK_KEY = "shp_stack_0"  # the editor of the first preset
 
 
+def python_code(at: AppTest) -> list[str]:
+    """The page's code blocks of PyTorch code (the "Copy link" box holds a link, not code)."""
+    return [c.value for c in at.code if c.language == "python"]
+
+
 def open_page() -> AppTest:
     """The page through the router when the router lists it, else on its own."""
     if PAGE in (ROOT / "streamlit_app.py").read_text():
@@ -42,7 +47,7 @@ def test_single_layer_defaults_explain_the_rounding(at):
     assert any(r"\tfrac{27}{2}" in x and "= 14" in x for x in latex)
     assert any("never covered" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) == 1  # the window
-    assert at.code[0].value.startswith("nn.Conv2d(in_channels=1, out_channels=16, kernel_size=3, stride=2, padding=1")
+    assert python_code(at)[0].startswith("nn.Conv2d(in_channels=1, out_channels=16, kernel_size=3, stride=2, padding=1")
 
 
 @pytest.mark.parametrize("kind", ["Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "AdaptiveAvgPool2d",
@@ -115,7 +120,7 @@ def test_network_mode_starts_from_the_seed_convnet(at):
     assert table["parameters"].sum() == 13_686
     assert list(table["receptive field"])[:6] == ["3×3", "4×4", "8×8", "10×10", "10×10", "26×26"]
     assert "in_features = 4 · 3 · 3 = 36" in at.info[0].value
-    assert "nn.Linear(in_features=36, out_features=10)" in at.code[0].value
+    assert "nn.Linear(in_features=36, out_features=10)" in python_code(at)[0]
 
 
 def test_network_mode_every_preset(at):
@@ -123,7 +128,7 @@ def test_network_mode_every_preset(at):
     for name in PRESETS:
         at.selectbox(key="shp_preset").select(name).run()
         assert not at.exception and not at.error, name
-        assert "model = nn.Sequential(" in at.code[0].value
+        assert "model = nn.Sequential(" in python_code(at)[0]
 
 
 def test_network_mode_explains_a_bad_stack_and_a_too_small_input(at):

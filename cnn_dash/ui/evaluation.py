@@ -11,13 +11,15 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 from streamlit.errors import StreamlitPageNotFoundError
 
-from cnn_dash import features, metrics
+from cnn_dash import features, metrics, shift
 from cnn_dash.plots import confusion as plots
+from cnn_dash.plots.shift import shift_figure, shift_frame
 from cnn_dash.runs import Run
 from cnn_dash.ui.training import session_registry
 
 CACHE_KEY = "_evaluation_cache"  # (run id, status) -> (Evaluation, models, originals); no widget uses it
 CACHE_RUNS = 4  # evaluations kept per session, the most recent first
+SHIFT_CACHE_KEY = "_shift_cache"  # (run id, status, max shift) -> (curves, seconds); no widget uses it
 
 
 def evaluable_runs() -> list[Run]:
@@ -204,3 +206,35 @@ def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str) -> N
     safe = re.sub(r"[^A-Za-z0-9.-]+", "_", file_name).strip("_")  # "Run 1 A · x (%)" -> "Run_1_A_x"
     st.download_button(label, frame.to_csv().encode(), file_name=f"{safe}.csv", mime="text/csv",
                        key=key, on_click="ignore", icon=":material/download:")
+
+
+def shift_section(run: Run) -> None:
+    """Shift robustness: every model's test accuracy on test images moved by 0…k pixels, as curves on one chart."""
+    st.subheader("Shift robustness")
+    st.caption("Each test image is moved by 0, 1, 2… pixels up, down, left and right (the edge fills with "
+               "black) and every model classifies it again: a CNN with pooling uses the same kernels at every "
+               "position, so its accuracy falls slowly, while an FC net has one weight per pixel position and "
+               "falls off.")
+    max_shift = st.slider("Largest shift (pixels)", 1, 8, 4, key="eval_max_shift")
+    cache: dict = st.session_state.setdefault(SHIFT_CACHE_KEY, {})
+    key = (run.id, run.status, max_shift)
+    if key not in cache:
+        with st.spinner(f"Shifting {len(run.dataset.test_labels):,} test images by up to {max_shift} pixels "
+                        "and classifying them again…"):
+            cache[key] = shift.run_shift_curve(run, max_shift)
+        for old in list(cache)[:-CACHE_RUNS]:
+            del cache[old]
+    curves, seconds = cache[key]
+    st.plotly_chart(shift_figure(curves), width="stretch", key="shift_chart")
+    if run.settings.permute_pixels:
+        st.caption("The run shuffled its pixels: each image is shifted first, then shuffled the same way as in "
+                   "training.")
+    at = min(3, max_shift)
+    ranked = sorted(curves, key=lambda c: -c.at(at))
+    st.caption(f"At {at} px: " + " · ".join(f"{c.label} {c.at(at):.1%}" for c in ranked)
+               + f" (computed in {seconds:.1f} s on the whole test set).")
+    frame = shift_frame(curves)
+    with st.expander("Accuracy per direction"):
+        st.dataframe(frame.style.format({c: "{:.1%}" for c in frame.columns[2:]}), hide_index=True)
+    csv_download("Shift robustness (CSV)", frame.set_index(["model", "shift (px)"]), f"{run.name} shift",
+                 "dl_shift")

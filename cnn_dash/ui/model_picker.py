@@ -14,7 +14,7 @@ explained with st.error and the picker returns None: never a traceback.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import streamlit as st
 
@@ -22,6 +22,9 @@ from cnn_dash.presets import PRESETS, cnn_presets, fc_presets
 from cnn_dash.shapes import ShapeError, trace
 from cnn_dash.specs import NetSpec
 from cnn_dash.ui.stack_editor import stack_editor
+
+if TYPE_CHECKING:
+    from cnn_dash.ui.links import PageLink
 
 CUSTOM = "Custom (edit layers)"
 
@@ -43,17 +46,20 @@ def model_picker(
     default: str | None = None,
     label: str = "Model",
     input_shape: tuple[int, ...] = (1, 28, 28),
+    link: PageLink | None = None,
 ) -> NetSpec | None:
     """A selectbox over all presets plus a custom stack; the chosen spec on `input_shape`, or None if it is invalid.
 
-    Widget keys start with `key`, so two pickers on one page need two keys.
+    Widget keys start with `key`, so two pickers on one page need two keys. With a `link` (links.PageLink) the
+    choices are kept in the page's URL (the edited layer table is not).
     """
     options = preset_options(kind)
     index = options.index(default) if default in options else 0
-    choice = st.selectbox(label, options, index=index, key=f"{key}_preset")
+    select = link.selectbox if link is not None else st.selectbox
+    choice = select(label, options, index=index, key=f"{key}_preset")
     if choice == CUSTOM:
         presets = options[:-1]
-        start = st.selectbox(
+        start = select(
             "Start from", presets, index=presets.index(default) if default in presets else 0, key=f"{key}_start"
         )
         net, error = stack_editor(f"{key}_editor", PRESETS[start])  # it drops old edits when `start` changes

@@ -1,0 +1,206 @@
+"""Shareable links: a page's settings live in its URL, so a copied link opens the same page with the same settings.
+
+Usage (any page; the Training page adopts it the same way):
+
+    link = PageLink()                       # first, under the title: reserves the warning and the "Copy link" slots
+    kind = link.selectbox("Layer", KINDS, key="shp_kind")
+    size = link.number_input("Input size", 1, 256, 28, key="shp_in_size", where=left)   # `where`: a column
+    relu = link.toggle("ReLU", key="shp_relu")
+    link.finish()                           # last: fills the "Copy link" popover with the current settings
+
+Each wrapper takes the arguments of the Streamlit widget of the same name (`where` picks the container) and
+returns its value. The widget's `key` is the query parameter's name (`?shp_kind=MaxPool2d&shp_in_size=32`);
+values at their default are left out of the URL.
+
+- Reading: when a widget first appears (a page opened from a link), its parameter is checked against the
+  widget's own options or range. A bad value (unknown option, out of range, not a number, NaN, a repeated key,
+  empty, too long) is dropped from the URL and the widget keeps its default; one st.warning names every bad
+  parameter. Parameters this page does not bind are ignored.
+- Writing: Streamlit's `bind="query-params"` (1.55+) keeps the URL in step with each widget in the browser. On
+  an older Streamlit, the page writes `st.query_params` itself after each widget.
+- Sharing: Streamlit has no clipboard API, so "Copy link" shows the full link in an st.code block, whose copy
+  button puts it on the clipboard (st.context.url gives the page's address; in tests only the query string).
+
+Not kept in the URL: data-editor tables and number_slider values (they are not single widgets).
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+HAS_BIND = "bind" in inspect.signature(st.selectbox).parameters  # Streamlit 1.55+
+MAX_LEN = 200  # longer values are refused before they are parsed
+_INT = re.compile(r"^[+-]?[0-9]{1,18}$")  # ASCII digits only: int() also reads "٣"
+
+
+class BadValue(ValueError):
+    """A query value a widget cannot take; the message says what it takes."""
+
+
+def shown(raw: Sequence[str]) -> str:
+    """A hostile value made safe to show in a message: truncated, escaped, no backticks or markdown."""
+    text = raw[-1] if len(raw) == 1 else ", ".join(raw[:3]) + (", …" if len(raw) > 3 else "")
+    text = text[:40] + ("…" if len(text) > 40 else "")
+    return repr(text).replace("`", "'")
+
+
+def _one(raw: Sequence[str]) -> str:
+    if len(raw) != 1:
+        raise BadValue("it is given more than once")
+    if len(raw[0]) > MAX_LEN:
+        raise BadValue(f"it is longer than {MAX_LEN} characters")
+    if not raw[0].strip():
+        raise BadValue("it is empty")
+    return raw[0]
+
+
+def parse_int(raw: Sequence[str], lo: int, hi: int) -> int:
+    """A whole number in [lo, hi] from a query value, else BadValue saying what is allowed."""
+    text = _one(raw).strip()
+    if not _INT.match(text) or not lo <= int(text) <= hi:
+        raise BadValue(f"it takes a whole number from {lo:,} to {hi:,}")
+    return int(text)
+
+
+def parse_bool(raw: Sequence[str]) -> bool:
+    """true or false (any case) from a query value."""
+    text = _one(raw).strip().lower()
+    if text not in ("true", "false"):
+        raise BadValue("it takes true or false")
+    return text == "true"
+
+
+def parse_choice(raw: Sequence[str], labels: Sequence[str]) -> int:
+    """The index of the option whose label is the query value."""
+    text = _one(raw)
+    if text not in labels:
+        listed = ", ".join(labels[:8]) + (", …" if len(labels) > 8 else "")
+        raise BadValue(f"it takes one of: {listed}")
+    return list(labels).index(text)
+
+
+def to_query(value: Any) -> str:
+    """A widget value as the URL writes it: true/false, 3 (not 3.0), an option's label."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    return str(value)
+
+
+class PageLink:
+    """One page's URL-bound widgets, the warning about bad link values, and the "Copy link" affordance."""
+
+    def __init__(self, label: str = "Copy link") -> None:
+        self._label = label
+        self._warning = st.empty()
+        self._share = st.container()
+        self.values: dict[str, str] = {}  # key -> query value, for every bound widget not at its default
+        self.bad: dict[str, str] = {}  # key -> why its link value was refused (this run)
+
+    # ---- the widgets ---------------------------------------------------------------------------------------
+    def selectbox(self, label: str, options: Sequence[Any], key: str, index: int = 0,
+                  format_func: Callable[[Any], Any] = str, where: Any = st, **kw: Any) -> Any:
+        """st.selectbox bound to ?key=<option label>."""
+        labels = [str(format_func(o)) for o in options]
+        return self._bound(where.selectbox, key, options[index], labels[index], lambda r: options[parse_choice(r, labels)],
+                           lambda v: labels[list(options).index(v)],
+                           dict(label=label, options=options, index=index, format_func=format_func, **kw))
+
+    def radio(self, label: str, options: Sequence[Any], key: str, index: int = 0,
+              format_func: Callable[[Any], Any] = str, where: Any = st, **kw: Any) -> Any:
+        """st.radio bound to ?key=<option label>."""
+        labels = [str(format_func(o)) for o in options]
+        return self._bound(where.radio, key, options[index], labels[index], lambda r: options[parse_choice(r, labels)],
+                           lambda v: labels[list(options).index(v)],
+                           dict(label=label, options=options, index=index, format_func=format_func, **kw))
+
+    def number_input(self, label: str, min_value: int, max_value: int, value: int, key: str, where: Any = st,
+                     **kw: Any) -> int:
+        """An integer st.number_input bound to ?key=<whole number in range>."""
+        return int(self._bound(where.number_input, key, value, to_query(value),
+                               lambda r: parse_int(r, min_value, max_value), to_query,
+                               dict(label=label, min_value=min_value, max_value=max_value, value=value, step=1, **kw)))
+
+    def slider(self, label: str, min_value: int, max_value: int, value: int, key: str, where: Any = st,
+               **kw: Any) -> int:
+        """An integer st.slider bound to ?key=<whole number in range>."""
+        return int(self._bound(where.slider, key, value, to_query(value), lambda r: parse_int(r, min_value, max_value),
+                               to_query, dict(label=label, min_value=min_value, max_value=max_value, value=value, **kw)))
+
+    def checkbox(self, label: str, key: str, value: bool = False, where: Any = st, **kw: Any) -> bool:
+        """st.checkbox bound to ?key=true|false."""
+        return bool(self._bound(where.checkbox, key, value, to_query(value), parse_bool, to_query,
+                                dict(label=label, value=value, **kw)))
+
+    def toggle(self, label: str, key: str, value: bool = False, where: Any = st, **kw: Any) -> bool:
+        """st.toggle bound to ?key=true|false."""
+        return bool(self._bound(where.toggle, key, value, to_query(value), parse_bool, to_query,
+                                dict(label=label, value=value, **kw)))
+
+    # ---- reading, binding, writing -------------------------------------------------------------------------
+    def _bound(self, widget: Callable[..., Any], key: str, default: Any, default_text: str,
+               parse: Callable[[list[str]], Any], write: Callable[[Any], str], kwargs: dict[str, Any]) -> Any:
+        # Checked on every run, not only the first: Streamlit seeds a widget from the URL whenever the widget is new
+        # to it (a revisited page too), and a value it cannot take ('inf' for a number) would raise inside it.
+        raw = st.query_params.get_all(key)
+        bind = HAS_BIND
+        if raw:
+            try:
+                value = parse(raw)
+                if not HAS_BIND and key not in st.session_state:  # seed once; later the URL follows the widget
+                    st.session_state[key] = value
+            except BadValue as why:
+                self._refuse(key, raw, why, default_text)
+                bind = False  # this run only: Streamlit would otherwise read the value we refused
+        value = widget(key=key, **kwargs, **({"bind": "query-params"} if bind else {}))
+        text = write(value)
+        if text != default_text:
+            self.values[key] = text
+        if not HAS_BIND:
+            self._write(key, None if text == default_text else text)
+        return value
+
+    def _refuse(self, key: str, raw: list[str], why: BadValue, default_text: str) -> None:
+        self.bad[key] = f"`{key}={shown(raw)}`: {why}; the default `{shown([default_text])}` is used"
+        self._write(key, None)
+        lines = "\n".join(f"- {reason}" for reason in self.bad.values())
+        self._warning.warning(f"This link has settings this page cannot use:\n{lines}", icon=":material/link_off:")
+
+    @staticmethod
+    def _write(key: str, text: str | None) -> None:
+        try:
+            if text is None:
+                if key in st.query_params:
+                    del st.query_params[key]
+            elif st.query_params.get(key) != text:
+                st.query_params[key] = text
+        except StreamlitAPIException:  # bound to a widget since: the binding keeps the URL itself
+            pass
+
+    # ---- sharing -------------------------------------------------------------------------------------------
+    def query(self) -> str:
+        """The query string of the current settings (those at their default left out), without '?'."""
+        return urlencode(self.values)
+
+    def url(self) -> str:
+        """The full link to this page with its current settings; just '?query' when the address is unknown."""
+        base = (st.context.url or "").split("?", 1)[0]
+        query = self.query()
+        return f"{base}?{query}" if query else (base or "?")
+
+    def finish(self) -> None:
+        """Fill the "Copy link" popover (reserved under the title) with the link to the current settings."""
+        with self._share.popover(self._label, icon=":material/link:"):
+            st.caption("This link opens this page with the settings shown now. Use the copy button of the box "
+                       "(top right), then paste it in an e-mail or a slide.")
+            st.code(self.url(), language=None, wrap_lines=True)
+            if not st.context.url:
+                st.caption("Add this after the page's address in the browser.")
