@@ -18,7 +18,7 @@ from cnn_dash import metrics  # noqa: E402
 from cnn_dash.build import build_model  # noqa: E402
 from cnn_dash.data import load_dataset, normalize  # noqa: E402
 from cnn_dash.presets import PRESETS  # noqa: E402
-from cnn_dash.train import quick_demo  # noqa: E402
+from cnn_dash.presets import quick_demo  # noqa: E402
 
 N = 10_000
 PAIRS = (  # the quick-demo pair first (the classroom preset), then the seed tutorials' networks

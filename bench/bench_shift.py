@@ -18,7 +18,7 @@ from cnn_dash.build import build_model  # noqa: E402
 from cnn_dash.data import load_dataset, normalize  # noqa: E402
 from cnn_dash.presets import PRESETS  # noqa: E402
 from cnn_dash.shift import shift_curve  # noqa: E402
-from cnn_dash.train import quick_demo  # noqa: E402
+from cnn_dash.presets import quick_demo  # noqa: E402
 
 N, MAX_SHIFT = 10_000, 4
 

@@ -38,8 +38,9 @@ import torch.nn.functional as F  # noqa: E402
 from cnn_dash.data import load_dataset, normalize  # noqa: E402
 from cnn_dash.presets import PRESETS  # noqa: E402
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings  # noqa: E402
+from cnn_dash.presets import quick_demo  # noqa: E402
 from cnn_dash.train import (Trainer, build_seeded, epoch_orders, evaluate, make_optimizer,  # noqa: E402
-                            prepare_data, quick_demo)
+                            prepare_data)
 
 # The seed notebook's comparison: its ConvNet (with ReLU) and FCNet, SGD lr 0.001 momentum 0.9, batch 64.
 SGD = OptimizerSpec("sgd", 0.001, 0.9)

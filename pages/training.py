@@ -8,28 +8,32 @@ from cnn_dash.ui.routing import through_router
 through_router()
 
 st.title("Train side by side")
-st.caption("Every model starts from the same seed and sees the same batches in the same order, so the curves "
-           "compare the architectures, not the luck of the draw. Training goes on while you visit other pages.")
-
 registry = ui.session_registry()
-
 dataset = selected_dataset()
 if dataset is None:
     st.stop()
-st.caption(f"Dataset (chosen in the sidebar): **{dataset.name}**, {dataset.size_text} from the {dataset.source}.")
+train_size = len(dataset.train_labels)
 
-models = ui.model_inputs()
-settings = ui.settings_inputs(dataset.name, len(dataset.train_labels))
-over_limit = ui.limits_note(settings, models)
+# On a projector the buttons and the live run come first, on screen without scrolling; the form below them.
+buttons, live = st.container(), st.container()
+busy = registry.active() is not None
+with st.expander("Models and settings of the next run", expanded=False) if busy else st.container():
+    st.caption(f"Every model starts from the same seed and sees the same batches in the same order, so the "
+               f"curves compare the architectures, not the luck of the draw. Dataset (chosen in the sidebar): "
+               f"**{dataset.name}**, {dataset.size_text} from the {dataset.source}.")
+    models = ui.model_inputs()
+    settings = ui.settings_inputs(dataset.name, train_size)
+    problem = ui.check_form(settings, models, train_size)
+    ui.start_if_asked(registry, settings, models, problem)
+    ui.limits_note(settings, models, problem)
 
-ui.start_buttons(registry, settings, models, over_limit)
-active = registry.active()
-if active is not None:
-    st.caption("One run per session trains (or waits) at a time: stop it to start another.")
+with buttons:
+    ui.start_buttons(registry, models, problem, train_size)
 
-st.divider()
-if active is not None:
-    ui.live_run(active.id)
-elif registry.runs():
-    ui.run_card(registry.runs()[-1], registry)
+with live:
+    active = registry.active()
+    if active is not None:
+        ui.live_run(active.id)
+    elif registry.runs():
+        ui.run_card(registry.runs()[-1], registry)
 ui.runs_list(registry)

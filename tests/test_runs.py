@@ -260,7 +260,7 @@ def test_an_invalid_network_is_refused_with_the_shape_message():
 
 def test_the_limits_are_explained_and_allow_the_seed_tutorials():
     from cnn_dash.presets import PRESETS
-    from cnn_dash.train import quick_demo
+    from cnn_dash.presets import quick_demo
 
     assert len(describe()) >= 4 and any("epochs" in line for line in describe())
     full = TrainSettings(epochs=1)  # all 60,000 images

@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from cnn_dash.build import build_model
 from cnn_dash.data import load_dataset, normalize
 from cnn_dash.specs import LayerSpec, NetSpec
+from cnn_dash.presets import quick_demo
 from cnn_dash.records import summarize
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.train import (Trainer, build_seeded, epoch_orders, evaluate, make_optimizer, permute_pixels,
-                            prepare_data, quick_demo)
+                            prepare_data)
 from tests.conftest import ROOT
 
 L = LayerSpec.of

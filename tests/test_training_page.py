@@ -123,12 +123,39 @@ def test_the_runs_list_overlays_and_deletes(at):
         wait_for_run(registry.runs()[-1])
         at.run()
     first, second = registry.runs()
-    assert at.multiselect(key="train_overlay").value == [first.name, second.name]
+    overlay = at.multiselect(key="train_overlay")
+    assert overlay.value == [] and len(at.get("plotly_chart")) == 1  # opt-in: only the latest run's chart
+    assert all(o.startswith(("Run 1 (A ", "Run 2 (A ")) and "%, B " in o for o in overlay.options)
+    overlay.set_value(overlay.options).run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == 2  # the latest run, and the overlay of both
     at.button(key=f"train_del_{first.id}").click().run()
     assert registry.runs() == [second] and not at.exception
     assert not at.multiselect and len(at.get("plotly_chart")) == 1
+
+
+def test_a_value_out_of_range_disables_train_with_the_reason(at):
+    """No bounds in the boxes: a typed value reaches the page, which says what is wrong and never trains it."""
+    for key, value, reason in (("train_epochs", 500, "Epochs must be between 1 and"),
+                               ("train_epochs", 0, "Epochs must be between 1 and"),
+                               ("train_subset", 99_999, "This dataset has 10,000 training images"),
+                               ("train_opt_0_lr_SGD", -1.0, "learning rate must be above 0"),
+                               ("train_seed", -5, "seed must be between 0")):
+        at.number_input(key=key).set_value(value).run()
+        assert not at.exception
+        assert any(reason in w.value for w in at.warning), (key, [w.value for w in at.warning])
+        assert at.button(key="train_start").disabled
+        at.button(key="train_start").click().run()  # even a click that slips through trains nothing
+        assert at.session_state[REGISTRY_KEY].runs() == []
+        at.number_input(key=key).set_value({"train_epochs": 1, "train_subset": 1000, "train_seed": 0}.get(key, 0.01))
+    at.run()
+    assert not at.warning and not at.button(key="train_start").disabled
+
+
+def test_a_batch_larger_than_the_subset_is_explained(at):
+    at.number_input(key="train_subset").set_value(100)
+    at.selectbox(key="train_batch").set_value(256).run()
+    assert any("batch size (256) is larger than the 100 training images" in w.value for w in at.warning)
 
 
 def test_the_pixel_shuffle_option_reaches_the_run(at):
@@ -143,7 +170,7 @@ def test_the_pixel_shuffle_option_reaches_the_run(at):
 
 
 def test_the_quick_demo_button_starts_the_classroom_preset(at):
-    from cnn_dash.train import quick_demo
+    from cnn_dash.presets import quick_demo
 
     at.button(key="train_quick_demo").click().run()
     assert not at.exception and not at.error

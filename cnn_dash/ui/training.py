@@ -7,31 +7,37 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from cnn_dash import hints
 from cnn_dash.data import TITLES
 from cnn_dash.limits import LIMITS, check_run, describe, estimate_macs
 from cnn_dash.plots.curves import curves_figure, curves_frame
+from cnn_dash.presets import quick_demo
 from cnn_dash.records import Status
 from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
-from cnn_dash.train import quick_demo
 from cnn_dash.ui.model_picker import model_picker
 
 REGISTRY_KEY = "_training_runs"  # the session's RunRegistry; no widget uses this key
 LETTERS = "ABCD"
-DEFAULT_NETS = ("ConvNet + ReLU (CNN notebook)", "FCNet (CNN notebook)", "LeNet-5", "MLP 784-128-10")
+# The defaults teach: each CNN (A, C) beats the FC net beside it (B, D) on both datasets from 1,000 images and
+# one epoch up, with either optimizer's default learning rate (tests/test_defaults.py, over seeds).
+DEFAULT_NETS = ("Small CNN (batch norm)", "FCNet (CNN notebook)", "Small CNN ×2 (batch norm)", "MLP 784-37-10")
+DEFAULT_LR = {"SGD": 0.01, "Adam": 0.001}
+DEFAULT_SUBSET = 10_000
+START_KEY = "_train_start_requested"  # set by Train or Quick demo, read once by start_if_asked
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 RESULT_FORMATS = {"epoch": "{:.2f}", "train loss": "{:.4f}", "train acc": "{:.2%}", "test loss": "{:.4f}",
                   "test acc": "{:.2%}", "samples/s": "{:,.0f}", "elapsed (s)": "{:.1f}"}
 CURVES_KEY = "_training_curves"  # run id -> (records drawn, when, figure): the figure cache of `curves`
 CURVES_EVERY_S = 4.5  # a training run's curves are redrawn every third refresh; its numbers at every one
-OVERLAY_SEEN_KEY = "_training_overlay_seen"  # run names the overlay has already offered
 POLL_S = 1.5  # how often the live view reads a training run (each read is a fragment rerun on the server)
 QUEUED_POLL_S = 5.0  # while a run waits only its queue position changes: a third of the reruns for every browser
 
@@ -55,15 +61,27 @@ def session_registry() -> RunRegistry:
     return st.session_state[REGISTRY_KEY]
 
 
+def _seeded(key: str, default: float) -> str:
+    """A widget key whose first value is `default`, set through session state: Quick demo can then fill the
+    form without Streamlit's warning about a value given both ways."""
+    st.session_state.setdefault(key, default)
+    return key
+
+
 def optimizer_input(key: str) -> OptimizerSpec:
-    """SGD (learning rate, momentum) or Adam (learning rate)."""
+    """SGD (learning rate, momentum) or Adam (learning rate). No bounds on the boxes: a value out of range
+    reaches the page and is explained (a bounded box would keep its old value and train on it silently)."""
     name = st.radio("Optimizer", ("SGD", "Adam"), horizontal=True, key=f"{key}_name")
-    lr = st.number_input("Learning rate", min_value=1e-5, max_value=LIMITS.max_lr,
-                         value=0.01 if name == "SGD" else 0.001, step=0.001, format="%.5f", key=f"{key}_lr_{name}")
+    lr = st.number_input("Learning rate", step=0.001, format="%.5f", key=_seeded(f"{key}_lr_{name}", DEFAULT_LR[name]))
     if name == "Adam":
         return OptimizerSpec("adam", lr)
-    momentum = st.number_input("Momentum", min_value=0.0, max_value=0.99, value=0.9, step=0.05, key=f"{key}_mom")
+    momentum = st.number_input("Momentum", step=0.05, key=_seeded(f"{key}_mom", 0.9))
     return OptimizerSpec("sgd", lr, momentum)
+
+
+def model_label(letter: str, net_name: str, optimizer: OptimizerSpec) -> str:
+    """'A · Small CNN (batch norm) (Adam 0.001)': the letter, the network and its optimizer with learning rate."""
+    return f"{letter} · {net_name} ({'Adam' if optimizer.name == 'adam' else 'SGD'} {optimizer.lr:g})"
 
 
 def model_inputs() -> list[ModelConfig] | None:
@@ -75,52 +93,62 @@ def model_inputs() -> list[ModelConfig] | None:
             net = model_picker(f"train_model_{i}", kind="cnn" if i % 2 == 0 else "fc", default=DEFAULT_NETS[i],
                                label=f"Model {LETTERS[i]}")
             optimizer = optimizer_input(f"train_opt_{i}")
-            kind = "Adam" if optimizer.name == "adam" else "SGD"
-            configs.append(None if net is None else ModelConfig(f"{LETTERS[i]} · {net.name} ({kind})", net, optimizer))
+            configs.append(None if net is None else ModelConfig(model_label(LETTERS[i], net.name, optimizer), net,
+                                                                 optimizer))
     return None if any(c is None for c in configs) else configs  # type: ignore[return-value]
 
 
 def settings_inputs(dataset: str, train_size: int) -> TrainSettings:
-    """Subset, batch size, epochs, seed, test evaluations and the pixel-shuffle option, within the limits."""
+    """Subset, batch size, epochs, seed, test evaluations and the pixel-shuffle option (checked by the core)."""
     top = st.columns(4)
-    most = min(train_size, LIMITS.max_train_subset)
-    subset = top[0].number_input("Training images", min_value=min(LIMITS.min_train_subset, most), max_value=most,
-                                 value=min(most, 10_000), step=1_000, key="train_subset",
-                                 help="A subset drawn by the seed; the whole test set is always used.")
-    batch = top[1].selectbox("Batch size", BATCH_SIZES, index=BATCH_SIZES.index(64), key="train_batch")
-    epochs = top[2].number_input("Epochs", min_value=1, max_value=LIMITS.max_epochs, value=2, key="train_epochs")
-    seed = top[3].number_input("Seed", min_value=0, max_value=LIMITS.max_seed, value=0, key="train_seed",
+    subset = top[0].number_input("Training images", step=1_000,
+                                 key=_seeded("train_subset", min(train_size, DEFAULT_SUBSET)), help=f"A subset drawn by the seed, {LIMITS.min_train_subset:,}"
+                                 f" to {train_size:,}; the whole test set is always used.")
+    batch = top[1].selectbox("Batch size", BATCH_SIZES, key=_seeded("train_batch", 64))
+    epochs = top[2].number_input("Epochs", step=1, key=_seeded("train_epochs", 2))
+    seed = top[3].number_input("Seed", step=1, key=_seeded("train_seed", 0),
                                help="One seed sets the subset, the initial weights and the batch order of "
                                     "every model: the same seed gives the same curves.")
     left, middle, right = st.columns(3)
-    evals = left.number_input("Test evaluations per epoch", min_value=1, max_value=LIMITS.max_evals_per_epoch,
-                              value=2, key="train_evals")
+    evals = left.number_input("Test evaluations per epoch", step=1, key=_seeded("train_evals", 2))
     permute = right.checkbox("Shuffle the pixels (one fixed permutation, the same for train and test)",
                              key="train_permute",
                              help="The inductive-bias experiment: an FC net does not care where a pixel is, "
-                                  "a CNN does.")
+                                  "a CNN does. Use the 'Small CNN (batch norm)', which still learns shuffled "
+                                  "pixels: it ends level with the FC net instead of ahead.")
     decay = middle.checkbox("Decay the learning rates to 0 (cosine)", key="train_decay",
                             help="Every model's learning rate follows half a cosine from its value to 0 over the "
                                  "run: steadier final accuracy in few epochs.")
-    return TrainSettings(dataset, None if subset >= train_size else int(subset), int(batch), int(epochs),
-                         int(seed), bool(permute), int(evals), bool(decay))
+    subset = int(subset)
+    return TrainSettings(dataset, None if subset == train_size else subset, int(batch), int(epochs), int(seed),
+                         bool(permute), int(evals), bool(decay))
 
 
-def limits_note(settings: TrainSettings, models: list[ModelConfig] | None) -> str | None:
-    """Explain the limits and the run's cost; returns why the run is over a limit (shown), or None."""
+def check_form(settings: TrainSettings, models: list[ModelConfig] | None, train_size: int) -> str | None:
+    """Why this form cannot train (shown), or None: the core's limits, an invalid network, a subset larger than
+    the dataset. Then the lesson's warnings (a batch larger than the subset, a CNN without activation)."""
     problem = None
-    if models:
+    if settings.train_subset is not None and settings.train_subset > train_size:
+        problem = f"This dataset has {train_size:,} training images: ask for at most that many."
+    elif models:
         try:
             check_run(settings, tuple(models))
         except ValueError as exc:  # LimitError or ShapeError, both written for the visitor
             problem = str(exc)
-            st.warning(problem, icon=":material/block:")
+    if problem:
+        st.warning(problem, icon=":material/block:")
+    for warning in hints.before_run(settings, models or [], train_size):
+        st.warning(warning, icon=":material/lightbulb:")
+    return problem
+
+
+def limits_note(settings: TrainSettings, models: list[ModelConfig] | None, problem: str | None) -> None:
+    """The limits of this server, and the run's cost."""
     with st.expander("Limits of this shared server"):
         st.markdown("\n".join(f"- {line}" for line in describe()))
         if models and problem is None:
             st.caption(f"This run: about {estimate_macs(tuple(models), settings) / 1e9:,.1f} billion "
                        f"multiply-adds forward (training costs about three times that).")
-    return problem
 
 
 def start_run(registry: RunRegistry, settings: TrainSettings, models: list[ModelConfig] | tuple) -> Run | None:
@@ -132,26 +160,49 @@ def start_run(registry: RunRegistry, settings: TrainSettings, models: list[Model
         return None
 
 
-def start_buttons(registry: RunRegistry, settings: TrainSettings, models: list[ModelConfig] | None,
-                  over_limit: str | None) -> None:
-    """Train, and Quick demo (the classroom preset: a fast CNN beside an MLP on all of MNIST).
+def _fill_quick_demo(train_size: int) -> None:
+    """Put the quick demo's models and settings into the form, so the form shows what trains, and ask to start."""
+    settings, models = quick_demo()
+    state = st.session_state
+    state["train_count"] = len(models)
+    for i, m in enumerate(models):
+        name = "Adam" if m.optimizer.name == "adam" else "SGD"
+        state[f"train_model_{i}_preset"] = m.net.name
+        state[f"train_opt_{i}_name"] = name
+        state[f"train_opt_{i}_lr_{name}"] = m.optimizer.lr
+    state["train_subset"], state["train_batch"], state["train_epochs"] = train_size, settings.batch_size, settings.epochs
+    state["train_seed"], state["train_evals"] = settings.seed, settings.evals_per_epoch
+    state["train_decay"], state["train_permute"] = settings.lr_decay, settings.permute_pixels
+    state[START_KEY] = True
 
-    A click is in session state from the start of the script run it causes, so the run starts here, before
-    the buttons are drawn: this same run shows them disabled and the live view, with no second run of the
-    page (st.rerun) per click."""
-    demo_settings, demo_models = quick_demo()
-    if st.session_state.get("train_start") and models is not None and over_limit is None:
+
+def _ask_start() -> None:
+    st.session_state[START_KEY] = True
+
+
+def start_if_asked(registry: RunRegistry, settings: TrainSettings, models: list[ModelConfig] | None,
+                   problem: str | None) -> None:
+    """Start the run that Train or Quick demo asked for, before anything is drawn below the form: this same
+    script run then shows the live view (no second run of the page per click)."""
+    if st.session_state.pop(START_KEY, False) and models is not None and problem is None:
         start_run(registry, settings, models)
-    elif st.session_state.get("train_quick_demo"):
-        start_run(registry, demo_settings, demo_models)
+
+
+def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, problem: str | None,
+                  train_size: int) -> None:
+    """Train, and Quick demo (fills the form with the classroom preset and trains it)."""
+    demo_settings, demo_models = quick_demo()
     busy = registry.active() is not None
     with st.container(horizontal=True):
-        st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start",
-                  disabled=busy or models is None or over_limit is not None)
+        st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start", on_click=_ask_start,
+                  disabled=busy or models is None or problem is not None,
+                  help=("One run per session trains at a time: stop it to start another." if busy
+                        else problem or "Train these models side by side on the same batches."))
         st.button("Quick demo", icon=":material/bolt:", disabled=busy, key="train_quick_demo",
-                  help=f"{demo_settings.epochs} epochs of all MNIST training images, batch "
-                       f"{demo_settings.batch_size}: {' vs '.join(m.label for m in demo_models)}. On two CPU cores "
-                       f"the CNN passes 98.5% test accuracy in under 20 seconds.")
+                  on_click=_fill_quick_demo, args=(train_size,),
+                  help=f"Fills the form and trains: {' vs '.join(m.label for m in demo_models)}, all training "
+                       f"images, {demo_settings.epochs} epochs, batch {demo_settings.batch_size}, cosine decay. "
+                       f"On MNIST the CNN passes 98.5% test accuracy in about ten seconds on two CPU cores.")
 
 
 def _stop(run_id: str) -> None:
@@ -207,6 +258,16 @@ def curves(run: Run) -> go.Figure:
     return figure
 
 
+def run_title(run: Run) -> str:
+    """'Run 2 (A 97.1%, B 93.4%)': a run's name with every model's final test accuracy, for the overlay."""
+    if run.active:
+        return run.name  # a title that stays put while it trains: the overlay's choice keeps it
+    results = run.results
+    accs = [f"{m.label.split(' ·')[0]} {results[m.label].test_acc:.1%}" for m in run.models
+            if m.label in results and results[m.label].test_acc is not None]
+    return f"{run.name} ({', '.join(accs)})" if accs else run.name
+
+
 def run_summary(run: Run) -> str:
     """One line: dataset, images, batch, epochs, seed, pixel shuffle, lr decay."""
     s = run.settings
@@ -217,33 +278,77 @@ def run_summary(run: Run) -> str:
     return f"{name} · {images} · batch {s.batch_size} · {epochs} · seed {s.seed}{extras}"
 
 
+def race_line(run: Run) -> str | None:
+    """'Test accuracy after 12,800 training images: A · … 91.2% · B · … 88.0%': every model at the same point."""
+    history = list(run.history)
+    tested = {p.label: p for p in history if p.test_acc is not None}
+    recent = {p.label: p for p in history if p.train_acc is not None}
+    shown, what = (tested, "Test accuracy") if tested else (recent, "Accuracy on the latest batches")
+    if not shown:
+        return None
+    images = run.settings.train_subset or len(run.dataset.train_labels)
+    seen = round(max(p.epoch for p in shown.values()) * images)
+    parts = [f"{label.rsplit(' (', 1)[0]} **{(p.test_acc if tested else p.train_acc):.1%}**" for label, p in shown.items()]
+    return f"{what} after {seen:,} training images: " + " · ".join(parts)
+
+
+def _scores(run: Run) -> str:
+    results = run.results
+    return ", ".join(f"{m.label.split(' ·')[0]} {results[m.label].test_acc:.1%}" for m in run.models
+                     if m.label in results and results[m.label].test_acc is not None)
+
+
+def shuffle_comparison(run: Run, registry: RunRegistry) -> None:
+    """The pixel-shuffle experiment's point, side by side: this run and the latest run of the same models and
+    settings with the shuffle the other way (or how to get one)."""
+    if not run.settings.permute_pixels:
+        return
+    twin = next((r for r in reversed(registry.trained()) if r.models == run.models
+                 and r.settings == replace(run.settings, permute_pixels=False)), None)
+    if twin is None:
+        st.caption("Shuffled pixels: expect the CNN level with the FC net, not ahead — its windows no longer see "
+                   "neighbouring pixels. Train the same models with the shuffle off to see the difference.")
+        return
+    st.markdown(f"**Real images** ({twin.name}): {_scores(twin)} — **shuffled pixels** ({run.name}): {_scores(run)}. "
+                f"On real images the CNN leads; once the pixels are shuffled its advantage is gone.")
+
+
 def run_card(run: Run, registry: RunRegistry) -> None:
-    """A run's state: queue position or progress and ETA, per-model numbers, and its curves."""
+    """A run's state: queue position or progress and ETA, every model's numbers, its curves, and a hint
+    when the result contradicts the lesson."""
     st.markdown(f"**{run.name}** — {run.status} · {run_summary(run)}")
-    if run.status == "queued":
+    if run.status == Status.QUEUED:
         position = registry.position(run.id)
         training, waiting = registry.scheduler.counts()
         st.info(f"Waiting for a free training slot: number {position or 1} in the queue "
                 f"({training} run(s) training on this server, {waiting} waiting).", icon=":material/hourglass:")
-    elif run.status == "running":
-        fraction, eta = run.progress()
-        eta_text = f" · about {eta:.0f} s left" if eta is not None and fraction > 0 else ""
-        st.progress(min(max(fraction, 0.0), 1.0), text=f"{fraction:.0%}{eta_text}")
-        started = {p.label for p in list(run.history)}
-        if started and len(started) < len(run.models):
-            st.caption("The cheaper models train first; the others then get all of this run's cores, which is "
-                       "faster than side by side when one model costs far more than the rest.")
     if run.active:
-        st.button("Stop" if run.status == "running" else "Cancel", icon=":material/stop_circle:",
-                  key=f"train_stop_{run.id}", on_click=_stop, args=(run.id,),
-                  help="Stops within about a second and keeps everything trained so far.")
-    if run.status == "failed":
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if run.status == Status.RUNNING:
+                fraction, eta = run.progress()
+                eta_text = f" · about {eta:.0f} s left" if eta is not None and fraction > 0 else ""
+                st.progress(min(max(fraction, 0.0), 1.0), text=f"{fraction:.0%} trained{eta_text}")
+            st.button("Stop" if run.status == Status.RUNNING else "Cancel", icon=":material/stop_circle:",
+                      key=f"train_stop_{run.id}", on_click=_stop, args=(run.id,),
+                      help="Stops within about a second and keeps everything trained so far.")
+    line = race_line(run)
+    if line:
+        st.markdown(line)
+    if run.status == Status.FAILED:
         st.error(f"The run failed: {run.error}")
     elif run.error:
         st.warning(run.error)
-    for label, step in run.diverged.items():
-        st.warning(f"{label} diverged at step {step}: its loss became NaN or infinite, so it stopped there "
-                   f"(its last finite weights are kept). Try a smaller learning rate.", icon=":material/warning:")
+    for label, result in run.results.items():
+        if result.status == Status.DIVERGED:
+            st.warning(f"{label} diverged at step {result.diverged_at}: {result.note}, so it stopped there. "
+                       f"Try a learning rate ten times smaller.", icon=":material/warning:")
+        elif result.note:
+            st.warning(f"{label}: {result.note}.", icon=":material/warning:")
+    if not run.active and run.history:
+        shuffle_comparison(run, registry)
+        hint = hints.why_cnn_lost(run.settings, run.models, run.results, len(run.dataset.train_labels))
+        if hint:
+            st.info(f"**Why the FC net won this run.** {hint}", icon=":material/lightbulb:")
     if run.history:
         results_table(run)
         st.plotly_chart(curves(run), width="stretch", key=f"train_curves_{run.id}")
@@ -253,7 +358,7 @@ def run_card(run: Run, registry: RunRegistry) -> None:
 
 def live_run(run_id: str) -> None:
     """The active run, redrawn every POLL_S seconds (QUEUED_POLL_S while it waits) without rerunning the page."""
-    queued = session_registry().get(run_id).status == "queued"
+    queued = session_registry().get(run_id).status == Status.QUEUED
     st.fragment(_live_card, run_every=QUEUED_POLL_S if queued else POLL_S)(run_id, queued)
 
 
@@ -265,7 +370,7 @@ def _live_card(run_id: str, queued: bool) -> None:
         st.rerun()
         return
     run_card(run, registry)
-    if not run.active or queued != (run.status == "queued"):  # ended, or started: a full rerun
+    if not run.active or queued != (run.status == Status.QUEUED):  # ended, or started: a full rerun
         st.rerun()
 
 
@@ -275,13 +380,10 @@ def runs_list(registry: RunRegistry) -> None:
     if not runs:
         return
     st.subheader("Runs of this session")
-    names = {r.name: r for r in runs}
-    # New runs join the overlay, deleted ones leave it; the visitor's other choices stay.
-    known = st.session_state.get(OVERLAY_SEEN_KEY, set())
-    current = [n for n in st.session_state.get("train_overlay", []) if n in names]
-    st.session_state["train_overlay"] = current + [n for n in names if n not in known and n not in current]
-    st.session_state[OVERLAY_SEEN_KEY] = set(names)
-    chosen = st.multiselect("Overlay the curves of", list(names), key="train_overlay") if len(names) > 1 else []
+    names = {run_title(r): r for r in runs}
+    chosen = st.multiselect("Overlay the curves of", list(names), key="train_overlay",
+                            placeholder="Pick runs to compare their curves") if len(names) > 1 else []
+    chosen = [name for name in chosen if name in names]
     if chosen:
         frame = curves_frame({name: list(names[name].history) for name in chosen})
         st.plotly_chart(curves_figure(frame), width="stretch", key="train_overlay_chart")
