@@ -24,6 +24,7 @@ class StepTime:
 
     train_step_s: float
     eval_image_s: float
+    start_s: float = 0.0  # the first step's extra time (allocations, kernel choice): once per model and run
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,21 @@ class RunEstimate:
     """A run's estimated wall time, split into training steps and test evaluations."""
 
     seconds: float
-    train_s: float
+    train_s: float  # the models' steps, their first-step start-up included
     eval_s: float
     steps: int  # optimizer steps per model
 
 
-@functools.lru_cache(maxsize=64)
 def step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec = OptimizerSpec(),
               threads: int | None = None) -> StepTime:
     """Time a few training steps of `net` on random input of `batch_size` images, in a thread of its own with
     `threads` intra-op threads as a run gets them (cached per process: the machine does not change between
     two clicks)."""
+    return _step_time(net, batch_size, optimizer, threads or None)
+
+
+@functools.lru_cache(maxsize=64)
+def _step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec, threads: int | None) -> StepTime:
     out: list[StepTime] = []
     worker = threading.Thread(target=lambda: out.append(_measure(net, batch_size, optimizer, threads)),
                               name="step-timer", daemon=True)
@@ -69,12 +74,14 @@ def _measure(net: NetSpec, batch_size: int, optimizer: OptimizerSpec, threads: i
         loss.backward()
         opt.step()
 
+    start = time.perf_counter()
     train_step()  # warm-up: first-call allocations and kernel selection
+    first_s = time.perf_counter() - start
     train_s = _timed(train_step)
     model.eval()
     with torch.inference_mode():
         eval_s = _timed(lambda: model(x)) / batch_size
-    return StepTime(train_s, eval_s)
+    return StepTime(train_s, eval_s, max(0.0, first_s - train_s))
 
 
 def _timed(fn, budget_s: float = MEASURE_S, most: int = 20) -> float:
@@ -99,7 +106,7 @@ def estimate_run(settings: TrainSettings, models: tuple[ModelConfig, ...] | list
     train_s = eval_s = 0.0
     for m in models:
         t = step_time(m.net, settings.batch_size, m.optimizer, threads)
-        train_s += steps * t.train_step_s
+        train_s += steps * t.train_step_s + t.start_s
         eval_s += evals * test_size * t.eval_image_s
     return RunEstimate(train_s + eval_s, train_s, eval_s, steps)
 
