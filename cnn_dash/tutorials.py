@@ -7,7 +7,7 @@ epoch is kept as in a DataLoader.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cnn_dash.presets import PRESETS
 from cnn_dash.records import Progress
@@ -116,3 +116,11 @@ def measured(tutorial: Tutorial, history: list[Progress]) -> list[dict[str, obje
         rows.append({"model": r.label, "metric": r.metric, "epoch": r.epoch, "tutorial": r.value,
                      "this run": value, "difference": None if value is None else value - r.value})
     return rows
+
+
+def find_tutorial(settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig]) -> Tutorial | None:
+    """The tutorial whose run these are (the data source aside), so a run card can set its numbers beside."""
+    for t in TUTORIALS.values():
+        if replace(settings, source=None) == t.settings and tuple(models) == t.models:
+            return t
+    return None

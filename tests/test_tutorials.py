@@ -141,3 +141,14 @@ def test_the_tutorials_module_is_torch_free():
     code = "import sys, cnn_dash.tutorials; print('torch' in sys.modules, 'streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_run_of_a_tutorial_is_recognised_whatever_its_data_source():
+    from dataclasses import replace
+
+    from cnn_dash.tutorials import find_tutorial
+
+    t = TUTORIALS["003"]
+    assert find_tutorial(replace(t.settings, source="data_dir"), t.models) is t
+    assert find_tutorial(replace(t.settings, epochs=24), t.models) is None
+    assert find_tutorial(t.settings, t.models[:1]) is None
