@@ -139,3 +139,10 @@ def test_the_estimate_note_shows_a_measured_time_before_train():
     assert not at.exception and at.session_state["seconds"] > 0 and at.session_state["none"] is None
     assert at.caption[0].value.startswith("Estimated time on this machine: about ")
     assert "2,814 steps per model" in at.caption[0].value  # 938 steps × 3 epochs
+
+
+def test_data_problems_name_the_dataset_and_the_sample():
+    t = TUTORIALS["003"]
+    assert ui.data_problems(t, "FashionMNIST", 60_000) == []
+    assert "trains on Fashion-MNIST" in ui.data_problems(t, "MNIST", 60_000)[0]
+    assert "Only 10,000 training images" in ui.data_problems(t, "FashionMNIST", 10_000)[0]

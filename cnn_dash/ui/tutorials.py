@@ -72,6 +72,31 @@ def tutorial_picker(key: str = "tut_pick") -> Tutorial | None:
     return tutorial
 
 
+def data_problems(tutorial: Tutorial, dataset_name: str, train_size: int) -> list[str]:
+    """What about the data in use keeps a run from matching the tutorial (empty: nothing)."""
+    from cnn_dash.data import TITLES
+    from cnn_dash.limits import FULL_TRAIN_SET
+
+    wanted = TITLES[tutorial.settings.dataset]
+    problems = []
+    if dataset_name != tutorial.settings.dataset:
+        problems.append(f"This tutorial trains on {wanted}; the run will use it whatever the sidebar shows "
+                        f"({TITLES[dataset_name]}).")
+    elif train_size < FULL_TRAIN_SET:
+        problems.append(f"Only {train_size:,} training images are loaded (the bundled sample), not the "
+                        f"tutorial's {FULL_TRAIN_SET:,}: expect other numbers. Set CNN_DASH_DATA_DIR to the full "
+                        f"datasets to reproduce them.")
+    return problems
+
+
+def data_note(tutorial: Tutorial, dataset_name: str, train_size: int) -> bool:
+    """Say what about the data in use differs from the tutorial's; True when nothing does."""
+    problems = data_problems(tutorial, dataset_name, train_size)
+    for problem in problems:
+        st.info(problem)
+    return not problems
+
+
 def refusal_text(tutorial: Tutorial, limits_: limits.Limits | None = None) -> str | None:
     """Why the limits in force refuse this tutorial's run, or None when it fits."""
     try:
