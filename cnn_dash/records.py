@@ -74,3 +74,29 @@ def summarize(history: list[Progress]) -> dict[str, ModelResult]:
             last.step + 1 if last.status == Status.DIVERGED else None, last.elapsed_s, last.samples_per_s,
             last.note)
     return out
+
+
+METRICS = ("test_acc", "test_loss", "train_acc", "train_loss")
+
+
+def metric_at_epoch(history: list[Progress], label: str, epoch: int, metric: str = "test_acc") -> float | None:
+    """One model's `metric` from its record at the end of whole epoch `epoch` (None: no such record, e.g. the
+    run stopped before it). Train metrics are those of the last report interval before that epoch's end."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {metric!r})")
+    for p in history:
+        if p.label == label and abs(p.epoch - epoch) < 1e-9 and getattr(p, metric) is not None:
+            return getattr(p, metric)
+    return None
+
+
+def accuracy_at_epoch(history: list[Progress], label: str, epoch: int) -> float | None:
+    """One model's test accuracy at the end of whole epoch `epoch`, so "Adam at epoch 15" can be read from a
+    longer run; None when the run did not evaluate there."""
+    return metric_at_epoch(history, label, epoch, "test_acc")
+
+
+def evaluated_epochs(history: list[Progress]) -> list[int]:
+    """The whole epochs at whose end any model was evaluated on the test set, in order."""
+    return sorted({round(p.epoch) for p in history
+                   if p.test_acc is not None and abs(p.epoch - round(p.epoch)) < 1e-9 and round(p.epoch) >= 1})

@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from cnn_dash.limits import LIMITS, LimitError, check_run
+from cnn_dash.limits import Limits, LimitError, check_run, default_limits
 from cnn_dash.records import Status
 from cnn_dash.runs import Run
 from cnn_dash.shapes import net_cost
@@ -180,8 +180,9 @@ class RunRegistry:
     """The runs of one browser session, oldest first; a session reaches only its own runs through it."""
 
     def __init__(self, scheduler_: Scheduler | None = None, alive: Callable[[], bool] | None = None,
-                 max_runs: int = MAX_RUNS_KEPT):
+                 max_runs: int = MAX_RUNS_KEPT, limits: Limits | None = None):
         self._scheduler = scheduler_
+        self._limits = limits  # None: the process's caps (limits.default_limits); tests pass tighter ones
         self.alive = alive
         self.max_runs = max_runs
         self._runs: dict[str, Run] = {}
@@ -192,6 +193,11 @@ class RunRegistry:
     def scheduler(self) -> Scheduler:
         return self._scheduler or scheduler()
 
+    @property
+    def limits(self) -> Limits:
+        """The caps this session's runs are checked against."""
+        return self._limits or default_limits()
+
     def start(self, settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig]) -> Run:
         """Queue a new run, or return the one already queued or training (never a duplicate)."""
         with self._lock:
@@ -200,12 +206,13 @@ class RunRegistry:
                 return current
             if len(self._runs) >= self.max_runs:
                 raise LimitError(f"This session keeps at most {self.max_runs} runs: delete one to train again.")
-            check_run(settings, tuple(models))
+            limits = self.limits
+            check_run(settings, tuple(models), limits)
             kept = sum(net_cost(m.net)[0] for run in self._runs.values() for m in run.models)
             new = sum(net_cost(m.net)[0] for m in models)
-            if kept + new > LIMITS.max_session_params:
+            if kept + new > limits.max_session_params:
                 raise LimitError(f"The runs of this session already keep {kept:,} trained parameters; this one "
-                                 f"adds {new:,}, over the {LIMITS.max_session_params:,} a session may keep. "
+                                 f"adds {new:,}, over the {limits.max_session_params:,} a session may keep. "
                                  f"Delete a run to train again.")
             self._count += 1
             run = Run(settings, tuple(models), name=f"Run {self._count}", alive=self.alive)

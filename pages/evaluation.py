@@ -4,7 +4,9 @@ import streamlit as st
 
 from cnn_dash import metrics
 from cnn_dash.plots import confusion as plots
+from cnn_dash.tutorials import find_tutorial
 from cnn_dash.ui import evaluation as ui
+from cnn_dash.ui import tutorials
 from cnn_dash.ui.routing import through_router
 
 through_router()
@@ -31,6 +33,11 @@ st.subheader("Scores")
 summary = metrics.summary_table(ev)
 st.dataframe(summary.style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}", "macro F1": "{:.3f}"}))
 ui.csv_download("Scores (CSV)", summary, f"{run.name} scores", "dl_scores")
+with st.expander("Test accuracy at an earlier epoch, and the tutorial's numbers"):
+    tutorials.epoch_table(run, key="eval_epoch")  # e.g. Adam at epoch 15 of seed 003's 25-epoch run
+    tutorial = find_tutorial(run.settings, run.models)
+    if tutorial is not None:
+        tutorials.tutorial_comparison(tutorial, run)
 
 # ---- Confusion matrices ------------------------------------------------------------------------------
 st.subheader("Confusion matrices")

@@ -174,8 +174,7 @@ def test_a_session_keeps_a_bounded_number_of_runs_and_weights(scheduler, monkeyp
     from cnn_dash.presets import PRESETS
 
     big = (ModelConfig("big", PRESETS["Two-block 5×5 CNN (2020 tutorial)"]),)  # 3.2 M parameters
-    registry = RunRegistry(scheduler)
-    monkeypatch.setattr("cnn_dash.scheduler.LIMITS", replace(LIMITS, max_session_params=5_000_000))
+    registry = RunRegistry(scheduler, limits=replace(LIMITS, max_session_params=5_000_000))
     first = registry.start(replace(TINY, batch_size=100), big)
     registry.stop(first.id)
     wait_for_run(first)

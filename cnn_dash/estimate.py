@@ -1,0 +1,121 @@
+"""How long a run will take on this machine, from a few training steps timed on random input (not a constant):
+the page shows it before Train."""
+from __future__ import annotations
+
+import functools
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from cnn_dash.limits import FULL_TRAIN_SET
+from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings
+
+TEST_SET = 10_000  # both datasets' full test sets
+MEASURE_S = 0.4  # time spent measuring one (net, batch), after one warm-up step
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """One network's measured cost: seconds per training step at a batch size, and per test image."""
+
+    train_step_s: float
+    eval_image_s: float
+    start_s: float = 0.0  # the first step's extra time (allocations, kernel choice): once per model and run
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """A run's estimated wall time, split into training steps and test evaluations."""
+
+    seconds: float
+    train_s: float  # the models' steps, their first-step start-up included
+    eval_s: float
+    steps: int  # optimizer steps per model
+
+
+def step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec = OptimizerSpec(),
+              threads: int | None = None) -> StepTime:
+    """Time a few training steps of `net` on random input of `batch_size` images, in a thread of its own with
+    `threads` intra-op threads as a run gets them (cached per process: the machine does not change between
+    two clicks)."""
+    return _step_time(net, batch_size, optimizer, threads or None)
+
+
+@functools.lru_cache(maxsize=64)
+def _step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec, threads: int | None) -> StepTime:
+    out: list[StepTime] = []
+    worker = threading.Thread(target=lambda: out.append(_measure(net, batch_size, optimizer, threads)),
+                              name="step-timer", daemon=True)
+    worker.start()
+    worker.join()
+    if not out:
+        raise RuntimeError(f"could not time a training step of {net.name}")
+    return out[0]
+
+
+def _measure(net: NetSpec, batch_size: int, optimizer: OptimizerSpec, threads: int | None) -> StepTime:
+    from cnn_dash.build import build_model
+    from cnn_dash.train import make_optimizer
+
+    if threads:
+        torch.set_num_threads(threads)  # this thread's only (OpenMP: per OS thread), as the scheduler does
+    model = build_model(net)
+    opt = make_optimizer(optimizer, model.parameters())
+    x = torch.rand(batch_size, *net.input_shape)  # (B, C, H, W)
+    y = torch.randint(0, 10, (batch_size,))
+
+    def train_step() -> None:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    start = time.perf_counter()
+    train_step()  # warm-up: first-call allocations and kernel selection
+    first_s = time.perf_counter() - start
+    train_s = _timed(train_step)
+    model.eval()
+    with torch.inference_mode():
+        eval_s = _timed(lambda: model(x)) / batch_size
+    return StepTime(train_s, eval_s, max(0.0, first_s - train_s))
+
+
+def _timed(fn, budget_s: float = MEASURE_S, most: int = 20) -> float:
+    """The median seconds of `fn` over as many calls as fit in `budget_s` (at least 2, at most `most`)."""
+    times: list[float] = []
+    while len(times) < 2 or (sum(times) < budget_s and len(times) < most):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def estimate_run(settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig],
+                 train_size: int = FULL_TRAIN_SET, test_size: int = TEST_SET,
+                 threads: int | None = None) -> RunEstimate:
+    """Estimated seconds for the whole run: every model's steps at the measured step time, plus its test
+    evaluations. `train_size` and `test_size` are the dataset's (the subset, if any, is applied here);
+    `threads` the intra-op threads a run gets (scheduler().threads_per_run)."""
+    images = min(settings.train_subset or train_size, train_size)
+    steps = math.ceil(images / settings.batch_size) * settings.epochs
+    evals = settings.evals_per_epoch * settings.epochs
+    train_s = eval_s = 0.0
+    for m in models:
+        t = step_time(m.net, settings.batch_size, m.optimizer, threads)
+        train_s += steps * t.train_step_s + t.start_s
+        eval_s += evals * test_size * t.eval_image_s
+    return RunEstimate(train_s + eval_s, train_s, eval_s, steps)
+
+
+def describe_seconds(seconds: float) -> str:
+    """A duration in words a student reads at a glance: "about 40 s", "about 6 min", "about 1 h 20 min"."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    return f"about {minutes // 60} h {minutes % 60:02d} min"

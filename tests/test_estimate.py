@@ -1,0 +1,72 @@
+"""The run-time estimate: measured step times (not a constant), scaled by steps and evaluations, and close
+enough to a run actually timed on the bundled data."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from cnn_dash.estimate import RunEstimate, describe_seconds, estimate_run, step_time
+from cnn_dash.presets import PRESETS
+from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.train import Trainer
+
+MODELS = (ModelConfig("LeNet-5", PRESETS["LeNet-5"], OptimizerSpec("sgd", 0.05, 0.9)),
+          ModelConfig("MLP", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.002)))
+RUN = TrainSettings(train_subset=1200, batch_size=64, epochs=1, seed=1, source="bundled")
+
+
+def test_a_step_time_is_measured_once_per_net_and_batch():
+    net = PRESETS["LeNet-5"]
+    first = step_time(net, 32)
+    assert first.train_step_s > 0 and first.eval_image_s > 0
+    assert step_time(net, 32) is first and step_time(net, 32, threads=None) is first  # cached in the process
+    assert step_time(net, 16) is not first
+
+
+def test_the_estimate_scales_with_epochs_images_and_evaluations():
+    one = estimate_run(RUN, MODELS, train_size=10_000, test_size=2_000)
+    assert one.steps == 19 and one.seconds == pytest.approx(one.train_s + one.eval_s)
+    start = sum(step_time(m.net, 64, m.optimizer).start_s for m in MODELS)  # once per run, not per epoch
+    three = estimate_run(replace(RUN, epochs=3), MODELS, train_size=10_000, test_size=2_000)
+    assert three.steps == 57 and three.seconds - start == pytest.approx(3 * (one.seconds - start))
+    double = estimate_run(replace(RUN, train_subset=2400), MODELS, train_size=10_000, test_size=2_000)
+    assert double.steps == 38 and double.train_s - start == pytest.approx(2 * (one.train_s - start))
+    assert double.eval_s == pytest.approx(one.eval_s)  # the test set does not grow with the subset
+    evals = estimate_run(replace(RUN, evals_per_epoch=4), MODELS, train_size=10_000, test_size=2_000)
+    assert evals.eval_s == pytest.approx(4 * one.eval_s) and evals.train_s == pytest.approx(one.train_s)
+    whole = estimate_run(replace(RUN, train_subset=None), MODELS, train_size=10_000, test_size=2_000)
+    assert whole.steps == 157  # no subset: the whole training set
+    alone = estimate_run(RUN, MODELS[:1], train_size=10_000, test_size=2_000)
+    assert alone.seconds < one.seconds  # every model's steps count
+
+
+@pytest.fixture
+def one_thread():
+    # One intra-op thread for the timed run and the measurement alike: on a busy 2-core machine two threads
+    # spin against other processes and make any timing erratic (steps 4x-20x slower, at random).
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield 1
+    torch.set_num_threads(before)
+
+
+def test_the_estimate_is_within_a_sane_factor_of_a_timed_run(one_thread):
+    threads = one_thread
+    trainer = Trainer(RUN, MODELS)
+    guess = estimate_run(RUN, MODELS, len(trainer.data.dataset.train_labels), len(trainer.data.test_labels),
+                         threads=threads)
+    start = time.perf_counter()
+    for _ in trainer:
+        pass
+    took = time.perf_counter() - start
+    assert 0.3 <= took / guess.seconds <= 3, f"took {took:.2f} s, estimated {guess.seconds:.2f} s"
+
+
+def test_durations_read_at_a_glance():
+    assert describe_seconds(0.2) == "about 1 s" and describe_seconds(42.4) == "about 42 s"
+    assert describe_seconds(6 * 60 + 10) == "about 6 min"
+    assert describe_seconds(80 * 60) == "about 1 h 20 min" and describe_seconds(3 * 3600 + 5 * 60) == "about 3 h 05 min"
+    assert isinstance(estimate_run(RUN, MODELS[1:], 1200, 100), RunEstimate)
