@@ -170,12 +170,6 @@ def default_limits() -> Limits:
     return current().limits
 
 
-def __getattr__(name: str) -> Any:
-    if name == "LIMITS":  # the old constant, now the active profile's caps (read when imported)
-        return default_limits()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise LimitError(message)

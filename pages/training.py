@@ -2,6 +2,7 @@
 import streamlit as st
 
 from cnn_dash.ui import training as ui
+from cnn_dash.ui import tutorials as tut
 from cnn_dash.ui.dataset import selected_dataset
 from cnn_dash.ui.routing import through_router
 
@@ -21,9 +22,16 @@ with st.expander("Models and settings of the next run", expanded=False) if busy 
     st.caption(f"Every model starts from the same seed and sees the same batches in the same order, so the "
                f"curves compare the architectures, not the luck of the draw. Dataset (chosen in the sidebar): "
                f"**{dataset.name}**, {dataset.size_text} from the {dataset.source}.")
-    models = ui.model_inputs()
-    settings = ui.settings_inputs(dataset.name, train_size)
+    tutorial = tut.tutorial_picker(key="tut_pick")
+    if tutorial is not None:  # the tutorial's own models and settings, shown by the picker, replace the form
+        tut.data_note(tutorial, dataset.name, train_size)
+        settings, models = tutorial.settings, list(tutorial.models)
+    else:
+        models = ui.model_inputs()
+        settings = ui.settings_inputs(dataset.name, train_size)
     problem = ui.check_form(settings, models, train_size)
+    if problem is None:
+        tut.estimate_note(settings, models, train_size, len(dataset.test_labels))
     ui.start_if_asked(registry, settings, models, problem)
     ui.limits_note(settings, models, problem)
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from cnn_dash.data import normalize
-from cnn_dash.limits import LIMITS, LimitError, check_run, describe
+from cnn_dash.limits import Limits, LimitError, check_run, describe
 from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry, Scheduler
 from cnn_dash.shapes import ShapeError
@@ -174,7 +174,7 @@ def test_a_session_keeps_a_bounded_number_of_runs_and_weights(scheduler, monkeyp
     from cnn_dash.presets import PRESETS
 
     big = (ModelConfig("big", PRESETS["Two-block 5×5 CNN (2020 tutorial)"]),)  # 3.2 M parameters
-    registry = RunRegistry(scheduler, limits=replace(LIMITS, max_session_params=5_000_000))
+    registry = RunRegistry(scheduler, limits=replace(Limits(), max_session_params=5_000_000))
     first = registry.start(replace(TINY, batch_size=100), big)
     registry.stop(first.id)
     wait_for_run(first)
@@ -265,7 +265,7 @@ def test_the_limits_are_explained_and_allow_the_seed_tutorials():
     full = TrainSettings(epochs=1)  # all 60,000 images
     check_run(full, tuple(ModelConfig(name, net) for name, net in list(PRESETS.items())[:4]))
     check_run(*quick_demo())
-    assert LIMITS.max_params >= 3_199_106  # the 2020 tutorial's CNN
+    assert Limits().max_params >= 3_199_106  # the 2020 tutorial's CNN
 
 
 def test_a_failing_run_is_marked_failed_with_its_message(scheduler, monkeypatch):

@@ -16,13 +16,15 @@ import streamlit as st
 
 from cnn_dash import hints
 from cnn_dash.data import TITLES
-from cnn_dash.limits import LIMITS, check_run, describe, estimate_macs
+from cnn_dash.limits import check_run, default_limits, describe, estimate_macs
 from cnn_dash.plots.curves import curves_figure, curves_frame
 from cnn_dash.presets import quick_demo
 from cnn_dash.records import Status
 from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.tutorials import find_tutorial
+from cnn_dash.ui import tutorials
 from cnn_dash.ui.model_picker import model_picker
 
 REGISTRY_KEY = "_training_runs"  # the session's RunRegistry; no widget uses this key
@@ -34,8 +36,9 @@ DEFAULT_LR = {"SGD": 0.01, "Adam": 0.001}
 DEFAULT_SUBSET = 10_000
 START_KEY = "_train_start_requested"  # set by Train or Quick demo, read once by start_if_asked
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
-RESULT_FORMATS = {"epoch": "{:.2f}", "train loss": "{:.4f}", "train acc": "{:.2%}", "test loss": "{:.4f}",
-                  "test acc": "{:.2%}", "samples/s": "{:,.0f}", "elapsed (s)": "{:.1f}"}
+# 4 significant digits for losses: a blown-up loss reads 3.2e+15, not eighteen digits.
+RESULT_FORMATS = {"epoch": "{:.2f}", "train loss": "{:.4g}", "train acc": "{:.2%}", "test loss": "{:.4g}",
+                  "test acc": "{:.2%}", "samples/s": "{:,.0f}"}
 CURVES_KEY = "_training_curves"  # run id -> (records drawn, when, figure): the figure cache of `curves`
 CURVES_EVERY_S = 4.5  # a training run's curves are redrawn every third refresh; its numbers at every one
 POLL_S = 1.5  # how often the live view reads a training run (each read is a fragment rerun on the server)
@@ -102,7 +105,8 @@ def settings_inputs(dataset: str, train_size: int) -> TrainSettings:
     """Subset, batch size, epochs, seed, test evaluations and the pixel-shuffle option (checked by the core)."""
     top = st.columns(4)
     subset = top[0].number_input("Training images", step=1_000,
-                                 key=_seeded("train_subset", min(train_size, DEFAULT_SUBSET)), help=f"A subset drawn by the seed, {LIMITS.min_train_subset:,}"
+                                 key=_seeded("train_subset", min(train_size, DEFAULT_SUBSET)),
+                                 help=f"A subset drawn by the seed, {default_limits().min_train_subset:,}"
                                  f" to {train_size:,}; the whole test set is always used.")
     batch = top[1].selectbox("Batch size", BATCH_SIZES, key=_seeded("train_batch", 64))
     epochs = top[2].number_input("Epochs", step=1, key=_seeded("train_epochs", 2))
@@ -143,8 +147,9 @@ def check_form(settings: TrainSettings, models: list[ModelConfig] | None, train_
 
 
 def limits_note(settings: TrainSettings, models: list[ModelConfig] | None, problem: str | None) -> None:
-    """The limits of this server, and the run's cost."""
-    with st.expander("Limits of this shared server"):
+    """The limits profile in force, its caps, and the run's cost."""
+    with st.expander(f"Limits of this server ({tutorials.active_profile().name} profile)"):
+        tutorials.profile_note()
         st.markdown("\n".join(f"- {line}" for line in describe()))
         if models and problem is None:
             st.caption(f"This run: about {estimate_macs(tuple(models), settings) / 1e9:,.1f} billion "
@@ -225,11 +230,11 @@ def results_frame(run: Run) -> pd.DataFrame:
         if r and r.diverged_at:
             status = f"diverged at step {r.diverged_at}"
         rows.append({
-            "model": m.label, "optimizer": str(m.optimizer), "status": status,
+            "model": m.label, "status": str(status),
             "step": f"{p.step:,} / {p.total_steps:,}" if p else "0", "epoch": round(p.epoch, 2) if p else 0.0,
             "train loss": r.train_loss if r else None, "train acc": r.train_acc if r else None,
             "test loss": r.test_loss if r else None, "test acc": r.test_acc if r else None,
-            "samples/s": round(p.samples_per_s) if p else None, "elapsed (s)": round(p.elapsed_s, 1) if p else None,
+            "samples/s": round(p.samples_per_s) if p else None,
         })
     return pd.DataFrame(rows).set_index("model")
 
@@ -352,6 +357,12 @@ def run_card(run: Run, registry: RunRegistry) -> None:
     if run.history:
         results_table(run)
         st.plotly_chart(curves(run), width="stretch", key=f"train_curves_{run.id}")
+    if not run.active and run.history:
+        tutorial = find_tutorial(run.settings, run.models)
+        if tutorial is not None:
+            tutorials.tutorial_comparison(tutorial, run)
+        if run.settings.epochs > 1:
+            tutorials.epoch_table(run)
     if run.source:
         st.caption(f"Images from the {run.source}.")
 
