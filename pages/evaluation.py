@@ -9,7 +9,8 @@ from cnn_dash.ui.routing import through_router
 
 through_router()
 
-st.title("Evaluation: what each model gets wrong, and where the CNN wins")
+heading = st.empty()  # filled with who wins once a run is chosen
+heading.title("Evaluation: what each model gets wrong")
 
 runs = ui.evaluable_runs()
 if not runs:
@@ -20,6 +21,9 @@ run = ui.run_picker(runs)
 ev, models, originals = ui.run_evaluation(run)
 classes = ev.classes
 labels = [r.label for r in ev.results]
+title, sentence = ui.verdict(ev)
+heading.title(f"Evaluation: {title}")
+st.markdown(f"**{sentence}**")
 names = ui.short_names(labels)  # "A" for "A · LeNet-5 (SGD)": table columns and captions stay readable
 st.caption(f"{len(ev.labels):,} test images from the {run.source}; every model evaluated in {ev.seconds:.2f} s.")
 if run.status == "stopped":
@@ -57,13 +61,16 @@ if a == b:
     st.info("Choose two different models to compare them.")
     st.stop()
 
-diff = values[a] - values[b]
-st.plotly_chart(plots.difference_figure(diff, classes, f"{a} − {b}", percent), width="stretch", key="diff")
-st.caption(f"Blue: {a} has more images in that cell, red: {b} has more. On the diagonal blue means {a} gets "
-           f"more of that class right; off the diagonal blue means {a} makes that mistake more often.")
+diff = plots.advantage(values[a], values[b])
+st.plotly_chart(plots.difference_figure(diff, classes, f"Where {a} does better than {b}", percent,
+                                                names[a], names[b]),
+                width="stretch", key="diff")
+st.caption(f"Blue: {a} does better in that cell; red: {b} does. On the diagonal the number is {a}'s right "
+           f"answers minus {b}'s; off the diagonal it is {b}'s mistakes minus {a}'s (fewer mistakes is better). "
+           f"So a positive number always favours {a}, a negative one {b}.")
 frame = pd.DataFrame(diff, index=classes, columns=classes).rename_axis("true \\ predicted")
-ui.csv_download(f"Difference {names[a]} − {names[b]} (CSV, {unit})", frame,
-                f"{run.name} {names[a]} minus {names[b]} {unit}", "dl_diff")
+ui.csv_download(f"Advantage of {names[a]} over {names[b]} (CSV, {unit})", frame,
+                f"{run.name} {names[a]} advantage over {names[b]} {unit}", "dl_diff")
 
 # ---- Per-class scores ---------------------------------------------------------------------------------
 st.subheader("Per class")
@@ -72,7 +79,7 @@ if any(name != label for label, name in names.items()):
 table = metrics.comparison_table(ev, names)
 st.dataframe(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
 st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
-           "'best' columns. Shirts, pullovers and coats are where models usually part ways.")
+           "'best' columns. " + ui.CONFUSED_CLASSES.get(run.settings.dataset, ""))
 ui.csv_download("Per-class table (CSV)", table, f"{run.name} per class", "dl_per_class")
 
 # ---- Disagreement -------------------------------------------------------------------------------------

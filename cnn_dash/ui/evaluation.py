@@ -72,6 +72,37 @@ def run_evaluation(run: Run) -> tuple[metrics.Evaluation, dict[str, Any], np.nda
     return cache[key]
 
 
+def verdict(evaluation: metrics.Evaluation) -> tuple[str, str]:
+    """(title, sentence) naming the model that wins on this run by test accuracy: the best CNN against the best
+    FC net, or the best model when the run has only one kind. Equal to 0.1% is a tie."""
+    best = lambda results: max(results, key=lambda r: r.report.accuracy)  # noqa: E731
+    cnns = [r for r in evaluation.results if r.is_cnn]
+    fcs = [r for r in evaluation.results if not r.is_cnn]
+    if not cnns or not fcs:
+        top = best(evaluation.results)
+        if len(evaluation.results) == 1:
+            return "one model's mistakes", f"On this run {top.label} scores {top.report.accuracy:.1%}."
+        return "the best model on this run", f"On this run {top.label} scores best: {top.report.accuracy:.1%}."
+    cnn, fc = best(cnns), best(fcs)
+    ca, fa = cnn.report.accuracy, fc.report.accuracy
+    if round(ca * 1000) == round(fa * 1000):
+        return ("on this run the CNN and the FC net tie",
+                f"On this run the CNN and the FC net tie: {cnn.label} {ca:.1%}, {fc.label} {fa:.1%}.")
+    if ca > fa:
+        return ("on this run the CNN wins",
+                f"On this run the CNN wins: {cnn.label} {ca:.1%} vs {fc.label} {fa:.1%} test accuracy.")
+    return ("on this run the FC net wins",
+            f"On this run the FC net wins: {fc.label} {fa:.1%} vs {cnn.label} {ca:.1%} test accuracy. A CNN usually "
+            "pulls ahead with more training (more epochs or images) or a learning rate that suits it; see the hints "
+            "on the Training page for why.")
+
+
+CONFUSED_CLASSES = {  # where models usually part ways, per dataset
+    "FashionMNIST": "Shirts, T-shirts, pullovers and coats are where models usually part ways.",
+    "MNIST": "Digits written alike (4 and 9, 3 and 5, 7 and 1) are where models usually part ways.",
+}
+
+
 def short_names(labels: list[str]) -> dict[str, str]:
     """Label -> short name for table columns: 'A' for 'A · LeNet-5 (SGD)' when every prefix is unique."""
     prefixes = [label.split(" · ")[0] for label in labels]
