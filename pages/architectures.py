@@ -9,6 +9,7 @@ from cnn_dash.summary import Summary, compare, summarize, summary_frame, totals_
 from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.model_picker import model_picker
 from cnn_dash.ui.routing import through_router
+from cnn_dash.ui.tables import table
 
 through_router()
 
@@ -65,15 +66,19 @@ with right:
     fc_summary = safe_summary(fc)
 
 
+MACS_HELP = ("Multiply-adds for the whole batch, as torchinfo 1.8 counts them: one for every weight × input "
+             "product, plus one for each bias addition (bias adds are counted).")
+
+
 def show_summary(s: Summary) -> None:
-    st.dataframe(summary_frame(s), hide_index=True, width="stretch")
-    st.dataframe(totals_frame(s), hide_index=True, width="stretch")
+    table(summary_frame(s), helps={"Mult-adds": MACS_HELP}, hide_index=True, width="stretch")
+    table(totals_frame(s), hide_index=True, width="stretch")
 
 
 if cnn_summary is not None and fc_summary is not None:
     st.header("Layer summaries")
     st.caption(
-        "Output shapes include the batch. Mult-adds are for the whole batch, biases included (torchinfo 1.8); "
+        "Output shapes include the batch. Mult-adds are for the whole batch, bias additions counted (torchinfo 1.8); "
         "the notebook's older torchinfo printed 0.93 M for its ConvNet: one image, weights only."
     )
     left, right = st.columns(2)

@@ -33,7 +33,7 @@ for label, step in run.diverged.items():
 
 st.subheader("Scores")
 summary = metrics.summary_table(ev)
-st.dataframe(summary.style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}", "macro F1": "{:.3f}"}))
+ui.table(summary.style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}", "macro F1": "{:.3f}"}))
 ui.csv_download("Scores (CSV)", summary, f"{run.name} scores", "dl_scores")
 
 # ---- Confusion matrices ------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ st.subheader("Per class")
 if any(name != label for label, name in names.items()):
     st.caption(" · ".join(f"**{name}** = {label.split(' · ', 1)[1]}" for label, name in names.items()))
 table = metrics.comparison_table(ev, names)
-st.dataframe(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
+ui.table(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
 st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
            "'best' columns. " + ui.CONFUSED_CLASSES.get(run.settings.dataset, ""))
 ui.csv_download("Per-class table (CSV)", table, f"{run.name} per class", "dl_per_class")
@@ -87,7 +87,7 @@ st.subheader(f"Where {a} and {b} disagree")
 d = metrics.disagreement(ev.labels, ev.result(a).predictions.preds, ev.result(b).predictions.preds)
 agree = pd.DataFrame([[d.both, d.only_a], [d.only_b, d.neither]],
                      index=[f"{a} right", f"{a} wrong"], columns=[f"{b} right", f"{b} wrong"])
-st.dataframe(agree)
+ui.table(agree)
 st.markdown(ui.mcnemar_reading(metrics.mcnemar(d.only_a, d.only_b), a, b))
 ui.csv_download("Agreement table (CSV)", agree, f"{run.name} agreement", "dl_agree")
 

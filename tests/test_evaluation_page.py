@@ -216,3 +216,10 @@ def test_an_mnist_run_has_no_fashion_words():
     assert not at.exception
     text = " ".join(e.value for kind in ("caption", "markdown") for e in getattr(at, kind))
     assert "garment" not in text and "digit you draw" in text
+
+
+def test_every_table_shows_its_numbers_whole(registry):
+    from tests.tables_check import assert_tables_fit
+
+    at = open_page(registry)
+    assert assert_tables_fit(at) == 4  # scores, per class, agreement, shift per direction

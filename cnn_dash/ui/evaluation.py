@@ -15,6 +15,7 @@ from cnn_dash import features, metrics, shift
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.shift import shift_figure, shift_frame
 from cnn_dash.runs import Run
+from cnn_dash.ui.tables import table
 from cnn_dash.ui.training import session_registry
 
 CACHE_KEY = "_evaluation_cache"  # (run id, status) -> (Evaluation, models, originals); no widget uses it
@@ -266,6 +267,6 @@ def shift_section(run: Run) -> None:
                + f" (computed in {seconds:.1f} s on the whole test set).")
     frame = shift_frame(curves)
     with st.expander("Accuracy per direction"):
-        st.dataframe(frame.style.format({c: "{:.1%}" for c in frame.columns[2:]}), hide_index=True)
+        table(frame.style.format({c: "{:.1%}" for c in frame.columns[2:]}), hide_index=True)
     csv_download("Shift robustness (CSV)", frame.set_index(["model", "shift (px)"]), f"{run.name} shift",
                  "dl_shift")
