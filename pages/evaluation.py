@@ -65,9 +65,10 @@ diff = plots.advantage(values[a], values[b])
 st.plotly_chart(plots.difference_figure(diff, classes, f"Where {a} does better than {b}", percent,
                                                 names[a], names[b]),
                 width="stretch", key="diff")
-st.caption(f"Blue: {a} does better in that cell; red: {b} does. On the diagonal the number is {a}'s right "
-           f"answers minus {b}'s; off the diagonal it is {b}'s mistakes minus {a}'s (fewer mistakes is better). "
-           f"So a positive number always favours {a}, a negative one {b}.")
+na, nb = names[a], names[b]  # short names: the caption stays readable with long labels
+st.caption(f"Blue: {na} does better in that cell; red: {nb} does. On the diagonal the number is {na}'s right "
+           f"answers minus {nb}'s; off the diagonal it is {nb}'s mistakes minus {na}'s (fewer mistakes is better). "
+           f"So a positive number always favours {na}, a negative one {nb}.")
 frame = pd.DataFrame(diff, index=classes, columns=classes).rename_axis("true \\ predicted")
 ui.csv_download(f"Advantage of {names[a]} over {names[b]} (CSV, {unit})", frame,
                 f"{run.name} {names[a]} advantage over {names[b]} {unit}", "dl_diff")

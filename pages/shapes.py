@@ -88,7 +88,7 @@ def single_layer() -> None:
     except ShapeError as e:
         st.error(f"PyTorch would refuse this layer: {e}.")
         return
-    st.code(f"{layer_code(expl.layer)}  # {in_shape} -> {expl.out_shape}", language="python")
+    st.code(f"{layer_code(expl.layer)}  # {in_shape} -> {expl.out_shape}", language="python", wrap_lines=True)
     c1, c2, c3 = st.columns(3)
     c1.metric("Output shape", "×".join(map(str, expl.out_shape)))
     c2.metric("Parameters", f"{expl.params:,}")
@@ -168,19 +168,20 @@ def network() -> None:
              f"counted, as torchinfo counts them); output {rows[-1].out_shape}.")
     explain_first_linear(rows)
     st.subheader("As PyTorch code")
-    st.code(to_code(net), language="python")
+    st.code(to_code(net), language="python", wrap_lines=True)
 
 
 def trace_frame(rows, input_shape) -> pd.DataFrame:
+    """One row per layer; the long layer code last, so that the numbers are in view without scrolling."""
     spatial = "×".join(map(str, input_shape[1:]))
     return pd.DataFrame([{
         "#": r.index + 1,
-        "layer": layer_code(r.layer).removeprefix("nn."),
         "output shape": "×".join(map(str, r.out_shape)),
         "parameters": r.params,
         "multiply-adds": r.macs,
         "receptive field": "×".join(map(str, r.receptive_field)) if r.jump else f"all {spatial}",
         "effective stride": "×".join(map(str, r.jump)) if r.jump else "—",
+        "layer": layer_code(r.layer).removeprefix("nn."),
     } for r in rows])
 
 

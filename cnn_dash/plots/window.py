@@ -81,9 +81,9 @@ def window_figure(expl: Explanation, out_index: tuple[int, ...]) -> go.Figure:
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if col == 1 else 2}", constrain="domain",
                          showgrid=False, zeroline=False, dtick=_tick(len(ys)), row=1, col=col)
         fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, dtick=_tick(len(xs)), row=1, col=col)
-    fig.update_layout(height=min(max(140 + 16 * len(rows), 200), 520) + (30 if cells else 0),
-                      margin=dict(l=10, r=10, t=40, b=10), showlegend=bool(cells),
-                      legend=dict(orientation="h", yanchor="top", y=-0.08, x=0))
+    fig.update_layout(height=min(max(140 + 16 * len(rows), 200), 520) + (40 if cells else 0),
+                      margin=dict(l=10, r=10, t=40, b=40 if cells else 10), showlegend=bool(cells),
+                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))  # below the tick labels
     return fig
 
 
