@@ -9,6 +9,7 @@ from cnn_dash.summary import Summary, compare, summarize, summary_frame, totals_
 from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.model_picker import model_picker
 from cnn_dash.ui.routing import through_router
+from cnn_dash.ui.tables import table
 
 through_router()
 
@@ -65,24 +66,28 @@ with right:
     fc_summary = safe_summary(fc)
 
 
+MACS_HELP = ("Multiply-adds for the whole batch, as torchinfo 1.8 counts them: one for every weight × input "
+             "product, plus one for each bias addition (bias adds are counted).")
+
+
 def show_summary(s: Summary) -> None:
-    st.dataframe(summary_frame(s), hide_index=True, width="stretch")
-    st.dataframe(totals_frame(s), hide_index=True, width="stretch")
+    table(summary_frame(s), helps={"Mult-adds": MACS_HELP}, hide_index=True, width="stretch")
 
 
 if cnn_summary is not None and fc_summary is not None:
     st.header("Layer summaries")
     st.caption(
-        "Output shapes include the batch. Mult-adds are for the whole batch, biases included (torchinfo 1.8); "
+        "Output shapes include the batch. Mult-adds are for the whole batch, bias additions counted (torchinfo 1.8); "
         "the notebook's older torchinfo printed 0.93 M for its ConvNet: one image, weights only."
     )
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**{cnn_summary.net_name}**")
-        show_summary(cnn_summary)
-    with right:
-        st.markdown(f"**{fc_summary.net_name}**")
-        show_summary(fc_summary)
+    # One above the other, full width: side by side, half-width tables hid Params and Mult-adds behind a scroll.
+    for summary in (cnn_summary, fc_summary):
+        st.markdown(f"**{summary.net_name}**")
+        show_summary(summary)
+    for column, summary in zip(st.columns(2), (cnn_summary, fc_summary)):
+        with column:
+            st.markdown(f"**{summary.net_name}**: totals")
+            table(totals_frame(summary), hide_index=True, width="stretch")
 
     st.header("CNN ÷ FC")
     ratios = compare(cnn_summary, fc_summary)
@@ -108,7 +113,7 @@ if cnn_summary is not None and fc_summary is not None:
     st.header("PyTorch code")
     for column, net, tag in zip(st.columns(2), (cnn, fc), ("cnn", "fc")):
         code = to_code(net)
-        column.code(code, language="python")
+        column.code(code, language="python", wrap_lines=True)
         column.download_button(
             "Download .py", code, file_name=f"{tag}_model.py", mime="text/x-python", key=f"arch_code_{tag}"
         )

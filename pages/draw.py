@@ -17,9 +17,8 @@ runs = runs_ui.evaluable_runs()
 # ---- Draw or upload ----------------------------------------------------------------------------------
 if draw_tab.open:
     with draw_tab:
-        st.caption("An FC net that scores 98% on MNIST's test set often fails on a digit you draw, while a CNN "
-                   "gets it right: draw one and see.")
         run = runs_ui.run_picker(runs, key="draw_run") if runs else None
+        st.caption(ui.invitation(run.settings.dataset if run else None))
         picture_col, input_col = st.columns(2)
         with picture_col:
             grey = ui.input_picture(run.settings.dataset if run else None)

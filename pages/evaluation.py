@@ -11,7 +11,8 @@ from cnn_dash.ui.routing import through_router
 
 through_router()
 
-st.title("Evaluation: what each model gets wrong, and where the CNN wins")
+heading = st.empty()  # filled with who wins once a run is chosen
+heading.title("Evaluation: what each model gets wrong")
 
 runs = ui.evaluable_runs()
 if not runs:
@@ -22,6 +23,9 @@ run = ui.run_picker(runs)
 ev, models, originals = ui.run_evaluation(run)
 classes = ev.classes
 labels = [r.label for r in ev.results]
+title, sentence = ui.verdict(ev)
+heading.title(f"Evaluation: {title}")
+st.markdown(f"**{sentence}**")
 names = ui.short_names(labels)  # "A" for "A · LeNet-5 (SGD)": table columns and captions stay readable
 st.caption(f"{len(ev.labels):,} test images from the {run.source}; every model evaluated in {ev.seconds:.2f} s.")
 if run.status == "stopped":
@@ -31,7 +35,7 @@ for label, step in run.diverged.items():
 
 st.subheader("Scores")
 summary = metrics.summary_table(ev)
-st.dataframe(summary.style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}", "macro F1": "{:.3f}"}))
+ui.table(summary.style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}", "macro F1": "{:.3f}"}))
 ui.csv_download("Scores (CSV)", summary, f"{run.name} scores", "dl_scores")
 with st.expander("Test accuracy at an earlier epoch, and the tutorial's numbers"):
     tutorials.epoch_table(run, key="eval_epoch")  # e.g. Adam at epoch 15 of seed 003's 25-epoch run
@@ -64,22 +68,26 @@ if a == b:
     st.info("Choose two different models to compare them.")
     st.stop()
 
-diff = values[a] - values[b]
-st.plotly_chart(plots.difference_figure(diff, classes, f"{a} − {b}", percent), width="stretch", key="diff")
-st.caption(f"Blue: {a} has more images in that cell, red: {b} has more. On the diagonal blue means {a} gets "
-           f"more of that class right; off the diagonal blue means {a} makes that mistake more often.")
+diff = plots.advantage(values[a], values[b])
+st.plotly_chart(plots.difference_figure(diff, classes, f"Where {a} does better than {b}", percent,
+                                                names[a], names[b]),
+                width="stretch", key="diff")
+na, nb = names[a], names[b]  # short names: the caption stays readable with long labels
+st.caption(f"Blue: {na} does better in that cell; red: {nb} does. On the diagonal the number is {na}'s right "
+           f"answers minus {nb}'s; off the diagonal it is {nb}'s mistakes minus {na}'s (fewer mistakes is better). "
+           f"So a positive number always favours {na}, a negative one {nb}.")
 frame = pd.DataFrame(diff, index=classes, columns=classes).rename_axis("true \\ predicted")
-ui.csv_download(f"Difference {names[a]} − {names[b]} (CSV, {unit})", frame,
-                f"{run.name} {names[a]} minus {names[b]} {unit}", "dl_diff")
+ui.csv_download(f"Advantage of {names[a]} over {names[b]} (CSV, {unit})", frame,
+                f"{run.name} {names[a]} advantage over {names[b]} {unit}", "dl_diff")
 
 # ---- Per-class scores ---------------------------------------------------------------------------------
 st.subheader("Per class")
 if any(name != label for label, name in names.items()):
     st.caption(" · ".join(f"**{name}** = {label.split(' · ', 1)[1]}" for label, name in names.items()))
 table = metrics.comparison_table(ev, names)
-st.dataframe(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
+ui.table(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
 st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
-           "'best' columns. Shirts, pullovers and coats are where models usually part ways.")
+           "'best' columns. " + ui.CONFUSED_CLASSES.get(run.settings.dataset, ""))
 ui.csv_download("Per-class table (CSV)", table, f"{run.name} per class", "dl_per_class")
 
 # ---- Disagreement -------------------------------------------------------------------------------------
@@ -87,7 +95,7 @@ st.subheader(f"Where {a} and {b} disagree")
 d = metrics.disagreement(ev.labels, ev.result(a).predictions.preds, ev.result(b).predictions.preds)
 agree = pd.DataFrame([[d.both, d.only_a], [d.only_b, d.neither]],
                      index=[f"{a} right", f"{a} wrong"], columns=[f"{b} right", f"{b} wrong"])
-st.dataframe(agree)
+ui.table(agree)
 st.markdown(ui.mcnemar_reading(metrics.mcnemar(d.only_a, d.only_b), a, b))
 ui.csv_download("Agreement table (CSV)", agree, f"{run.name} agreement", "dl_agree")
 

@@ -15,11 +15,14 @@ from cnn_dash.ui.dataset import selected_dataset
 from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.routing import through_router
 from cnn_dash.ui.stack_editor import stack_editor
+from cnn_dash.ui.tables import table
 from cnn_dash.windows import explain, pool2d, rounding_text
 
 through_router()
 
 SINGLE_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "AdaptiveAvgPool2d", "Conv1d", "Conv3d")
+MACS_HELP = ("Multiply-adds per image, counted as torchinfo counts them: one for every weight × input product, "
+             "plus one for each bias addition (every output value adds its bias once; bias=False layers add none).")
 BIG = 4 * MAX_SPATIAL  # boxes accept values past every sensible size, so the calculator can say why they fail
 
 st.title("Shape calculator")
@@ -85,11 +88,11 @@ def single_layer() -> None:
     except ShapeError as e:
         st.error(f"PyTorch would refuse this layer: {e}.")
         return
-    st.code(f"{layer_code(expl.layer)}  # {in_shape} -> {expl.out_shape}", language="python")
+    st.code(f"{layer_code(expl.layer)}  # {in_shape} -> {expl.out_shape}", language="python", wrap_lines=True)
     c1, c2, c3 = st.columns(3)
     c1.metric("Output shape", "×".join(map(str, expl.out_shape)))
     c2.metric("Parameters", f"{expl.params:,}")
-    c3.metric("Multiply-adds per image", f"{expl.macs:,}")
+    c3.metric("Multiply-adds per image", f"{expl.macs:,}", help=MACS_HELP)
     st.latex(expl.dims[0].latex()[0])
     explained: dict[tuple[str, str], list[str]] = {}  # a square layer explains height and width once
     for dim in expl.dims:
@@ -114,8 +117,9 @@ def draw_window(expl) -> None:
         st.caption("Conv3d: the drawing shows the height × width plane; depth follows the same rule.")
     st.plotly_chart(window_figure(expl, index), width="stretch", key="shp_window_fig")
     st.caption("Dark orange: input cells the window reads for the chosen output cell; light orange: padding it "
-               "reads; grey: padding. Move the output cell by one and the window moves by the stride; dilation "
-               "leaves gaps between its taps.")
+               "reads; grey: padding. Crossed cells are read by no window at all (the rounding down, or a stride "
+               "or dilation that skips them). Move the output cell by one and the window moves by the stride; "
+               "dilation leaves gaps between its taps.")
 
 
 def compare_pooling(layer: LayerSpec) -> None:
@@ -158,25 +162,26 @@ def network() -> None:
     except ShapeError as e:
         st.error(f"PyTorch would refuse this network: {e}.")
         return
-    st.dataframe(trace_frame(rows, input_shape), hide_index=True, width="stretch")
+    table(trace_frame(rows, input_shape), helps={"multiply-adds": MACS_HELP}, hide_index=True, width="stretch")
     total = sum(r.params for r in rows)
-    st.write(f"**{total:,} parameters**, {sum(r.macs for r in rows):,} multiply-adds per image; "
-             f"output {rows[-1].out_shape}.")
+    st.write(f"**{total:,} parameters**, {sum(r.macs for r in rows):,} multiply-adds per image (bias additions "
+             f"counted, as torchinfo counts them); output {rows[-1].out_shape}.")
     explain_first_linear(rows)
     st.subheader("As PyTorch code")
-    st.code(to_code(net), language="python")
+    st.code(to_code(net), language="python", wrap_lines=True)
 
 
 def trace_frame(rows, input_shape) -> pd.DataFrame:
+    """One row per layer; the long layer code last, so that the numbers are in view without scrolling."""
     spatial = "×".join(map(str, input_shape[1:]))
     return pd.DataFrame([{
         "#": r.index + 1,
-        "layer": layer_code(r.layer).removeprefix("nn."),
         "output shape": "×".join(map(str, r.out_shape)),
         "parameters": r.params,
         "multiply-adds": r.macs,
         "receptive field": "×".join(map(str, r.receptive_field)) if r.jump else f"all {spatial}",
         "effective stride": "×".join(map(str, r.jump)) if r.jump else "—",
+        "layer": layer_code(r.layer).removeprefix("nn."),
     } for r in rows])
 
 

@@ -82,7 +82,7 @@ def test_page_shows_matrices_tables_and_mcnemar(registry):
     for label in (a, b):
         z = array(figures[titles.index(label)]["data"][0]["z"])
         np.testing.assert_array_equal(z, metrics.confusion_matrix(labels, preds[label], 10))
-    assert f"{a} − {b}" in titles
+    assert f"Where {a} does better than {b}" in titles
 
     scores = at.dataframe[0].value
     assert scores.loc[a, "accuracy"] == pytest.approx((preds[a] == labels).mean())
@@ -99,7 +99,7 @@ def test_page_shows_matrices_tables_and_mcnemar(registry):
     text = " ".join(m.value for m in at.markdown)
     assert "McNemar" in text and f"p = {test.p_value:.3g}" in text
     downloads = {d.label for d in at.get("download_button")}
-    assert {"A matrix (CSV, counts)", "B matrix (CSV, counts)", "Difference A − B (CSV, counts)",
+    assert {"A matrix (CSV, counts)", "B matrix (CSV, counts)", "Advantage of A over B (CSV, counts)",
             "Per-class table (CSV)", "Scores (CSV)", "Agreement table (CSV)"} <= downloads
 
 
@@ -172,3 +172,54 @@ def test_shift_robustness_section(registry):
     fig = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "shifted" in c.proto.spec][0]
     assert list(array(fig["data"][0]["x"])) == list(range(7))
     assert "Shift robustness (CSV)" in {d.label for d in at.get("download_button")}
+
+
+def test_the_title_names_the_winner_of_this_run(registry):
+    at = open_page(registry)
+    summary = at.dataframe[0].value
+    cnn, fc = (summary.loc[m.label, "accuracy"] for m in MODELS)
+    title = at.title[0].value
+    expected = ("CNN wins" if cnn > fc else "FC net wins") if round(cnn * 1000) != round(fc * 1000) else "tie"
+    assert title.startswith("Evaluation: on this run") and expected in title, title
+    assert "where the CNN wins" not in title
+    sentence = " ".join(m.value for m in at.markdown)
+    assert f"{max(cnn, fc):.1%}" in sentence and f"{min(cnn, fc):.1%}" in sentence
+    text = " ".join(c.value for c in at.caption)
+    assert "Shirts" in text and "Digits written alike" not in text  # a Fashion-MNIST run
+
+
+def test_verdict_cnn_fc_tie_and_one_kind():
+    from types import SimpleNamespace as NS
+
+    from cnn_dash.ui.evaluation import verdict
+
+    def ev(*models):
+        return NS(results=tuple(NS(label=label, is_cnn=cnn, report=NS(accuracy=acc)) for label, cnn, acc in models))
+
+    title, sentence = verdict(ev(("A", True, 0.971), ("B", False, 0.934)))
+    assert title == "on this run the CNN wins" and "97.1% vs B 93.4%" in sentence
+    title, sentence = verdict(ev(("A", True, 0.90), ("B", False, 0.934)))
+    assert title == "on this run the FC net wins" and "Training page" in sentence
+    assert "tie" in verdict(ev(("A", True, 0.9341), ("B", False, 0.9339)))[0]
+    assert "best model" in verdict(ev(("A", True, 0.9), ("C", True, 0.95)))[0]
+
+
+def test_an_mnist_run_has_no_fashion_words():
+    registry = RunRegistry(Scheduler())
+    settings = TrainSettings("MNIST", train_subset=300, batch_size=50, seed=3, source="bundled")
+    wait_for_run(registry.start(settings, MODELS))
+    at = open_page(registry)
+    text = " ".join(e.value for kind in ("caption", "markdown", "title", "info") for e in getattr(at, kind))
+    for word in ("Shirt", "pullover", "coat", "garment", "Fashion"):
+        assert word.lower() not in text.lower(), word
+    at.switch_page("pages/draw.py").run()
+    assert not at.exception
+    text = " ".join(e.value for kind in ("caption", "markdown") for e in getattr(at, kind))
+    assert "garment" not in text and "digit you draw" in text
+
+
+def test_every_table_shows_its_numbers_whole(registry):
+    from tests.tables_check import assert_tables_fit
+
+    at = open_page(registry)
+    assert assert_tables_fit(at) == 4  # scores, per class, agreement, shift per direction

@@ -130,13 +130,11 @@ ARCH_KEYS = ["arch_batch", "arch_channels", "arch_height", "arch_width", "arch_m
              "arch_cnn_preset", "arch_fc_preset", "arch_cnn_start", "arch_fc_start", "arch_log"]
 
 
-def random_query(rng: random.Random, keys: list[str], finite: bool = False) -> dict:
+def random_query(rng: random.Random, keys: list[str]) -> dict:
     query: dict = {}
     for key in rng.sample(keys, rng.randint(1, 6)) + rng.sample(["embed", "zz", "", "a b", "é"], rng.randint(0, 1)):
         pick = lambda: rng.choice(ODD) if rng.random() < 0.6 else str(rng.choice([0, 1, 2, 5, 64, 10**9, -10**12]))  # noqa: E731
         query[key] = [pick(), pick()] if rng.random() < 0.1 else pick()
-        if finite and any(v.lower() in ("inf", "nan") for v in ([query[key]] if isinstance(query[key], str) else query[key])):
-            query[key] = "3"
     return query
 
 
@@ -149,9 +147,7 @@ def test_fuzzed_query_strings_never_raise():
     at = AppTest.from_file(APP, default_timeout=90)
     for step in range(STEPS):
         for page, keys in ((SHAPES, SHAPES_KEYS), (ARCH, ARCH_KEYS)):
-            # KNOWN GAP (open): 'inf'/'nan' for a number box of a page revisited in one AppTest session raises
-            # inside Streamlit's URL seeding; new sessions (a link opened) refuse them, tested below.
-            query = random_query(rng, keys, finite=True)
+            query = random_query(rng, keys)
             at.query_params = dict(query)
             at.switch_page(page).run()
             assert not at.exception, f"step {step} {query}: {at.exception[0].value}"

@@ -125,3 +125,22 @@ def test_window_figure_lights_the_taps_and_the_chosen_cell():
     assert (grid == TAP).sum() == 6 and (grid == TAP_PAD).sum() == 3 and (grid == PAD).sum() == 169 - 81 - 3
     assert out.shape == (5, 5) and out[0, 2] == OUT_PICKED and (out == OUT_PICKED).sum() == 1
     assert not drawable(explain(layer, (1, 500, 500)))
+
+
+def test_window_figure_marks_the_cells_no_window_covers():
+    from cnn_dash.plots.window import UNCOVERED, window_figure
+
+    # 7×7, kernel 2, stride 2: three windows cover rows and columns 0-5; row 6 and column 6 are never read
+    expl = explain(LayerSpec.of("MaxPool2d", kernel_size=2, stride=2), (1, 7, 7))
+    fig = window_figure(expl, (0, 0))
+    (marks,) = [t for t in fig.data if t.name == UNCOVERED]
+    cells = set(zip(marks.y, marks.x))
+    assert cells == {(6, c) for c in range(7)} | {(r, 6) for r in range(7)}
+    assert fig.layout.showlegend and marks.showlegend is not False
+    # 8×8 with the same windows: every cell is read, nothing marked, no legend
+    fig = window_figure(explain(LayerSpec.of("MaxPool2d", kernel_size=2, stride=2), (1, 8, 8)), (0, 0))
+    assert not [t for t in fig.data if t.name == UNCOVERED] and not fig.layout.showlegend
+    # stride 3 past a kernel of 2: the gaps between windows are marked too (columns 2 and 5 of 6)
+    fig = window_figure(explain(LayerSpec.of("Conv1d", out_channels=1, kernel_size=2, stride=3), (1, 6)), (0,))
+    (marks,) = [t for t in fig.data if t.name == UNCOVERED]
+    assert sorted(marks.x) == [2, 5]

@@ -44,23 +44,31 @@ def confusion_figure(
     return _matrix_figure(heatmap, classes, title)
 
 
-def difference_figure(
-    diff: np.ndarray, classes: tuple[str, ...], title: str, percent: bool = False
-) -> go.Figure:
-    """Heatmap of A − B on a diverging scale centred at 0, the signed value written in every cell.
+def advantage(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A's advantage over B in every cell of two confusion matrices: positive where A does better.
 
-    On the diagonal a positive cell means A gets more of that class right; off the diagonal a positive
-    cell means A makes more of that mistake.
+    On the diagonal (right answers) that is A − B; off it (mistakes) B − A, since fewer mistakes is better.
     """
+    out = np.asarray(b) - np.asarray(a)
+    np.fill_diagonal(out, np.diagonal(a) - np.diagonal(b))
+    return out
+
+
+def difference_figure(
+    diff: np.ndarray, classes: tuple[str, ...], title: str, percent: bool = False, a: str = "A", b: str = "B"
+) -> go.Figure:
+    """Heatmap of A's advantage over B (see `advantage`) on a diverging scale centred at 0: blue where A does
+    better, red where B does, on and off the diagonal alike; the signed value written in every cell."""
     bound = float(np.abs(diff).max()) or 1.0
     # Signed values, but a plain 0 where the models agree: "+0" would draw the eye to nothing.
     fmt = "{:+.1f}" if percent else "{:+d}"
     text = [["0" if round(v, 1) == 0 else fmt.format(v) for v in row] for row in diff.tolist()]
+    unit = "% of row" if percent else "images"
     heatmap = go.Heatmap(
         z=diff, x=list(classes), y=list(classes), colorscale=DIVERGING, zmin=-bound, zmax=bound, zmid=0,
         text=text, texttemplate="%{text}",
-        colorbar=dict(title="Δ % of row" if percent else "Δ images"),
-        hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+        colorbar=dict(title=f"{a} better (+)<br>{b} better (−)<br>{unit}"),
+        hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{text}} {unit} in favour of {a}<extra></extra>",
     )
     return _matrix_figure(heatmap, classes, title)
 

@@ -34,6 +34,17 @@ def _axis(dim: DimWindow, o: int) -> tuple[list[int], list[int], set[int]]:
     return positions, kinds, taps
 
 
+UNCOVERED = "not covered by any window"
+
+
+def uncovered(dim: DimWindow | None, positions: list[int], kinds: list[int]) -> list[int]:
+    """Indices into `positions` (input or padding, not past it) that no output's window reads."""
+    if dim is None or dim.kind not in ("conv", "pool"):
+        return []
+    read = {x for o in range(dim.out) for x in dim.taps(o)}
+    return [i for i, (x, k) in enumerate(zip(positions, kinds)) if k != BEYOND and x not in read]
+
+
 def window_figure(expl: Explanation, out_index: tuple[int, ...]) -> go.Figure:
     """Two heatmaps: the (padded) input with the window of output cell `out_index`, and the output grid."""
     dims = expl.dims[-2:] if len(expl.dims) >= 2 else (None, expl.dims[0])
@@ -56,12 +67,23 @@ def window_figure(expl: Explanation, out_index: tuple[int, ...]) -> go.Figure:
                         horizontal_spacing=0.08)
     fig.add_trace(_heatmap(grid, rows, cols, "input"), row=1, col=1)
     fig.add_trace(_heatmap(out_grid, list(range(out_rows)), list(range(dims[1].out)), "output"), row=1, col=2)
+    skipped_rows, skipped_cols = uncovered(dims[0], rows, row_kinds), uncovered(dims[1], cols, col_kinds)
+    cells = [(rows[i], cols[j]) for i in range(len(rows)) for j in range(len(cols))
+             if (i in skipped_rows or j in skipped_cols) and grid[i, j] != BEYOND]
+    if cells:  # hatched with crosses, so the cells keep their own colour (input or padding) underneath
+        fig.add_trace(go.Scatter(
+            x=[c for _, c in cells], y=[r for r, _ in cells], mode="markers", name=UNCOVERED,
+            marker=dict(symbol="x-thin", size=max(4, min(14, 320 // max(len(rows), len(cols)))),
+                        line=dict(width=1.5, color="#525252"), color="#525252"),
+            hovertemplate=f"input row %{{y}}, column %{{x}}: {UNCOVERED}<extra></extra>",
+        ), row=1, col=1)
     for col, (ys, xs) in enumerate(((rows, cols), (range(out_rows), range(dims[1].out))), start=1):
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if col == 1 else 2}", constrain="domain",
                          showgrid=False, zeroline=False, dtick=_tick(len(ys)), row=1, col=col)
         fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, dtick=_tick(len(xs)), row=1, col=col)
-    fig.update_layout(height=min(max(140 + 16 * len(rows), 200), 520), margin=dict(l=10, r=10, t=40, b=10),
-                      showlegend=False)
+    fig.update_layout(height=min(max(140 + 16 * len(rows), 200), 520) + (40 if cells else 0),
+                      margin=dict(l=10, r=10, t=40, b=40 if cells else 10), showlegend=bool(cells),
+                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))  # below the tick labels
     return fig
 
 

@@ -20,9 +20,23 @@ SOURCES = ("Draw", "Upload a picture")
 CUSTOM = {"Your own 3×3": 3, "Your own 5×5": 5}
 
 
-def canvas_grey() -> np.ndarray | None:
+def thing(dataset: str | None) -> str:
+    """What one image of `dataset` shows: a digit, a garment, or either when no run is chosen."""
+    return {"MNIST": "digit", "FashionMNIST": "garment"}.get(dataset or "", "digit or garment")
+
+
+def invitation(dataset: str | None) -> str:
+    """The line that says why to draw: for this dataset only."""
+    if dataset == "FashionMNIST":
+        return ("An FC net that scores well on Fashion-MNIST's centred test images often fails on a garment you "
+                "photograph off-centre, while a CNN copes better: upload one and see.")
+    return ("An FC net that scores 98% on MNIST's test set often fails on a digit you draw, while a CNN gets it "
+            "right: draw one and see.")
+
+
+def canvas_grey(dataset: str | None = None) -> np.ndarray | None:
     """The drawing canvas; its picture in grey (H, W) uint8, or None while nothing is drawn."""
-    st.caption("Draw one digit with the mouse or a finger, as large as the box. The toolbar that appears "
+    st.caption(f"Draw one {thing(dataset)} with the mouse or a finger, as large as the box. The toolbar that appears "
                "above the box undoes a stroke or clears it all (bin icon).")
     result = st_canvas(stroke_width=20, stroke_color="#000000", background_color="#FFFFFF", height=CANVAS_PX,
                        width=CANVAS_PX, drawing_mode="freedraw", return_image_data=True, key="draw_canvas")
@@ -37,9 +51,9 @@ def canvas_grey() -> np.ndarray | None:
     return None if int(grey.min()) > 250 else grey  # a blank canvas: nothing drawn yet
 
 
-def upload_grey() -> np.ndarray | None:
+def upload_grey(dataset: str | None = None) -> np.ndarray | None:
     """A file uploader for one PNG or JPEG, validated with Pillow; grey (H, W) uint8, or None. Never saved."""
-    upload = st.file_uploader(f"A PNG or JPEG picture of one digit or garment, at most {drawing.MAX_UPLOAD_MB} MB",
+    upload = st.file_uploader(f"A PNG or JPEG picture of one {thing(dataset)}, at most {drawing.MAX_UPLOAD_MB} MB",
                               type=["png", "jpg", "jpeg"], max_upload_size=drawing.MAX_UPLOAD_MB, key="draw_upload")
     if upload is None:
         st.caption("Dark ink on white paper or light ink on black both work; crop close to the object. The "
@@ -58,7 +72,7 @@ def input_picture(dataset: str | None) -> np.ndarray | None:
     # One choice per dataset (the key), so that picking a Fashion-MNIST run switches to upload by itself.
     source = st.radio("Input", SOURCES, index=default, horizontal=True, key=f"draw_source_{dataset or 'none'}",
                       label_visibility="collapsed")
-    return canvas_grey() if source == SOURCES[0] else upload_grey()
+    return canvas_grey(dataset) if source == SOURCES[0] else upload_grey(dataset)
 
 
 def prepare(grey: np.ndarray) -> drawing.Prepared | None:

@@ -15,6 +15,7 @@ from cnn_dash import features, metrics, shift
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.shift import shift_figure, shift_frame
 from cnn_dash.runs import Run
+from cnn_dash.ui.tables import table
 from cnn_dash.ui.training import session_registry
 
 CACHE_KEY = "_evaluation_cache"  # (run id, status) -> (Evaluation, models, originals); no widget uses it
@@ -70,6 +71,37 @@ def run_evaluation(run: Run) -> tuple[metrics.Evaluation, dict[str, Any], np.nda
         for old in list(cache)[:-CACHE_RUNS]:
             del cache[old]
     return cache[key]
+
+
+def verdict(evaluation: metrics.Evaluation) -> tuple[str, str]:
+    """(title, sentence) naming the model that wins on this run by test accuracy: the best CNN against the best
+    FC net, or the best model when the run has only one kind. Equal to 0.1% is a tie."""
+    best = lambda results: max(results, key=lambda r: r.report.accuracy)  # noqa: E731
+    cnns = [r for r in evaluation.results if r.is_cnn]
+    fcs = [r for r in evaluation.results if not r.is_cnn]
+    if not cnns or not fcs:
+        top = best(evaluation.results)
+        if len(evaluation.results) == 1:
+            return "one model's mistakes", f"On this run {top.label} scores {top.report.accuracy:.1%}."
+        return "the best model on this run", f"On this run {top.label} scores best: {top.report.accuracy:.1%}."
+    cnn, fc = best(cnns), best(fcs)
+    ca, fa = cnn.report.accuracy, fc.report.accuracy
+    if round(ca * 1000) == round(fa * 1000):
+        return ("on this run the CNN and the FC net tie",
+                f"On this run the CNN and the FC net tie: {cnn.label} {ca:.1%}, {fc.label} {fa:.1%}.")
+    if ca > fa:
+        return ("on this run the CNN wins",
+                f"On this run the CNN wins: {cnn.label} {ca:.1%} vs {fc.label} {fa:.1%} test accuracy.")
+    return ("on this run the FC net wins",
+            f"On this run the FC net wins: {fc.label} {fa:.1%} vs {cnn.label} {ca:.1%} test accuracy. A CNN usually "
+            "pulls ahead with more training (more epochs or images) or a learning rate that suits it; see the hints "
+            "on the Training page for why.")
+
+
+CONFUSED_CLASSES = {  # where models usually part ways, per dataset
+    "FashionMNIST": "Shirts, T-shirts, pullovers and coats are where models usually part ways.",
+    "MNIST": "Digits written alike (4 and 9, 3 and 5, 7 and 1) are where models usually part ways.",
+}
 
 
 def short_names(labels: list[str]) -> dict[str, str]:
@@ -219,8 +251,8 @@ def shift_section(run: Run) -> None:
     cache: dict = st.session_state.setdefault(SHIFT_CACHE_KEY, {})
     key = (run.id, run.status, max_shift)
     if key not in cache:
-        with st.spinner(f"Shifting {len(run.dataset.test_labels):,} test images by up to {max_shift} pixels "
-                        "and classifying them again…"):
+        with st.spinner(f"Shifting {min(shift.SUBSET, len(run.dataset.test_labels)):,} test images by up to "
+                        f"{max_shift} pixels and classifying them again…"):
             cache[key] = shift.run_shift_curve(run, max_shift)
         for old in list(cache)[:-CACHE_RUNS]:
             del cache[old]
@@ -229,12 +261,15 @@ def shift_section(run: Run) -> None:
     if run.settings.permute_pixels:
         st.caption("The run shuffled its pixels: each image is shifted first, then shuffled the same way as in "
                    "training.")
+    shown = min(shift.SUBSET, len(run.dataset.test_labels))
+    per_class = shown // len(run.classes)
     at = min(3, max_shift)
     ranked = sorted(curves, key=lambda c: -c.at(at))
     st.caption(f"At {at} px: " + " · ".join(f"{c.label} {c.at(at):.1%}" for c in ranked)
-               + f" (computed in {seconds:.1f} s on the whole test set).")
+               + f" (computed in {seconds:.1f} s on {shown:,} test images: {per_class} of each class, the same "
+                 "ones every time, so that the curve takes seconds, not a minute).")
     frame = shift_frame(curves)
     with st.expander("Accuracy per direction"):
-        st.dataframe(frame.style.format({c: "{:.1%}" for c in frame.columns[2:]}), hide_index=True)
+        table(frame.style.format({c: "{:.1%}" for c in frame.columns[2:]}), hide_index=True)
     csv_download("Shift robustness (CSV)", frame.set_index(["model", "shift (px)"]), f"{run.name} shift",
                  "dl_shift")

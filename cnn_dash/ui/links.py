@@ -12,8 +12,8 @@ Each wrapper takes the arguments of the Streamlit widget of the same name (`wher
 returns its value. The widget's `key` is the query parameter's name (`?shp_kind=MaxPool2d&shp_in_size=32`);
 values at their default are left out of the URL.
 
-- Reading: when a widget first appears (a page opened from a link), its parameter is checked against the
-  widget's own options or range. A bad value (unknown option, out of range, not a number, NaN, a repeated key,
+- Reading: on every run, before a bound widget is created, its parameter is checked against the widget's own
+  options or range, both in st.query_params and in the URL the run began with (what Streamlit seeds from). A bad value (unknown option, out of range, not a number, NaN, a repeated key,
   empty, too long) is dropped from the URL and the widget keeps its default; one st.warning names every bad
   parameter. Parameters this page does not bind are ignored.
 - Writing: Streamlit's `bind="query-params"` (1.55+) keeps the URL in step with each widget in the browser. On
@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 HAS_BIND = "bind" in inspect.signature(st.selectbox).parameters  # Streamlit 1.55+
 MAX_LEN = 200  # longer values are refused before they are parsed
@@ -84,6 +85,16 @@ def parse_choice(raw: Sequence[str], labels: Sequence[str]) -> int:
         listed = ", ".join(labels[:8]) + (", …" if len(labels) > 8 else "")
         raise BadValue(f"it takes one of: {listed}")
     return list(labels).index(text)
+
+
+def seeding_value(key: str) -> list[str]:
+    """The value Streamlit will seed a bound widget from: the URL as this run began, which st.query_params no
+    longer shows once a value is deleted or a page is revisited. Private API, read defensively: [] if absent."""
+    try:
+        value = get_script_run_ctx().session_state._state.query_params.get_initial_value(key)
+    except Exception:  # noqa: BLE001 - another Streamlit version: st.query_params alone is checked
+        return []
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 def to_query(value: Any) -> str:
@@ -149,10 +160,14 @@ class PageLink:
     def _bound(self, widget: Callable[..., Any], key: str, default: Any, default_text: str,
                parse: Callable[[list[str]], Any], write: Callable[[Any], str], kwargs: dict[str, Any]) -> Any:
         # Checked on every run, not only the first: Streamlit seeds a widget from the URL whenever the widget is new
-        # to it (a revisited page too), and a value it cannot take ('inf' for a number) would raise inside it.
-        raw = st.query_params.get_all(key)
+        # to it (a revisited page too), and a value it cannot take ('inf' for a number) would raise inside it. Two
+        # places hold the link's value: st.query_params (now) and the URL this run began with, which Streamlit seeds
+        # from (on a revisited page st.query_params may no longer show it). Both are checked, so a refused value
+        # never reaches Streamlit's seeding.
         bind = HAS_BIND
-        if raw:
+        for raw in (st.query_params.get_all(key), seeding_value(key) if HAS_BIND else []):
+            if not raw:
+                continue
             try:
                 value = parse(raw)
                 if not HAS_BIND and key not in st.session_state:  # seed once; later the URL follows the widget
@@ -160,6 +175,7 @@ class PageLink:
             except BadValue as why:
                 self._refuse(key, raw, why, default_text)
                 bind = False  # this run only: Streamlit would otherwise read the value we refused
+                break
         value = widget(key=key, **kwargs, **({"bind": "query-params"} if bind else {}))
         text = write(value)
         if text != default_text:
@@ -178,6 +194,10 @@ class PageLink:
     def _write(key: str, text: str | None) -> None:
         try:
             if text is None:
+                if key not in st.query_params and seeding_value(key):
+                    # Only in the URL the run began with (a revisited page): set it, so that deleting it sends the
+                    # browser a URL without it.
+                    st.query_params[key] = ""
                 if key in st.query_params:
                     del st.query_params[key]
             elif st.query_params.get(key) != text:

@@ -1,0 +1,29 @@
+"""The difference matrix plots A's advantage: one colour for "A better" on and off the diagonal."""
+from __future__ import annotations
+
+import numpy as np
+
+from cnn_dash.plots.confusion import DIVERGING, advantage, difference_figure
+
+
+def test_advantage_against_a_hand_made_pair():
+    cnn = np.array([[50, 2, 0],
+                    [5, 40, 1],
+                    [0, 0, 30]])
+    fc = np.array([[45, 6, 1],
+                   [3, 42, 1],
+                   [0, 2, 28]])
+    # diagonal: CNN right − FC right; off it: FC mistakes − CNN mistakes (fewer mistakes is better)
+    expected = np.array([[5, 4, 1],
+                         [-2, -2, 0],
+                         [0, 2, 2]])
+    np.testing.assert_array_equal(advantage(cnn, fc), expected)
+    np.testing.assert_array_equal(advantage(fc, cnn), -expected)  # symmetric: swapping swaps the sign
+    fig = difference_figure(advantage(cnn, fc), ("0", "1", "2"), "CNN vs FC", a="CNN", b="FC")
+    heat = fig.data[0]
+    assert heat.zmid == 0 and heat.zmin == -5 and heat.zmax == 5
+    # RdBu runs red (low) to blue (high): positive, CNN better, is blue everywhere
+    assert heat.colorscale[0][1].lower() != heat.colorscale[-1][1].lower()
+    assert "CNN better (+)" in heat.colorbar.title.text and "FC better (−)" in heat.colorbar.title.text
+    assert [list(r) for r in heat.text] == [["+5", "+4", "+1"], ["-2", "-2", "0"], ["0", "+2", "+2"]]
+    assert DIVERGING == "RdBu"
