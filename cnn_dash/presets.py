@@ -44,6 +44,19 @@ def _with_relu_after_convs(layers: tuple[LayerSpec, ...]) -> tuple[LayerSpec, ..
 
 _PRESET_LIST = (
     _net(
+        "ConvNet (CNN notebook)",
+        "The ConvNet of the 'Convolutional Neural Networks' notebook, layer for layer: four convolutions, two "
+        "max-pools and Linear 36→10, 13,686 parameters. As in the notebook it has no activation at all, so "
+        "the whole network is linear between its max-pools.",
+        *_SEED_CONVNET,
+    ),
+    _net(
+        "ConvNet + ReLU (CNN notebook)",
+        "The notebook's ConvNet with a ReLU after every convolution: the same 13,686 parameters, but now "
+        "non-linear. Not in the notebook; added to show that activations cost no parameters.",
+        *_with_relu_after_convs(_SEED_CONVNET),
+    ),
+    _net(
         "Small CNN (batch norm)",
         "Two stride-2 5×5 convolutions (8, 16 channels), each with batch norm and ReLU, then Linear 784→10: "
         "11,322 parameters, about as many as the FCNet. Batch norm lets it learn from the first few dozen "
@@ -69,19 +82,6 @@ _PRESET_LIST = (
         L("ReLU"),
         L("Flatten"),  # (1568,)
         L("Linear", out_features=10),
-    ),
-    _net(
-        "ConvNet (CNN notebook)",
-        "The ConvNet of the 'Convolutional Neural Networks' notebook, layer for layer: four convolutions, two "
-        "max-pools and Linear 36→10, 13,686 parameters. As in the notebook it has no activation at all, so "
-        "the whole network is linear between its max-pools.",
-        *_SEED_CONVNET,
-    ),
-    _net(
-        "ConvNet + ReLU (CNN notebook)",
-        "The notebook's ConvNet with a ReLU after every convolution: the same 13,686 parameters, but now "
-        "non-linear. Not in the notebook; added to show that activations cost no parameters.",
-        *_with_relu_after_convs(_SEED_CONVNET),
     ),
     _mlp(
         "FCNet (CNN notebook)",

@@ -17,7 +17,7 @@ from torch import nn
 from cnn_dash.data import Dataset, Stats, input_stats, load_dataset
 from cnn_dash.records import ModelResult, Progress, Status, summarize
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.train import evaluation_set
+from cnn_dash.train import evaluation_set, placed
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
 CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc",
@@ -118,7 +118,7 @@ class Run:
         weights = self.state_dicts()
         for m in self.models:
             if m.label in weights:
-                model = build_model(m.net)
+                model = placed(build_model(m.net), m.net)  # as it trained, so it computes the same numbers
                 model.load_state_dict(weights[m.label])
                 out[m.label] = model.eval()
         return out
