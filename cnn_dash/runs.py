@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from cnn_dash.build import build_model
 from cnn_dash.data import Dataset, Stats, input_stats, load_dataset
 from cnn_dash.records import ModelResult, Progress, Status, summarize
 from cnn_dash.specs import ModelConfig, TrainSettings
@@ -112,8 +113,6 @@ class Run:
 
     def trained_models(self) -> dict[str, nn.Module]:
         """Label -> a fresh module built from its spec with the trained weights, in eval mode."""
-        from cnn_dash.build import build_model
-
         out = {}
         weights = self.state_dicts()
         for m in self.models:

@@ -14,6 +14,7 @@ import torch._dynamo  # noqa: F401  # every optimizer imports it (1 s): here, no
 import torch.nn.functional as F
 from torch import nn
 
+from cnn_dash.build import build_model
 from cnn_dash.data import Dataset, Stats, input_stats, load_dataset, normalize
 from cnn_dash.limits import check_run
 from cnn_dash.metrics import EVAL_BATCH, batched_logits
@@ -103,8 +104,6 @@ class SeededDropout(nn.Dropout):
 
 def build_seeded(net: NetSpec, seed: int) -> nn.Module:
     """The network initialised from `seed` alone: the same seed gives the same weights, whatever runs beside it."""
-    from cnn_dash.build import build_model
-
     with _BUILD_LOCK:
         torch.manual_seed(seed)
         model = build_model(net)

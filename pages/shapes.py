@@ -9,7 +9,7 @@ from cnn_dash.build import layer_code, to_code
 from cnn_dash.plots.window import drawable, pooling_figure, window_figure
 from cnn_dash.presets import PRESETS
 from cnn_dash.shapes import DIM_NAMES, MAX_CHANNELS, MAX_LAYERS, MAX_SPATIAL, SPATIAL_DIMS, ShapeError, trace
-from cnn_dash.specs import LayerSpec, NetSpec
+from cnn_dash.specs import LayerSpec
 from cnn_dash.ui.controls import number_slider
 from cnn_dash.ui.dataset import selected_dataset
 from cnn_dash.ui.links import PageLink

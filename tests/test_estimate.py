@@ -1,17 +1,14 @@
-"""The run-time estimate: measured step times (not a constant), scaled by steps and evaluations, and close
-enough to a run actually timed on the bundled data."""
+"""The run-time estimate: measured step times (not a constant), scaled by steps and evaluations. How close it
+comes to a real run is a timing, so bench/reproduce_tutorial.py prints both rather than a test asserting it."""
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
-import torch
 
 from cnn_dash.estimate import RunEstimate, describe_seconds, estimate_run, step_time
 from cnn_dash.presets import PRESETS
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
-from cnn_dash.train import Trainer
 
 MODELS = (ModelConfig("LeNet-5", PRESETS["LeNet-5"], OptimizerSpec("sgd", 0.05, 0.9)),
           ModelConfig("MLP", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.002)))
@@ -41,28 +38,6 @@ def test_the_estimate_scales_with_epochs_images_and_evaluations():
     assert whole.steps == 157  # no subset: the whole training set
     alone = estimate_run(RUN, MODELS[:1], train_size=10_000, test_size=2_000)
     assert alone.seconds < one.seconds  # every model's steps count
-
-
-@pytest.fixture
-def one_thread():
-    # One intra-op thread for the timed run and the measurement alike: on a busy 2-core machine two threads
-    # spin against other processes and make any timing erratic (steps 4x-20x slower, at random).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield 1
-    torch.set_num_threads(before)
-
-
-def test_the_estimate_is_within_a_sane_factor_of_a_timed_run(one_thread):
-    threads = one_thread
-    trainer = Trainer(RUN, MODELS)
-    guess = estimate_run(RUN, MODELS, len(trainer.data.dataset.train_labels), len(trainer.data.test_labels),
-                         threads=threads)
-    start = time.perf_counter()
-    for _ in trainer:
-        pass
-    took = time.perf_counter() - start
-    assert 0.3 <= took / guess.seconds <= 3, f"took {took:.2f} s, estimated {guess.seconds:.2f} s"
 
 
 def test_durations_read_at_a_glance():

@@ -14,7 +14,6 @@ import torch
 
 from cnn_dash.data import normalize
 from cnn_dash.limits import Limits, LimitError, check_run, describe
-from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry, Scheduler
 from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import NetSpec
