@@ -35,7 +35,11 @@ for label, step in run.diverged.items():
 
 st.subheader("Scores")
 summary = metrics.summary_table(ev)
-ui.table(summary.style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}", "macro F1": "{:.3f}"}))
+short = ui.short_names(list(summary.index))  # 'A', 'B': on a phone the long labels would push the numbers off
+ui.table(summary.rename(index=short).style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}",
+                                                   "macro F1": "{:.3f}"}))
+if any(name != label for label, name in short.items()):
+    st.caption(" · ".join(f"**{name}**: {label.split(' · ', 1)[1]}" for label, name in short.items()))
 ui.csv_download("Scores (CSV)", summary, f"{run.name} scores", "dl_scores")
 with st.expander("Test accuracy at an earlier epoch, and the tutorial's numbers"):
     tutorials.epoch_table(run, key="eval_epoch")  # e.g. Adam at epoch 15 of seed 003's 25-epoch run

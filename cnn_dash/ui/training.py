@@ -41,6 +41,7 @@ RESULT_FORMATS = {"epoch": "{:.2f}", "train loss": "{:.4g}", "train acc": "{:.2%
                   "test acc": "{:.2%}", "samples/s": "{:,.0f}"}
 CURVES_KEY = "_training_curves"  # run id -> (records drawn, when, figure): the figure cache of `curves`
 CURVES_EVERY_S = 4.5  # a training run's curves are redrawn every third refresh; its numbers at every one
+CURVES_HEIGHT = 300  # px: with the status, progress and accuracies above it, inside a 720 px projector screen
 POLL_S = 1.5  # how often the live view reads a training run (each read is a fragment rerun on the server)
 QUEUED_POLL_S = 5.0  # while a run waits only its queue position changes: a third of the reruns for every browser
 
@@ -258,7 +259,7 @@ def curves(run: Run) -> go.Figure:
     cached = st.session_state.setdefault(CURVES_KEY, {})
     count, built_at, figure = cached.get(run.id, (None, -math.inf, None))
     if count != len(history) and (not run.active or time.monotonic() - built_at >= CURVES_EVERY_S):
-        figure = curves_figure(curves_frame({run.name: history}))
+        figure = curves_figure(curves_frame({run.name: history}), height=CURVES_HEIGHT)
         cached[run.id] = len(history), time.monotonic(), figure
     return figure
 
@@ -354,9 +355,9 @@ def run_card(run: Run, registry: RunRegistry) -> None:
         hint = hints.why_cnn_lost(run.settings, run.models, run.results, len(run.dataset.train_labels))
         if hint:
             st.info(f"**Why the FC net won this run.** {hint}", icon=":material/lightbulb:")
-    if run.history:
-        results_table(run)
+    if run.history:  # the curves before the table: on a 1280×720 projector both numbers and curves are in view
         st.plotly_chart(curves(run), width="stretch", key=f"train_curves_{run.id}")
+        results_table(run)
     if not run.active and run.history:
         tutorial = find_tutorial(run.settings, run.models)
         if tutorial is not None:
