@@ -54,7 +54,8 @@ def batched_logits(model: nn.Module, images: torch.Tensor, stats: Stats | Datase
     return torch.cat(chunks) if chunks else torch.empty(0, 0)
 
 
-def predict(model: nn.Module, images: torch.Tensor, stats: Stats | Dataset, batch_size: int = EVAL_BATCH) -> Predictions:
+def predict(model: nn.Module, images: torch.Tensor, stats: Stats | Dataset,
+            batch_size: int = EVAL_BATCH) -> Predictions:
     """Class probabilities and predictions of `model` on uint8 images (N, H, W), with the training's `stats`."""
     if next(model.parameters()).device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules()):
         # Channels-last weights cut a small CNN's CPU time by up to half (MaxPool2d above all, measured

@@ -14,7 +14,8 @@ PAIRS = ((0, 1), (2, 3))  # the page's models A, B, C, D: a CNN, then the FC net
 
 
 def default_models(optimizer: str) -> tuple[ModelConfig, ...]:
-    spec = OptimizerSpec("adam", DEFAULT_LR["Adam"]) if optimizer == "Adam" else OptimizerSpec("sgd", DEFAULT_LR["SGD"], 0.9)
+    spec = (OptimizerSpec("adam", DEFAULT_LR["Adam"]) if optimizer == "Adam"
+            else OptimizerSpec("sgd", DEFAULT_LR["SGD"], 0.9))
     return tuple(ModelConfig(model_label("ABCD"[i], name, spec), PRESETS[name], spec)
                  for i, name in enumerate(DEFAULT_NETS))
 
