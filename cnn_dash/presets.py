@@ -20,6 +20,21 @@ def _mlp(name: str, description: str, *hidden: int, out_features: int = 10) -> N
     return _net(name, description, *layers, L("Linear", out_features=out_features))
 
 
+def _small_cnn(name: str, description: str, channels: int) -> NetSpec:
+    """Two stride-2 5×5 convolutions (channels, then twice as many), each with batch norm and ReLU; Linear to 10."""
+    return _net(
+        name, description,
+        L("Conv2d", out_channels=channels, kernel_size=5, stride=2, padding=2),  # (C, 14, 14)
+        L("BatchNorm2d"),
+        L("ReLU"),
+        L("Conv2d", out_channels=2 * channels, kernel_size=5, stride=2, padding=2),  # (2C, 7, 7)
+        L("BatchNorm2d"),
+        L("ReLU"),
+        L("Flatten"),  # (2C * 49,)
+        L("Linear", out_features=10),
+    )
+
+
 # in_channels / in_features are left out on purpose: the network infers them from the shape arithmetic.
 _SEED_CONVNET = (
     L("Conv2d", out_channels=16, kernel_size=3, stride=1, padding=1),  # (16, 28, 28)
@@ -56,32 +71,18 @@ _PRESET_LIST = (
         "non-linear. Not in the notebook; added to show that activations cost no parameters.",
         *_with_relu_after_convs(_SEED_CONVNET),
     ),
-    _net(
+    _small_cnn(
         "Small CNN (batch norm)",
         "Two stride-2 5×5 convolutions (8, 16 channels), each with batch norm and ReLU, then Linear 784→10: "
         "11,322 parameters, about as many as the FCNet. Batch norm lets it learn from the first few dozen "
         "steps, and stride-2 convolutions are cheaper on a CPU than max-pooling: the Training page's default CNN.",
-        L("Conv2d", out_channels=8, kernel_size=5, stride=2, padding=2),  # (8, 14, 14)
-        L("BatchNorm2d"),
-        L("ReLU"),
-        L("Conv2d", out_channels=16, kernel_size=5, stride=2, padding=2),  # (16, 7, 7)
-        L("BatchNorm2d"),
-        L("ReLU"),
-        L("Flatten"),  # (784,)
-        L("Linear", out_features=10),
+        8,
     ),
-    _net(
+    _small_cnn(
         "Small CNN ×2 (batch norm)",
         "The small CNN with twice the channels (16, 32): 29,034 parameters. Beside it, the 'MLP 784-37-10' has "
         "about as many.",
-        L("Conv2d", out_channels=16, kernel_size=5, stride=2, padding=2),  # (16, 14, 14)
-        L("BatchNorm2d"),
-        L("ReLU"),
-        L("Conv2d", out_channels=32, kernel_size=5, stride=2, padding=2),  # (32, 7, 7)
-        L("BatchNorm2d"),
-        L("ReLU"),
-        L("Flatten"),  # (1568,)
-        L("Linear", out_features=10),
+        16,
     ),
     _mlp(
         "FCNet (CNN notebook)",
