@@ -157,7 +157,8 @@ def run_quick_demo() -> None:
     c0 = time.process_time()
     history = list(trainer)
     wall, cpu = time.perf_counter() - start, time.process_time() - c0
-    print(f"quick demo: {len(dataset.train_labels):,} train images from the {dataset.source} "
+    images = min(settings.train_subset or len(dataset.train_labels), len(dataset.train_labels))
+    print(f"quick demo: {images:,} of {len(dataset.train_labels):,} train images from the {dataset.source} "
           f"(loaded in {loaded:.1f} s), {settings.epochs} epochs, batch {settings.batch_size}")
     for label in (m.label for m in models):
         records = [p for p in history if p.label == label]

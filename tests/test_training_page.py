@@ -6,6 +6,7 @@ AppTest neither waits for the scheduler's threads nor runs fragment timers, so e
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -177,7 +178,7 @@ def test_the_quick_demo_button_starts_the_classroom_preset(at):
     assert not at.exception and not at.error
     (run,) = at.session_state[REGISTRY_KEY].runs()
     settings, models = quick_demo()
-    assert (run.settings, run.models) == (settings, models)
+    assert (run.settings, run.models) == (replace(settings, train_subset=None), models)  # the bundled 10,000
     assert at.button(key="train_quick_demo").disabled and at.button(key="train_start").disabled
     at.button(key=f"train_stop_{run.id}").click().run()
     wait_for_run(run)
