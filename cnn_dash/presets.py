@@ -224,8 +224,8 @@ def matched_fc(cnn: NetSpec, input_shape: tuple[int, ...] | None = None, hidden_
 
 def quick_demo(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
     """The classroom preset: 40,000 training images, the small CNN beside a one-hidden-layer MLP with 9x its
-    parameters, both with a cosine-decayed Adam: about 98.7% for the CNN on MNIST after two epochs, in under
-    10 s on two CPU cores (bench/bench_train.py)."""
+    parameters, both with a cosine-decayed Adam: about 98.7% for the CNN on MNIST after two epochs, in
+    about 10 s on two CPU cores (bench/bench_train.py)."""
     settings = TrainSettings(dataset=dataset, train_subset=40_000, batch_size=128, epochs=2, seed=0,
                              evals_per_epoch=1, lr_decay=True)
     return settings, (
