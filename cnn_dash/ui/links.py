@@ -120,16 +120,17 @@ class PageLink:
     def selectbox(self, label: str, options: Sequence[Any], key: str, index: int = 0,
                   format_func: Callable[[Any], Any] = str, where: Any = st, **kw: Any) -> Any:
         """st.selectbox bound to ?key=<option label>."""
-        labels = [str(format_func(o)) for o in options]
-        return self._bound(where.selectbox, key, options[index], labels[index], lambda r: options[parse_choice(r, labels)],
-                           lambda v: labels[list(options).index(v)],
-                           dict(label=label, options=options, index=index, format_func=format_func, **kw))
+        return self._choice(where.selectbox, label, options, key, index, format_func, kw)
 
     def radio(self, label: str, options: Sequence[Any], key: str, index: int = 0,
               format_func: Callable[[Any], Any] = str, where: Any = st, **kw: Any) -> Any:
         """st.radio bound to ?key=<option label>."""
+        return self._choice(where.radio, label, options, key, index, format_func, kw)
+
+    def _choice(self, widget: Callable[..., Any], label: str, options: Sequence[Any], key: str, index: int,
+                format_func: Callable[[Any], Any], kw: dict[str, Any]) -> Any:
         labels = [str(format_func(o)) for o in options]
-        return self._bound(where.radio, key, options[index], labels[index], lambda r: options[parse_choice(r, labels)],
+        return self._bound(widget, key, options[index], labels[index], lambda r: options[parse_choice(r, labels)],
                            lambda v: labels[list(options).index(v)],
                            dict(label=label, options=options, index=index, format_func=format_func, **kw))
 
