@@ -223,13 +223,14 @@ def matched_fc(cnn: NetSpec, input_shape: tuple[int, ...] | None = None, hidden_
 
 
 def quick_demo(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
-    """The classroom preset: 40,000 training images, the small CNN beside a one-hidden-layer MLP with 9x its
-    parameters, both with a cosine-decayed Adam: about 98.7% for the CNN on MNIST after two epochs, in
-    about 10 s on two CPU cores (bench/bench_train.py)."""
-    settings = TrainSettings(dataset=dataset, train_subset=40_000, batch_size=128, epochs=2, seed=0,
+    """The classroom preset: 48,000 training images in batches of 256, the small CNN beside a one-hidden-layer
+    MLP with 9x its parameters, both with a cosine-decayed Adam: about 98.6% for the CNN on MNIST after two
+    epochs, in about 8.5 s on two CPU cores (bench/bench_train.py). Batches of 256 with twice the learning
+    rates of batches of 128 train as well in fewer, cheaper steps."""
+    settings = TrainSettings(dataset=dataset, train_subset=48_000, batch_size=256, epochs=2, seed=0,
                              evals_per_epoch=1, lr_decay=True)
     return settings, (
-        ModelConfig("A · Small CNN (batch norm) (Adam 0.004)", PRESETS["Small CNN (batch norm)"],
-                    OptimizerSpec("adam", 0.004)),
-        ModelConfig("B · MLP 784-128-10 (Adam 0.002)", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.002)),
+        ModelConfig("A · Small CNN (batch norm) (Adam 0.008)", PRESETS["Small CNN (batch norm)"],
+                    OptimizerSpec("adam", 0.008)),
+        ModelConfig("B · MLP 784-128-10 (Adam 0.004)", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.004)),
     )

@@ -211,7 +211,7 @@ def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, probl
                   help=f"Fills the form and trains: {' vs '.join(m.label for m in demo_models)}, "
                        f"{demo_settings.train_subset:,} training images, {demo_settings.epochs} epochs, batch "
                        f"{demo_settings.batch_size}, cosine decay. "
-                       f"On MNIST the CNN passes 98.5% test accuracy in about 10 seconds on two CPU cores.")
+                       f"On MNIST the CNN passes 98.5% test accuracy in under 10 seconds on two CPU cores.")
 
 
 def _stop(run_id: str) -> None:
