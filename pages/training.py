@@ -1,14 +1,17 @@
 """Training: CNN and FC nets side by side on the same batches, live curves, runs kept for the other pages."""
 import streamlit as st
 
+from cnn_dash.data import TITLES
 from cnn_dash.ui import training as ui
 from cnn_dash.ui import tutorials as tut
 from cnn_dash.ui.dataset import selected_dataset
+from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.routing import through_router
 
 through_router()
 
 st.title("Train side by side")
+link = PageLink(slot=False)  # the form's settings live in the URL; "Copy link" sits beside Train
 registry = ui.session_registry()
 dataset = selected_dataset()
 if dataset is None:
@@ -16,19 +19,19 @@ if dataset is None:
 train_size = len(dataset.train_labels)
 
 # On a projector the buttons and the live run come first, on screen without scrolling; the form below them.
-buttons, live = st.container(), st.container()
+buttons, live = st.container(horizontal=True), st.container()
 busy = registry.active() is not None
 with st.expander("Models and settings of the next run", expanded=False) if busy else st.container():
     st.caption(f"Every model starts from the same seed and sees the same batches in the same order, so the "
                f"curves compare the architectures, not the luck of the draw. Dataset (chosen in the sidebar): "
-               f"**{dataset.name}**, {dataset.size_text} from the {dataset.source}.")
-    tutorial = tut.tutorial_picker(key="tut_pick")
+               f"**{TITLES[dataset.name]}**, {dataset.size_text} from the {dataset.source}.")
+    tutorial = tut.tutorial_picker(key="tut_pick", link=link)
     if tutorial is not None:  # the tutorial's own models and settings, shown by the picker, replace the form
         tut.data_note(tutorial, dataset.name, train_size)
         settings, models = tutorial.settings, list(tutorial.models)
     else:
-        models = ui.model_inputs()
-        settings = ui.settings_inputs(dataset.name, train_size)
+        models = ui.model_inputs(link)
+        settings = ui.settings_inputs(link, dataset.name, train_size)
     problem = ui.check_form(settings, models, train_size)
     if problem is None:
         tut.estimate_note(settings, models, train_size, len(dataset.test_labels))
@@ -37,6 +40,7 @@ with st.expander("Models and settings of the next run", expanded=False) if busy 
 
 with buttons:
     ui.start_buttons(registry, models, problem, train_size)
+    link.finish()
 
 with live:
     active = registry.active()

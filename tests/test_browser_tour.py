@@ -144,3 +144,64 @@ def test_tour_every_page():
         if os.environ.get("CNN_DASH_SCREENSHOTS"):
             page.screenshot(path=os.path.join(os.environ["CNN_DASH_SCREENSHOTS"], "home.png"), full_page=True)
         assert "bundled stratified sample" in page.locator("[data-testid='stSidebar']").inner_text()
+
+
+TRAINING_LINK = {"dataset_title": "Fashion-MNIST (clothing)", "train_opt_0_name": "Adam", "train_opt_0_lr_Adam": "0.003",
+                 "train_model_1_preset": "MLP 784-128-10", "train_epochs": "3", "train_decay": "true"}
+
+
+def training_form(page) -> dict:
+    """What the Training form shows for the settings of TRAINING_LINK (and the seed), read from the DOM."""
+    return {
+        "dataset": page.locator(".st-key-dataset_title input").input_value(),  # a combobox: its value
+        "optimizer": page.locator(".st-key-train_opt_0_name label:has(input:checked)").inner_text(),
+        "lr": page.locator(".st-key-train_opt_0_lr_Adam input").input_value(),
+        "model B": page.locator(".st-key-train_model_1_preset input").input_value(),
+        "epochs": page.locator(".st-key-train_epochs input").input_value(),
+        "seed": page.locator(".st-key-train_seed input").input_value(),
+        "decay": page.locator(".st-key-train_decay input[type='checkbox']").is_checked(),
+    }
+
+
+def test_a_training_link_opens_with_its_settings():
+    """A teacher's link: the Training page opens with its settings, keeps them in the address bar, and its
+    "Copy link" gives a link that opens the same form in a new session. A hostile link gets a warning."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    with streamlit_server(env={"CNN_DASH_DOWNLOAD": "0"}) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{url}/training?{urlencode(TRAINING_LINK)}")
+        page.wait_for_selector(IDLE, timeout=90_000)
+        assert_no_exception(page, "Training opened from a link")
+        assert page.locator("[data-testid='stAlert']:has-text('This link has settings')").count() == 0
+        expected = {"dataset": "Fashion-MNIST (clothing)", "optimizer": "Adam", "lr": "0.00300",
+                    "model B": "MLP 784-128-10", "epochs": "3", "seed": "0", "decay": True}
+        assert training_form(page) == expected
+        assert {k: v[-1] for k, v in parse_qs(urlsplit(page.url).query).items()} == TRAINING_LINK  # kept in the URL
+
+        seed = page.locator(".st-key-train_seed input")  # a change made on the page goes into the address bar
+        seed.fill("5")
+        seed.press("Enter")
+        wait_idle(page)
+        page.wait_for_function("location.search.includes('train_seed=5')", timeout=10_000)
+
+        page.get_by_role("button", name="Copy link").click()
+        code = page.locator("[data-testid='stPopoverBody'] code").first
+        code.wait_for(timeout=10_000)
+        copied = code.inner_text().strip()
+        assert copied.startswith(f"{url}/training?"), copied
+        assert {k: v[-1] for k, v in parse_qs(urlsplit(copied).query).items()} == {**TRAINING_LINK, "train_seed": "5"}
+
+        other = browser.new_page(viewport={"width": 390, "height": 844})  # a student opens it on a phone
+        other.goto(copied)
+        other.wait_for_selector(IDLE, timeout=90_000)
+        assert_no_exception(other, "Training opened from the copied link")
+        assert training_form(other) == {**expected, "seed": "5"}
+
+        other.goto(f"{url}/training?train_epochs=inf&train_batch=%3Cscript%3E&train_opt_0_mom=1")
+        other.wait_for_selector(IDLE, timeout=90_000)
+        assert_no_exception(other, "Training opened from a hostile link")
+        warning = other.locator("[data-testid='stAlert']:has-text('This link has settings')").inner_text()
+        assert "train_epochs" in warning and "train_batch" in warning and "train_opt_0_mom" in warning, warning
+        assert other.locator(".st-key-train_epochs input").input_value() == "2"  # the default
+        assert "train_epochs" not in other.url and "train_batch" not in other.url

@@ -10,11 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash.ui import links
-from cnn_dash.ui.links import BadValue, parse_bool, parse_choice, parse_int, shown
+from cnn_dash.ui.links import BadValue, parse_bool, parse_choice, parse_float, parse_int, shown
 from tests.conftest import APP
 
 STEPS = int(os.environ.get("CNN_DASH_LINK_FUZZ_STEPS", "300"))
-SHAPES, ARCH = "pages/shapes.py", "pages/architectures.py"
+SHAPES, ARCH, TRAINING = "pages/shapes.py", "pages/architectures.py", "pages/training.py"
 
 
 def open_with(page: str, query: dict) -> AppTest:
@@ -41,9 +41,15 @@ SHAPES_SETTINGS = {"shp_kind": "MaxPool2d", "shp_separate": True, "shp_in_ch": 3
                    "shp_in_size_width": 9, "shp_MaxPool2d_kernel_height": 3, "shp_ceil": True}
 ARCH_SETTINGS = {"arch_batch": 8, "arch_channels": 3, "arch_height": 32, "arch_width": 32, "arch_matched": True,
                  "arch_hidden": 2, "arch_cnn_preset": "LeNet-5", "arch_log": True}
+TRAINING_SETTINGS = {"dataset_title": "Fashion-MNIST (clothing)", "train_count": 3,
+                     "train_model_0_preset": "LeNet-5", "train_opt_0_name": "Adam", "train_opt_0_lr_Adam": 0.003,
+                     "train_opt_1_lr_SGD": 0.05, "train_opt_1_mom": 0.5, "train_model_2_preset": "MLP 784-128-10",
+                     "train_subset": 5000, "train_batch": 128, "train_epochs": 3, "train_seed": 7, "train_evals": 1,
+                     "train_permute": True, "train_decay": True}
 
 
-@pytest.mark.parametrize("page, settings", [(SHAPES, SHAPES_SETTINGS), (ARCH, ARCH_SETTINGS)])
+@pytest.mark.parametrize("page, settings", [(SHAPES, SHAPES_SETTINGS), (ARCH, ARCH_SETTINGS),
+                                            (TRAINING, TRAINING_SETTINGS)], ids=["shapes", "architectures", "training"])
 @pytest.mark.parametrize("bind", [True, False], ids=["bind", "st.query_params"])
 def test_settings_round_trip_through_the_link(page, settings, bind, monkeypatch):
     monkeypatch.setattr(links, "HAS_BIND", bind and links.HAS_BIND)
@@ -96,6 +102,47 @@ def test_one_warning_names_every_bad_parameter_and_ignores_unknown_ones():
     assert widget(at, "arch_cnn_preset").value == "ConvNet (CNN notebook)" and widget(at, "arch_batch").value == 64
 
 
+def test_training_link_trains_what_it_shows():
+    """A Training link's models and settings are the ones Train starts, and the form says nothing is wrong."""
+    query = {"train_opt_0_name": "Adam", "train_opt_0_lr_Adam": "0.002", "train_model_1_preset": "MLP 784-37-10",
+             "train_subset": "500", "train_batch": "32", "train_epochs": "1", "train_seed": "3", "train_evals": "1"}
+    at = open_with(TRAINING, query)
+    assert not at.warning
+    at.button(key="train_start").click().run()
+    run = at.session_state["_training_runs"].runs()[-1]
+    s = run.settings
+    assert (s.train_subset, s.batch_size, s.epochs, s.seed, s.evals_per_epoch) == (500, 32, 1, 3, 1)
+    assert [(m.net.name, m.optimizer.name, m.optimizer.lr) for m in run.models] == [
+        ("Small CNN (batch norm)", "adam", 0.002), ("MLP 784-37-10", "sgd", 0.01)]
+    run.stop()
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("train_opt_0_lr_SGD", "0", "above 0 and at most 10"), ("train_opt_0_lr_SGD", "inf", "above 0"),
+    ("train_opt_0_lr_SGD", "nan", "above 0"), ("train_opt_0_mom", "1", "at least 0 and below 1"),
+    ("train_epochs", "500", "from 1 to 20"), ("train_subset", "99999", "from 100 to 10,000"),
+    ("train_batch", "100", "one of: 16, 32"), ("dataset_title", "CIFAR", "one of: MNIST"),
+    ("tut_pick", "x", "one of:"),
+])
+def test_bad_training_values_fall_back_to_the_default(key, value, words):
+    at = open_with(TRAINING, {key: value})
+    (warning,) = at.warning
+    assert f"`{key}=" in warning.value and words in warning.value, warning.value
+    assert key not in at.query_params
+    assert not at.button(key="train_start").disabled  # the defaults are a valid run
+
+
+@pytest.mark.parametrize("raw, value", [(["0.5"], 0.5), ([" 1e-3 "], 0.001), (["+.25"], 0.25), (["2"], 2.0)])
+def test_parse_float(raw, value):
+    assert parse_float(raw, 0, 2, lo_open=True) == value
+
+
+@pytest.mark.parametrize("raw", [["0"], ["2.01"], ["inf"], ["nan"], ["-0.1"], ["1_0"], ["0x1"], ["١"], [], ["1", "1"]])
+def test_parse_float_refuses(raw):
+    with pytest.raises(BadValue):
+        parse_float(raw, 0, 2, lo_open=True)
+
+
 @pytest.mark.parametrize("raw, value", [(["3"], 3), (["+4"], 4), ([" 7 "], 7), (["-4"], -4)])
 def test_parse_int(raw, value):
     assert parse_int(raw, -4, 10) == value
@@ -121,13 +168,20 @@ def test_parse_bool_choice_and_shown():
 
 ODD = ["", " ", "0", "-1", "1", "3", "28", "1e3", "2.5", "nan", "NaN", "inf", "-0", "true", "FALSE", "yes", "💥",
        "9" * 40, "x" * 5000, "%00", "<b>x</b>", "`code`", "[a](http://e)", "Conv2d", "MaxPool2d", "Network",
-       "same", "LeNet-5", "Custom (edit layers)", "ﾠ", "١٢"]
+       "same", "LeNet-5", "Custom (edit layers)", "ﾠ", "١٢", "0.01", "1e-3", ".5", "Adam", "SGD", "128",
+       "MLP 784-128-10", "Fashion-MNIST (clothing)", "10.5"]
 SHAPES_KEYS = ["shp_mode", "shp_kind", "shp_separate", "shp_in_ch", "shp_in_size", "shp_in_size_height",
                "shp_in_size_width", "shp_out_ch", "shp_Conv2d_kernel", "shp_Conv2d_stride", "shp_pad_kind",
                "shp_Conv2d_pad", "shp_Conv2d_dilation", "shp_groups", "shp_MaxPool2d_kernel", "shp_ceil",
                "shp_Conv3d_kernel_depth", "shp_out_size", "shp_preset", "shp_net_c", "shp_net_h", "shp_net_w"]
 ARCH_KEYS = ["arch_batch", "arch_channels", "arch_height", "arch_width", "arch_matched", "arch_hidden",
              "arch_cnn_preset", "arch_fc_preset", "arch_cnn_start", "arch_fc_start", "arch_log"]
+TRAINING_KEYS = ["dataset_title", "train_count", "train_model_0_preset", "train_model_1_preset", "train_model_3_preset",
+                 "train_model_0_start", "train_opt_0_name", "train_opt_0_lr_SGD", "train_opt_0_lr_Adam",
+                 "train_opt_0_mom", "train_opt_1_name", "train_opt_1_lr_Adam", "train_opt_2_mom", "train_subset",
+                 "train_batch", "train_epochs", "train_seed", "train_evals", "train_permute", "train_decay", "tut_pick"]
+PAGES = [(SHAPES, SHAPES_KEYS), (ARCH, ARCH_KEYS), (TRAINING, TRAINING_KEYS)]
+PAGE_IDS = ["shapes", "architectures", "training"]
 
 
 def random_query(rng: random.Random, keys: list[str]) -> dict:
@@ -138,7 +192,8 @@ def random_query(rng: random.Random, keys: list[str]) -> dict:
     return query
 
 
-def test_fuzzed_query_strings_never_raise():
+@pytest.mark.parametrize("page, keys", PAGES, ids=PAGE_IDS)
+def test_fuzzed_query_strings_never_raise(page, keys):
     """STEPS links per page, opened in turn in one session (fast): no exception, refused values leave the URL.
 
     A page visited again in one session keeps its widgets' values (Streamlit seeds a widget from the URL only
@@ -146,16 +201,15 @@ def test_fuzzed_query_strings_never_raise():
     rng = random.Random(18)
     at = AppTest.from_file(APP, default_timeout=90)
     for step in range(STEPS):
-        for page, keys in ((SHAPES, SHAPES_KEYS), (ARCH, ARCH_KEYS)):
-            query = random_query(rng, keys)
-            at.query_params = dict(query)
-            at.switch_page(page).run()
-            assert not at.exception, f"step {step} {query}: {at.exception[0].value}"
-            warned = " ".join(w.value for w in at.warning)
-            assert all(k not in at.query_params for k in query if f"`{k}=" in warned), (step, query)
+        query = random_query(rng, keys)
+        at.query_params = dict(query)
+        at.switch_page(page).run()
+        assert not at.exception, f"step {step} {query}: {at.exception[0].value}"
+        warned = " ".join(w.value for w in at.warning)
+        assert all(k not in at.query_params for k in query if f"`{k}=" in warned), (step, query)
 
 
-@pytest.mark.parametrize("page, keys", [(SHAPES, SHAPES_KEYS), (ARCH, ARCH_KEYS)], ids=["shapes", "architectures"])
+@pytest.mark.parametrize("page, keys", PAGES, ids=PAGE_IDS)
 def test_fuzzed_links_in_new_sessions_are_applied_or_refused(page, keys):
     rng = random.Random(181)
     for step in range(int(os.environ.get("CNN_DASH_LINK_SESSIONS", "8"))):
@@ -178,6 +232,8 @@ def check_applied_or_refused(at: AppTest, query: dict, step: int) -> None:
         assert isinstance(raw, str), (step, key, raw)  # a repeated key is always refused
         if isinstance(w.value, bool):
             assert str(w.value).lower() == raw.strip().lower(), (step, key, raw, w.value)
+        elif isinstance(w.value, float):
+            assert w.value == float(raw.strip()), (step, key, raw, w.value)
         elif isinstance(w.value, int):
             assert w.value == int(raw.strip()), (step, key, raw, w.value)
         else:

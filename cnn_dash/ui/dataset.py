@@ -4,15 +4,18 @@ from __future__ import annotations
 import streamlit as st
 
 from cnn_dash.data import DATASETS, TITLES, DataSourceError, Dataset, is_loaded, load_dataset
+from cnn_dash.ui.links import PageLink
 
 DATASET_KEY = "dataset_title"  # widget key: the choice persists across pages
 _NAMES = {title: name for name, title in TITLES.items()}
 
 
 def dataset_sidebar() -> Dataset | None:
-    """Render the dataset picker in the sidebar; say which source is in use and how many images it has."""
+    """Render the dataset picker in the sidebar; say which source is in use and how many images it has.
+    The choice is kept in the URL (?dataset_title=Fashion-MNIST+(clothing)), so every page's link carries it."""
     # Options are the titles themselves (no format_func), so AppTest and the fuzzer can pick any of them.
-    title = st.sidebar.selectbox("Dataset", [TITLES[n] for n in DATASETS], key=DATASET_KEY)
+    with st.sidebar:
+        title = PageLink(shared=True).selectbox("Dataset", [TITLES[n] for n in DATASETS], key=DATASET_KEY)
     dataset = selected_dataset(_NAMES[title])
     if dataset is not None:
         st.sidebar.caption(f"**{dataset.size_text}** from the {dataset.source}.")

@@ -1,6 +1,6 @@
 """Shareable links: a page's settings live in its URL, so a copied link opens the same page with the same settings.
 
-Usage (any page; the Training page adopts it the same way):
+Usage (any page):
 
     link = PageLink()                       # first, under the title: reserves the warning and the "Copy link" slots
     kind = link.selectbox("Layer", KINDS, key="shp_kind")
@@ -10,11 +10,13 @@ Usage (any page; the Training page adopts it the same way):
 
 Each wrapper takes the arguments of the Streamlit widget of the same name (`where` picks the container) and
 returns its value. The widget's `key` is the query parameter's name (`?shp_kind=MaxPool2d&shp_in_size=32`);
-values at their default are left out of the URL.
+values at their default are left out of the URL. `float_input` (and `number_input(..., bounded=False)`) hold only
+the link to a range and leave the box unbounded, for pages that explain a typed value out of range (Training).
+The sidebar's dataset is bound by a `PageLink(shared=True)`, and every page's link carries it.
 
 - Reading: on every run, before a bound widget is created, its parameter is checked against the widget's own
-  options or range, both in st.query_params and in the URL the run began with (what Streamlit seeds from). A bad value (unknown option, out of range, not a number, NaN, a repeated key,
-  empty, too long) is dropped from the URL and the widget keeps its default; one st.warning names every bad
+  options or range, both in st.query_params and in the URL the run began with (what Streamlit seeds from). A
+  bad value (unknown option, out of range, not a number, NaN, a repeated key, empty, too long) is dropped from the URL and the widget keeps its default; one st.warning names every bad
   parameter. Parameters this page does not bind are ignored.
 - Writing: Streamlit's `bind="query-params"` (1.55+) keeps the URL in step with each widget in the browser. On
   an older Streamlit, the page writes `st.query_params` itself after each widget.
@@ -39,6 +41,8 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 HAS_BIND = "bind" in inspect.signature(st.selectbox).parameters  # Streamlit 1.55+
 MAX_LEN = 200  # longer values are refused before they are parsed
 _INT = re.compile(r"^[+-]?[0-9]{1,18}$")  # ASCII digits only: int() also reads "٣"
+_FLOAT = re.compile(r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?$")  # no inf, nan, _ or "١"
+SHARED_KEY = "_link_shared_values"  # the sidebar's bound values (the dataset): every page's link carries them
 
 
 class BadValue(ValueError):
@@ -68,6 +72,16 @@ def parse_int(raw: Sequence[str], lo: int, hi: int) -> int:
     if not _INT.match(text) or not lo <= int(text) <= hi:
         raise BadValue(f"it takes a whole number from {lo:,} to {hi:,}")
     return int(text)
+
+
+def parse_float(raw: Sequence[str], lo: float, hi: float, lo_open: bool = False, hi_open: bool = False) -> float:
+    """A finite number from lo to hi (`lo_open`: above lo; `hi_open`: below hi) from a query value, else BadValue."""
+    text = _one(raw).strip()
+    value = float(text) if _FLOAT.match(text) else math.nan
+    if not ((lo < value if lo_open else lo <= value) and (value < hi if hi_open else value <= hi)):
+        raise BadValue(f"it takes a number {'above' if lo_open else 'at least'} {lo:g} and "
+                       f"{'below' if hi_open else 'at most'} {hi:g}")
+    return value
 
 
 def parse_bool(raw: Sequence[str]) -> bool:
@@ -109,12 +123,17 @@ def to_query(value: Any) -> str:
 class PageLink:
     """One page's URL-bound widgets, the warning about bad link values, and the "Copy link" affordance."""
 
-    def __init__(self, label: str = "Copy link") -> None:
+    def __init__(self, label: str = "Copy link", shared: bool = False, slot: bool = True) -> None:
+        """`shared`: the sidebar's link (no "Copy link" of its own); every page's link carries its values.
+        `slot=False`: "Copy link" is drawn where `finish` is called (e.g. in a row of buttons), not under the title."""
         self._label = label
         self._warning = st.empty()
-        self._share = st.container()
+        self._shared = shared
+        self._share = st.container() if slot and not shared else None
         self.values: dict[str, str] = {}  # key -> query value, for every bound widget not at its default
         self.bad: dict[str, str] = {}  # key -> why its link value was refused (this run)
+        if shared:  # the router draws the sidebar before the page, so the page's link sees this run's values
+            st.session_state[SHARED_KEY] = self.values
 
     # ---- the widgets ---------------------------------------------------------------------------------------
     def selectbox(self, label: str, options: Sequence[Any], key: str, index: int = 0,
@@ -135,11 +154,22 @@ class PageLink:
                            dict(label=label, options=options, index=index, format_func=format_func, **kw))
 
     def number_input(self, label: str, min_value: int, max_value: int, value: int, key: str, where: Any = st,
-                     **kw: Any) -> int:
-        """An integer st.number_input bound to ?key=<whole number in range>."""
+                     bounded: bool = True, **kw: Any) -> int:
+        """An integer st.number_input bound to ?key=<whole number in range>. With `bounded=False` only the link is
+        held to the range: a number typed in the box reaches the page, which explains it."""
+        bounds = dict(min_value=min_value, max_value=max_value) if bounded else {}
         return int(self._bound(where.number_input, key, value, to_query(value),
                                lambda r: parse_int(r, min_value, max_value), to_query,
-                               dict(label=label, min_value=min_value, max_value=max_value, value=value, step=1, **kw)))
+                               dict(label=label, value=value, **{"step": 1, **kw}, **bounds)))
+
+    def float_input(self, label: str, min_value: float, max_value: float, value: float, key: str, where: Any = st,
+                    lo_open: bool = False, hi_open: bool = False, **kw: Any) -> float:
+        """An unbounded float st.number_input bound to ?key=<number from min_value to max_value> (`lo_open`,
+        `hi_open`: the ends excluded). Only the link is held to the range: a number typed in the box reaches the
+        page, which explains it."""
+        return float(self._bound(where.number_input, key, float(value), to_query(float(value)),
+                                 lambda r: parse_float(r, min_value, max_value, lo_open, hi_open), to_query,
+                                 dict(label=label, value=float(value), **kw)))
 
     def slider(self, label: str, min_value: int, max_value: int, value: int, key: str, where: Any = st,
                **kw: Any) -> int:
@@ -208,8 +238,9 @@ class PageLink:
 
     # ---- sharing -------------------------------------------------------------------------------------------
     def query(self) -> str:
-        """The query string of the current settings (those at their default left out), without '?'."""
-        return urlencode(self.values)
+        """The query string of the current settings (those at their default left out), without '?'; the sidebar's
+        settings first."""
+        return urlencode({**st.session_state.get(SHARED_KEY, {}), **self.values})
 
     def url(self) -> str:
         """The full link to this page with its current settings; just '?query' when the address is unknown."""
@@ -219,7 +250,9 @@ class PageLink:
 
     def finish(self) -> None:
         """Fill the "Copy link" popover (reserved under the title) with the link to the current settings."""
-        with self._share.popover(self._label, icon=":material/link:"):
+        if self._shared:
+            return
+        with (self._share or st).popover(self._label, icon=":material/link:"):
             st.caption("This link opens this page with the settings shown now. Use the copy button of the box "
                        "(top right), then paste it in an e-mail or a slide.")
             st.code(self.url(), language=None, wrap_lines=True)

@@ -25,6 +25,7 @@ from cnn_dash.scheduler import RunRegistry
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.tutorials import find_tutorial
 from cnn_dash.ui import tutorials
+from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.model_picker import model_picker
 
 REGISTRY_KEY = "_training_runs"  # the session's RunRegistry; no widget uses this key
@@ -65,21 +66,16 @@ def session_registry() -> RunRegistry:
     return st.session_state[REGISTRY_KEY]
 
 
-def _seeded(key: str, default: float) -> str:
-    """A widget key whose first value is `default`, set through session state: Quick demo can then fill the
-    form without Streamlit's warning about a value given both ways."""
-    st.session_state.setdefault(key, default)
-    return key
-
-
-def optimizer_input(key: str) -> OptimizerSpec:
-    """SGD (learning rate, momentum) or Adam (learning rate). No bounds on the boxes: a value out of range
-    reaches the page and is explained (a bounded box would keep its old value and train on it silently)."""
-    name = st.radio("Optimizer", ("SGD", "Adam"), horizontal=True, key=f"{key}_name")
-    lr = st.number_input("Learning rate", step=0.001, format="%.5f", key=_seeded(f"{key}_lr_{name}", DEFAULT_LR[name]))
+def optimizer_input(link: PageLink, key: str) -> OptimizerSpec:
+    """SGD (learning rate, momentum) or Adam (learning rate), kept in the page's link. No bounds on the boxes: a
+    value out of range reaches the page and is explained (a bounded box would keep its old value and train on
+    it silently); a link's value must be in range."""
+    name = link.radio("Optimizer", ("SGD", "Adam"), horizontal=True, key=f"{key}_name")
+    lr = link.float_input("Learning rate", 0.0, default_limits().max_lr, DEFAULT_LR[name], key=f"{key}_lr_{name}",
+                          lo_open=True, step=0.001, format="%.5f")
     if name == "Adam":
         return OptimizerSpec("adam", lr)
-    momentum = st.number_input("Momentum", step=0.05, key=_seeded(f"{key}_mom", 0.9))
+    momentum = link.float_input("Momentum", 0.0, 1.0, 0.9, key=f"{key}_mom", hi_open=True, step=0.05)
     return OptimizerSpec("sgd", lr, momentum)
 
 
@@ -88,42 +84,46 @@ def model_label(letter: str, net_name: str, optimizer: OptimizerSpec) -> str:
     return f"{letter} · {net_name} ({'Adam' if optimizer.name == 'adam' else 'SGD'} {optimizer.lr:g})"
 
 
-def model_inputs() -> list[ModelConfig] | None:
+def model_inputs(link: PageLink) -> list[ModelConfig] | None:
     """2-4 models side by side, each a preset or custom stack with its optimizer; None if a stack is invalid."""
-    count = st.radio("Models side by side", (2, 3, 4), horizontal=True, key="train_count")
+    count = link.radio("Models side by side", (2, 3, 4), horizontal=True, key="train_count")
     configs: list[ModelConfig | None] = []
     for i, column in enumerate(st.columns(count)):
         with column, st.container(border=True):
             net = model_picker(f"train_model_{i}", kind="cnn" if i % 2 == 0 else "fc", default=DEFAULT_NETS[i],
-                               label=f"Model {LETTERS[i]}")
-            optimizer = optimizer_input(f"train_opt_{i}")
+                               label=f"Model {LETTERS[i]}", link=link)
+            optimizer = optimizer_input(link, f"train_opt_{i}")
             configs.append(None if net is None else ModelConfig(model_label(LETTERS[i], net.name, optimizer), net,
                                                                  optimizer))
     return None if any(c is None for c in configs) else configs  # type: ignore[return-value]
 
 
-def settings_inputs(dataset: str, train_size: int) -> TrainSettings:
-    """Subset, batch size, epochs, seed, test evaluations and the pixel-shuffle option (checked by the core)."""
+def settings_inputs(link: PageLink, dataset: str, train_size: int) -> TrainSettings:
+    """Subset, batch size, epochs, seed, test evaluations and the pixel-shuffle option, kept in the page's link.
+    The boxes are unbounded (the core checks the values and the page explains them); a link's value must be
+    within the limits."""
+    lim = default_limits()
     top = st.columns(4)
-    subset = top[0].number_input("Training images", step=1_000,
-                                 key=_seeded("train_subset", min(train_size, DEFAULT_SUBSET)),
-                                 help=f"A subset drawn by the seed, {default_limits().min_train_subset:,}"
-                                 f" to {train_size:,}; the whole test set is always used.")
-    batch = top[1].selectbox("Batch size", BATCH_SIZES, key=_seeded("train_batch", 64))
-    epochs = top[2].number_input("Epochs", step=1, key=_seeded("train_epochs", 2))
-    seed = top[3].number_input("Seed", step=1, key=_seeded("train_seed", 0),
-                               help="One seed sets the subset, the initial weights and the batch order of "
-                                    "every model: the same seed gives the same curves.")
+    subset = link.number_input("Training images", lim.min_train_subset, min(train_size, lim.max_train_subset),
+                               min(train_size, DEFAULT_SUBSET), key="train_subset", where=top[0], bounded=False,
+                               step=1_000, help=f"A subset drawn by the seed, {lim.min_train_subset:,} to "
+                                                f"{train_size:,}; the whole test set is always used.")
+    batch = link.selectbox("Batch size", BATCH_SIZES, key="train_batch", index=BATCH_SIZES.index(64), where=top[1])
+    epochs = link.number_input("Epochs", 1, lim.max_epochs, 2, key="train_epochs", where=top[2], bounded=False)
+    seed = link.number_input("Seed", 0, lim.max_seed, 0, key="train_seed", where=top[3], bounded=False,
+                             help="One seed sets the subset, the initial weights and the batch order of every "
+                                  "model: the same seed gives the same curves.")
     left, middle, right = st.columns(3)
-    evals = left.number_input("Test evaluations per epoch", step=1, key=_seeded("train_evals", 2))
-    permute = right.checkbox("Shuffle the pixels (one fixed permutation, the same for train and test)",
-                             key="train_permute",
-                             help="The inductive-bias experiment: an FC net does not care where a pixel is, "
-                                  "a CNN does. Use the 'Small CNN (batch norm)', which still learns shuffled "
-                                  "pixels: it ends level with the FC net instead of ahead.")
-    decay = middle.checkbox("Decay the learning rates to 0 (cosine)", key="train_decay",
-                            help="Every model's learning rate follows half a cosine from its value to 0 over the "
-                                 "run: steadier final accuracy in few epochs.")
+    evals = link.number_input("Test evaluations per epoch", 1, lim.max_evals_per_epoch, 2, key="train_evals",
+                              where=left, bounded=False)
+    permute = link.checkbox("Shuffle the pixels (one fixed permutation, the same for train and test)",
+                            key="train_permute", where=right,
+                            help="The inductive-bias experiment: an FC net does not care where a pixel is, "
+                                 "a CNN does. Use the 'Small CNN (batch norm)', which still learns shuffled "
+                                 "pixels: it ends level with the FC net instead of ahead.")
+    decay = link.checkbox("Decay the learning rates to 0 (cosine)", key="train_decay", where=middle,
+                          help="Every model's learning rate follows half a cosine from its value to 0 over the "
+                               "run: steadier final accuracy in few epochs.")
     subset = int(subset)
     return TrainSettings(dataset, None if subset == train_size else subset, int(batch), int(epochs), int(seed),
                          bool(permute), int(evals), bool(decay))
@@ -198,20 +198,19 @@ def start_if_asked(registry: RunRegistry, settings: TrainSettings, models: list[
 
 def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, problem: str | None,
                   train_size: int) -> None:
-    """Train, and Quick demo (fills the form with the classroom preset and trains it)."""
+    """Train, and Quick demo (fills the form with the classroom preset and trains it), in the caller's row."""
     demo_settings, demo_models = quick_demo()
     busy = registry.active() is not None
-    with st.container(horizontal=True):
-        st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start", on_click=_ask_start,
-                  disabled=busy or models is None or problem is not None,
-                  help=("One run per session trains at a time: stop it to start another." if busy
-                        else problem or "Train these models side by side on the same batches."))
-        st.button("Quick demo", icon=":material/bolt:", disabled=busy, key="train_quick_demo",
-                  on_click=_fill_quick_demo, args=(train_size,),
-                  help=f"Fills the form and trains: {' vs '.join(m.label for m in demo_models)}, "
-                       f"{demo_settings.train_subset:,} training images, {demo_settings.epochs} epochs, batch "
-                       f"{demo_settings.batch_size}, cosine decay. "
-                       f"On MNIST the CNN passes 98.5% test accuracy in under 10 seconds on two CPU cores.")
+    st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start", on_click=_ask_start,
+              disabled=busy or models is None or problem is not None,
+              help=("One run per session trains at a time: stop it to start another." if busy
+                    else problem or "Train these models side by side on the same batches."))
+    st.button("Quick demo", icon=":material/bolt:", disabled=busy, key="train_quick_demo",
+              on_click=_fill_quick_demo, args=(train_size,),
+              help=f"Fills the form and trains: {' vs '.join(m.label for m in demo_models)}, "
+                   f"{demo_settings.train_subset:,} training images, {demo_settings.epochs} epochs, batch "
+                   f"{demo_settings.batch_size}, cosine decay. "
+                   f"On MNIST the CNN passes 98.5% test accuracy in under 10 seconds on two CPU cores.")
 
 
 def _stop(run_id: str) -> None:

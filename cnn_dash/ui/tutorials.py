@@ -16,6 +16,7 @@ from cnn_dash.runs import Run
 from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.tutorials import TUTORIALS, Tutorial, measured
+from cnn_dash.ui.links import PageLink
 
 NONE = "—"
 METRIC_NAMES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "test_loss": "test loss",
@@ -53,10 +54,11 @@ def profile_note(active: ActiveLimits | None = None) -> ActiveLimits:
     return active
 
 
-def tutorial_picker(key: str = "tut_pick") -> Tutorial | None:
-    """A "Reproduce a tutorial" selectbox; the chosen tutorial (its text, numbers and note shown), or None."""
+def tutorial_picker(key: str = "tut_pick", link: PageLink | None = None) -> Tutorial | None:
+    """A "Reproduce a tutorial" selectbox (kept in the page's `link`, if given); the chosen tutorial (its text,
+    numbers and note shown), or None."""
     titles = {t.title: t for t in TUTORIALS.values()}
-    choice = st.selectbox("Reproduce a tutorial", [NONE, *titles], key=key,
+    choice = (link.selectbox if link is not None else st.selectbox)("Reproduce a tutorial", [NONE, *titles], key=key,
                           help="Fills in the exact models, optimizers, learning rates, batch size, epochs, "
                                "dataset and input scaling of one of the tutorials this dashboard grew from.")
     tutorial = titles.get(choice)
