@@ -2,7 +2,6 @@
 the page shows it before Train."""
 from __future__ import annotations
 
-import functools
 import math
 import threading
 import time
@@ -37,24 +36,34 @@ class RunEstimate:
     steps: int  # optimizer steps per model
 
 
+_measured: dict[tuple, StepTime] = {}  # (net, batch size, optimizer, threads) -> its step time, this process
+MAX_MEASURED = 64
+
+
 def step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec = OptimizerSpec(),
               threads: int | None = None) -> StepTime:
     """Time a few training steps of `net` on random input of `batch_size` images, in a thread of its own with
-    `threads` intra-op threads as a run gets them (cached per process: the machine does not change between
+    `threads` intra-op threads as a run gets them (kept per process: the machine does not change between
     two clicks)."""
-    return _step_time(net, batch_size, optimizer, threads or None)
+    key = (net, batch_size, optimizer, threads or None)
+    if key not in _measured:
+        out: list[StepTime] = []
+        worker = threading.Thread(target=lambda: out.append(_measure(net, batch_size, optimizer, threads or None)),
+                                  name="step-timer", daemon=True)
+        worker.start()
+        worker.join()
+        if not out:
+            raise RuntimeError(f"could not time a training step of {net.name}")
+        if len(_measured) >= MAX_MEASURED:
+            _measured.pop(next(iter(_measured)), None)  # the oldest
+        _measured[key] = out[0]
+    return _measured[key]
 
 
-@functools.lru_cache(maxsize=64)
-def _step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec, threads: int | None) -> StepTime:
-    out: list[StepTime] = []
-    worker = threading.Thread(target=lambda: out.append(_measure(net, batch_size, optimizer, threads)),
-                              name="step-timer", daemon=True)
-    worker.start()
-    worker.join()
-    if not out:
-        raise RuntimeError(f"could not time a training step of {net.name}")
-    return out[0]
+def is_measured(settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig],
+                threads: int | None = None) -> bool:
+    """True when `estimate_run` has every step time it needs already, so it returns at once (no timing)."""
+    return all((m.net, settings.batch_size, m.optimizer, threads or None) in _measured for m in models)
 
 
 def _measure(net: NetSpec, batch_size: int, optimizer: OptimizerSpec, threads: int | None) -> StepTime:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from cnn_dash.estimate import RunEstimate, describe_seconds, estimate_run, step_time
+from cnn_dash.estimate import RunEstimate, describe_seconds, estimate_run, is_measured, step_time
 from cnn_dash.presets import PRESETS
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 
@@ -21,6 +21,19 @@ def test_a_step_time_is_measured_once_per_net_and_batch():
     assert first.train_step_s > 0 and first.eval_image_s > 0
     assert step_time(net, 32) is first and step_time(net, 32, threads=None) is first  # cached in the process
     assert step_time(net, 16) is not first
+
+
+def test_is_measured_says_whether_an_estimate_would_time_steps(monkeypatch):
+    calls = []
+    real = __import__("cnn_dash.estimate", fromlist=["_measure"])._measure
+    monkeypatch.setattr("cnn_dash.estimate._measure", lambda *a: calls.append(a) or real(*a))
+    settings = replace(RUN, batch_size=48)  # a batch size no other test times
+    assert not is_measured(settings, MODELS)
+    estimate_run(settings, MODELS, train_size=10_000, test_size=2_000)
+    assert len(calls) == 2 and is_measured(settings, MODELS)
+    estimate_run(settings, MODELS, train_size=10_000, test_size=2_000)
+    assert len(calls) == 2  # nothing timed again
+    assert not is_measured(settings, MODELS, threads=7)
 
 
 def test_the_estimate_scales_with_epochs_images_and_evaluations():

@@ -4,6 +4,7 @@ the tutorial's numbers beside a run's, and any model's test accuracy at a chosen
 Each function draws its widgets and returns values; the Training and Evaluation pages call them."""
 from __future__ import annotations
 
+import contextlib
 from typing import Sequence
 
 import pandas as pd
@@ -144,15 +145,18 @@ def estimate_note(settings: TrainSettings, models: Sequence[ModelConfig] | None,
                   test_size: int = 10_000) -> float | None:
     """A caption with the run's estimated time on this machine (from a few steps timed now); its seconds,
     or None when the models cannot be built (the page explains that elsewhere)."""
-    from cnn_dash.estimate import describe_seconds, estimate_run
+    from cnn_dash.estimate import describe_seconds, estimate_run, is_measured
     from cnn_dash.scheduler import scheduler
 
     if not models:
         return None
+    threads = scheduler().threads_per_run
+    # A spinner only while steps are timed: each one starts a thread, and most reruns of this page reuse the times.
+    timing = contextlib.nullcontext() if is_measured(settings, models, threads) else \
+        st.spinner("Timing a few training steps on this machine…")
     try:
-        with st.spinner("Timing a few training steps on this machine…"):
-            estimate = estimate_run(settings, tuple(models), train_size, test_size,
-                                    threads=scheduler().threads_per_run)
+        with timing:
+            estimate = estimate_run(settings, tuple(models), train_size, test_size, threads=threads)
     except (ShapeError, ValueError, RuntimeError):
         return None
     st.caption(f"Estimated time on this machine: {describe_seconds(estimate.seconds)} "
