@@ -236,7 +236,8 @@ def describe(limits: Limits | None = None) -> list[str]:
     """The limits in words, for the page."""
     lim = limits or default_limits()
     return [
-        f"up to {lim.max_models} models per run and one run training or queued per session",
+        f"up to {lim.max_models} models per run and one run (or one data-efficiency sweep) training or "
+        f"queued per session",
         f"1–{lim.max_epochs} epochs, batch size 1–{lim.max_batch_size:,}, "
         f"{lim.min_train_subset:,}–{lim.max_train_subset:,} training images",
         f"at most {lim.max_params:,} parameters per model and {lim.max_session_params:,} kept over a "

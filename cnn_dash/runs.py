@@ -18,6 +18,7 @@ from cnn_dash.build import build_model
 from cnn_dash.data import Dataset, Stats, input_stats, load_dataset
 from cnn_dash.records import ModelResult, Progress, Status, summarize
 from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.sweep import SweepTag
 from cnn_dash.train import evaluation_set, placed
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
@@ -29,11 +30,12 @@ class Run:
     """One training run: settings, models, live history; once trained, its weights and test set."""
 
     def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str = "",
-                 alive: Callable[[], bool] | None = None):
+                 alive: Callable[[], bool] | None = None, sweep: SweepTag | None = None):
         self.id: str = uuid.uuid4().hex[:12]
         self.name = name or f"run {self.id[:6]}"
         self.settings = settings
         self.models: tuple[ModelConfig, ...] = tuple(models)
+        self.sweep = sweep  # the data-efficiency sweep this run is one size of, if any
         self.status = Status.QUEUED  # queued, running, then finished, stopped or failed
         self.history: list[Progress] = []  # appended by the training thread; records are immutable
         self.error: str | None = None  # why a run failed or was stopped by the server

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from typing import Callable
 
 import torch
@@ -20,9 +21,12 @@ from cnn_dash.records import Status
 from cnn_dash.runs import Run
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.sweep import SweepPlan, SweepTag
 from cnn_dash.train import Trainer
 
-MAX_RUNS_KEPT = 10  # per session: each keeps its weights and curves in memory
+# Per session: each run keeps its weights and curves in memory. Room for a data-efficiency sweep (6 runs) beside
+# 10 ordinary ones; the weights stay bounded by Limits.max_session_params and a run's curves are a few MB at most.
+MAX_RUNS_KEPT = 16
 
 
 def train_run(run: Run, threads: int | None = None) -> None:
@@ -186,7 +190,8 @@ class RunRegistry:
         self.alive = alive
         self.max_runs = max_runs
         self._runs: dict[str, Run] = {}
-        self._count = 0
+        self._count = 0  # runs started, so names stay unique after a delete
+        self._sweeps = 0  # sweeps started
         self._lock = threading.Lock()
 
     @property
@@ -208,17 +213,59 @@ class RunRegistry:
                 raise LimitError(f"This session keeps at most {self.max_runs} runs: delete one to train again.")
             limits = self.limits
             check_run(settings, tuple(models), limits)
-            kept = sum(net_cost(m.net)[0] for run in self._runs.values() for m in run.models)
-            new = sum(net_cost(m.net)[0] for m in models)
-            if kept + new > limits.max_session_params:
-                raise LimitError(f"The runs of this session already keep {kept:,} trained parameters; this one "
-                                 f"adds {new:,}, over the {limits.max_session_params:,} a session may keep. "
-                                 f"Delete a run to train again.")
+            self._check_params(sum(net_cost(m.net)[0] for m in models), "this one")
             self._count += 1
             run = Run(settings, tuple(models), name=f"Run {self._count}", alive=self.alive)
             self._runs[run.id] = run
         self.scheduler.submit(run)
         return run
+
+    def start_sweep(self, plan: SweepPlan) -> list[Run]:
+        """Queue a data-efficiency sweep: one ordinary run per size, all checked against the limits and the
+        session's caps before any is queued (all or nothing). If the session already has a run queued or
+        training, return its active runs instead (never a duplicate)."""
+        with self._lock:
+            if self.active() is not None:
+                return [r for r in self._runs.values() if r.active]
+            count, kept = len(plan.runs), len(self._runs)
+            if kept + count > self.max_runs:
+                raise LimitError(f"A sweep of {count} sizes needs {count} run slots; this session keeps {kept} of "
+                                 f"its {self.max_runs} runs: delete {kept + count - self.max_runs} to start it.")
+            for images, settings in zip(plan.sizes, plan.runs):
+                try:
+                    check_run(settings, plan.models, self.limits)
+                except ValueError as exc:  # LimitError, or ShapeError for a network that does not fit
+                    raise LimitError(f"The sweep's run on {images:,} images: {exc}") from None
+            self._check_params(count * sum(net_cost(m.net)[0] for m in plan.models), f"a sweep of {count} runs")
+            self._sweeps += 1
+            number = self._sweeps
+            sweep_id = uuid.uuid4().hex[:12]
+            runs = []
+            for index, (images, settings) in enumerate(zip(plan.sizes, plan.runs), start=1):
+                self._count += 1
+                tag = SweepTag(sweep_id, number, index, count, images)
+                run = Run(settings, plan.models, name=f"Run {self._count} · sweep {number}, {images:,} images",
+                          alive=self.alive, sweep=tag)
+                self._runs[run.id] = run
+                runs.append(run)
+        try:
+            for run in runs:
+                self.scheduler.submit(run)  # in order: the queue trains the sizes one after another
+        except Exception:  # a check the scheduler makes on its own (the process's limits): queue none of them
+            for run in runs:
+                self.scheduler.cancel(run)
+            with self._lock:
+                for run in runs:
+                    self._runs.pop(run.id, None)
+            raise
+        return runs
+
+    def _check_params(self, new: int, what: str) -> None:  # with self._lock held
+        kept = sum(net_cost(m.net)[0] for run in self._runs.values() for m in run.models)
+        limit = self.limits.max_session_params
+        if kept + new > limit:
+            raise LimitError(f"The runs of this session already keep {kept:,} trained parameters; {what} adds "
+                             f"{new:,}, over the {limit:,} a session may keep. Delete a run to train again.")
 
     def get(self, run_id: str) -> Run:
         """This session's run with that id; KeyError for any other id, including other sessions' runs."""
@@ -241,11 +288,18 @@ class RunRegistry:
         return self.scheduler.position(self.get(run_id))
 
     def stop(self, run_id: str) -> None:
-        """Stop (or un-queue) one of this session's runs."""
-        self.scheduler.cancel(self.get(run_id))
+        """Stop (or un-queue) one of this session's runs. A sweep's run stops the whole sweep: its queued runs
+        never start and its training run keeps what it has trained, like any stopped run."""
+        run = self.get(run_id)
+        targets = [run]
+        if run.sweep is not None:
+            targets = [r for r in self.runs() if r.sweep is not None and r.sweep.id == run.sweep.id and r.active]
+            targets.sort(key=lambda r: r.status == Status.RUNNING)  # the queued first: none starts meanwhile
+        for target in targets:
+            self.scheduler.cancel(target)
 
     def delete(self, run_id: str) -> None:
-        """Stop a run if needed and forget it, weights and curves included."""
-        self.stop(run_id)
+        """Stop a run if needed and forget it, weights and curves included (a sweep's other runs go on)."""
+        self.scheduler.cancel(self.get(run_id))
         with self._lock:
             self._runs.pop(run_id, None)
