@@ -2,6 +2,7 @@
 import streamlit as st
 
 from cnn_dash.data import TITLES
+from cnn_dash.ui import sweep
 from cnn_dash.ui import training as ui
 from cnn_dash.ui import tutorials as tut
 from cnn_dash.ui.dataset import selected_dataset
@@ -36,16 +37,20 @@ with st.expander("Models and settings of the next run", expanded=False) if busy 
     if problem is None:
         tut.estimate_note(settings, models, train_size, len(dataset.test_labels))
     ui.start_if_asked(registry, settings, models, problem)
+    sweep.start_if_asked(registry, settings, models, problem, train_size)
     ui.limits_note(settings, models, problem)
 
 with buttons:
     ui.start_buttons(registry, models, problem, train_size)
+    sweep.sweep_button(registry)
     link.finish()
 
 with live:
     active = registry.active()
     if active is not None:
+        sweep.progress_line(active, registry)
         ui.live_run(active.id)
     elif registry.runs():
         ui.run_card(registry.runs()[-1], registry)
+sweep.sweep_section(registry)
 ui.runs_list(registry)
