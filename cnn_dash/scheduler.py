@@ -227,25 +227,14 @@ class RunRegistry:
         with self._lock:
             if self.active() is not None:
                 return [r for r in self._runs.values() if r.active]
-            count, kept = len(plan.runs), len(self._runs)
-            if kept + count > self.max_runs:
-                raise LimitError(f"A sweep of {count} sizes needs {count} run slots; this session keeps {kept} of "
-                                 f"its {self.max_runs} runs: delete {kept + count - self.max_runs} to start it.")
-            for images, settings in zip(plan.sizes, plan.runs):
-                try:
-                    check_run(settings, plan.models, self.limits)
-                except ValueError as exc:  # LimitError, or ShapeError for a network that does not fit
-                    raise LimitError(f"The sweep's run on {images:,} images: {exc}") from None
-            self._check_params(count * sum(net_cost(m.net)[0] for m in plan.models), f"a sweep of {count} runs")
+            self._check_sweep(plan)
             self._sweeps += 1
-            number = self._sweeps
-            sweep_id = uuid.uuid4().hex[:12]
+            sweep_id, number, count = uuid.uuid4().hex[:12], self._sweeps, len(plan.runs)
             runs = []
             for index, (images, settings) in enumerate(zip(plan.sizes, plan.runs), start=1):
                 self._count += 1
-                tag = SweepTag(sweep_id, number, index, count, images)
                 run = Run(settings, plan.models, name=f"Run {self._count} · sweep {number}, {images:,} images",
-                          alive=self.alive, sweep=tag)
+                          alive=self.alive, sweep=SweepTag(sweep_id, number, index, count, images))
                 self._runs[run.id] = run
                 runs.append(run)
         try:
@@ -259,6 +248,18 @@ class RunRegistry:
                     self._runs.pop(run.id, None)
             raise
         return runs
+
+    def _check_sweep(self, plan: SweepPlan) -> None:  # with self._lock held
+        count, kept = len(plan.runs), len(self._runs)
+        if kept + count > self.max_runs:
+            raise LimitError(f"A sweep of {count} sizes needs {count} run slots; this session keeps {kept} of "
+                             f"its {self.max_runs} runs: delete {kept + count - self.max_runs} to start it.")
+        for images, settings in zip(plan.sizes, plan.runs):
+            try:
+                check_run(settings, plan.models, self.limits)
+            except ValueError as exc:  # LimitError, or ShapeError for a network that does not fit
+                raise LimitError(f"The sweep's run on {images:,} images: {exc}") from None
+        self._check_params(count * sum(net_cost(m.net)[0] for m in plan.models), f"a sweep of {count} runs")
 
     def _check_params(self, new: int, what: str) -> None:  # with self._lock held
         kept = sum(net_cost(m.net)[0] for run in self._runs.values() for m in run.models)
