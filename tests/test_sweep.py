@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from dataclasses import replace
 
 import pandas as pd
@@ -18,7 +20,7 @@ from cnn_dash.specs import ModelConfig
 from cnn_dash.sweep import (SweepError, images_to_match, plan_sweep, sweep_frame, sweep_models, sweep_runs,
                             sweep_sizes)
 from cnn_dash.train import prepare_data
-from tests.conftest import wait_for_run
+from tests.conftest import ROOT, wait_for_run
 from tests.test_runs import LONG, TINY, wait_for
 from tests.test_train import FC, PAIR, SMALL
 
@@ -229,3 +231,9 @@ def test_the_chart_draws_only_finished_models_and_names_the_images_to_match():
 def test_a_sweep_of_a_run_with_an_fc_net_only_is_explained_by_the_planner():
     with pytest.raises(SweepError, match="CNN"):
         plan_sweep(FORM, (ModelConfig("FC", FC),), BUNDLED)
+
+
+def test_the_sweep_and_its_chart_import_neither_torch_nor_streamlit():
+    code = ("import sys, cnn_dash.sweep, cnn_dash.plots.sweep; "
+            "assert 'torch' not in sys.modules and 'streamlit' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pandas as pd
 import streamlit as st
 
 from cnn_dash.data import TITLES
@@ -88,7 +89,7 @@ def sweep_title(runs: list[Run]) -> str:
     return f"Sweep {first.sweep.number} · {dataset} · {first.sweep.images:,}–{last.sweep.images:,} images"
 
 
-def _what_to_see(frame) -> str:
+def _what_to_see(frame: pd.DataFrame) -> str:
     match = images_to_match(frame)
     lesson = ("What to look for: the CNN's line above the FC net's, furthest above on few images. Its windows and "
               "shared weights build in what the FC net must learn from data, so the CNN needs fewer images for "
