@@ -45,12 +45,17 @@ with buttons:
     sweep.sweep_button(registry)
     link.finish()
 
+runs = registry.runs()
+sweep_last = bool(runs) and runs[-1].sweep is not None  # the latest thing trained is a data-efficiency sweep
 with live:
     active = registry.active()
     if active is not None:
         sweep.progress_line(active, registry)
         ui.live_run(active.id)
-    elif registry.runs():
-        ui.run_card(registry.runs()[-1], registry)
-sweep.sweep_section(registry)
+    elif runs and not sweep_last:
+        ui.run_card(runs[-1], registry)
+    if sweep_last:  # its chart is the result: on screen under the buttons, the runs themselves in the list below
+        sweep.sweep_section(registry)
+if not sweep_last:
+    sweep.sweep_section(registry)  # an earlier sweep's chart, below the form
 ui.runs_list(registry)

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash.limits import Limits
 from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.sweep import fc_level_or_ahead, sweep_frame
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 from tests.test_draw_page import array
@@ -81,6 +82,8 @@ def test_a_finished_sweep_draws_accuracy_against_training_images(at):
     assert [t["name"] for t in sweep["data"]] == [cnn.label, fc.label]
     assert all(list(array(t["x"])) == [100, 300] for t in sweep["data"])
     assert "the CNN needs fewer images for the same accuracy" in texts(at)
+    assert ("the FC net is level with the CNN (within a point) or ahead" in texts(at)) == bool(fc_level_or_ahead(sweep_frame(
+        registry.runs())))  # said exactly when the chart shows it
     assert "2 runs: 2 finished." in texts(at)
     at.button(key="sweep_start").click().run()  # a second sweep: a picker for the older one
     for run in registry.runs():

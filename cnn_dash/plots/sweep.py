@@ -16,6 +16,7 @@ def sweep_figure(frame: pd.DataFrame, height: int = 380) -> go.Figure:
     done = frame[(frame["status"] == "finished") & frame["test_acc"].notna()].sort_values("images")
     fig = px.line(done, x="images", y="test_acc", color="model", markers=True, log_x=True,
                   category_orders={"model": list(dict.fromkeys(frame["model"]))},
+                  color_discrete_sequence=px.colors.qualitative.Plotly,  # the training curves' colours per model
                   custom_data=["run", "epochs"])
     fig.update_traces(hovertemplate="%{fullData.name}<br>%{x:,} training images, %{customdata[1]} epochs: "
                                     "%{y:.2%}<br>%{customdata[0]}<extra></extra>")

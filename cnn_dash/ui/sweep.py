@@ -16,7 +16,8 @@ from cnn_dash.plots.sweep import sweep_figure
 from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.sweep import MIN_STEPS, SweepPlan, images_to_match, plan_sweep, sweep_frame, sweep_runs
+from cnn_dash.sweep import (MIN_STEPS, SweepPlan, fc_level_or_ahead, images_to_match, plan_sweep, sweep_frame,
+                            sweep_runs)
 
 # The form is drawn below the buttons but runs before them: it leaves the button its plan (or why there is
 # none) under a key no widget uses.
@@ -90,17 +91,21 @@ def sweep_title(runs: list[Run]) -> str:
 
 
 def _what_to_see(frame: pd.DataFrame) -> str:
+    lesson = ("What to look for: the CNN's line above the FC net's. Its small windows and shared weights build in "
+              "what the FC net must learn from data, so the CNN needs fewer images for the same accuracy.")
     match = images_to_match(frame)
-    lesson = ("What to look for: the CNN's line above the FC net's, furthest above on few images. Its windows and "
-              "shared weights build in what the FC net must learn from data, so the CNN needs fewer images for "
-              "the same accuracy.")
-    if match is None:
-        return lesson
-    acc, fc_images, cnn_images = match
-    if cnn_images >= fc_images:
-        return lesson + f" Here the CNN needed as many images as the FC net to reach its best, {acc:.1%}."
-    return lesson + (f" Here the FC net's best, {acc:.1%} on {fc_images:,} images, the CNN reached with "
-                     f"{cnn_images:,} ({fc_images / cnn_images:.0f}× fewer).")
+    if match is not None:
+        acc, fc_images, cnn_images = match
+        if cnn_images < fc_images:
+            lesson += (f" Here the FC net's best, {acc:.1%} on {fc_images:,} images, the CNN reached with "
+                       f"{cnn_images:,} ({fc_images / cnn_images:.0f}× fewer).")
+    level = fc_level_or_ahead(frame)
+    if level:
+        where = ", ".join(f"{images:,} images ({steps:,} steps)" for images, steps in level)
+        lesson += (f" On {where} the FC net is level with the CNN (within a point) or ahead: with so few images "
+                   f"and optimizer steps neither model has learned much yet, and which one leads is down to chance. "
+                   f"A smaller batch size gives each size more steps.")
+    return lesson
 
 
 def sweep_section(registry: RunRegistry) -> None:
