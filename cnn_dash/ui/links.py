@@ -16,8 +16,9 @@ The sidebar's dataset is bound by a `PageLink(shared=True)`, and every page's li
 
 - Reading: on every run, before a bound widget is created, its parameter is checked against the widget's own
   options or range, both in st.query_params and in the URL the run began with (what Streamlit seeds from). A
-  bad value (unknown option, out of range, not a number, NaN, a repeated key, empty, too long) is dropped from the URL and the widget keeps its default; one st.warning names every bad
-  parameter. Parameters this page does not bind are ignored.
+  bad value (unknown option, out of range, not a number, NaN, a repeated key, empty, too long) is dropped from
+  the URL and the widget keeps its default; one st.warning names every bad parameter. Parameters this page does
+  not bind are ignored.
 - Writing: Streamlit's `bind="query-params"` (1.55+) keeps the URL in step with each widget in the browser. On
   an older Streamlit, the page writes `st.query_params` itself after each widget.
 - Sharing: Streamlit has no clipboard API, so "Copy link" shows the full link in an st.code block, whose copy
