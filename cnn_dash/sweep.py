@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SIZES = (100, 300, 1_000, 3_000, 10_000)  # then the whole training set
 MIN_STEPS = 500  # optimizer steps a size gets at least, where the epoch and compute limits allow
 LEVEL = 0.01  # a CNN less than a point ahead of the FC net is level with it: the two points overlap on the chart
-FRAME_COLUMNS = ("images", "model", "kind", "test_acc", "epochs", "steps", "run", "status")
+FRAME_COLUMNS = ("images", "model", "kind", "test_acc", "epochs", "run", "status")
 
 
 class SweepError(ValueError):
@@ -134,17 +134,14 @@ def sweep_runs(runs: Iterable[Run]) -> dict[str, list[Run]]:
 
 def sweep_frame(runs: Iterable[Run]) -> pd.DataFrame:
     """One row per run and model: training images, model label, kind (CNN or FC), final test accuracy (None until
-    the model has been tested), epochs, optimizer steps, run name, and status (the model's, or the run's before it
-    trains)."""
+    the model has been tested), epochs, run name, and status (the model's, or the run's before it trains)."""
     rows = []
     for run in runs:
         results = run.results
-        s = run.settings
-        steps = s.epochs * math.ceil(run.sweep.images / s.batch_size)
         for m in run.models:
             result = results.get(m.label)
             rows.append((run.sweep.images, m.label, "CNN" if m.net.is_cnn else "FC",
-                         result.test_acc if result else None, s.epochs, steps, run.name,
+                         result.test_acc if result else None, run.settings.epochs, run.name,
                          str(result.status if result else run.status)))
     return pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype({"test_acc": float})
 
@@ -163,13 +160,13 @@ def images_to_match(frame: pd.DataFrame) -> tuple[float, int, int] | None:
     return float(best["test_acc"]), int(best["images"]), int(matched["images"].min())
 
 
-def fc_level_or_ahead(frame: pd.DataFrame, within: float = LEVEL) -> list[tuple[int, int]]:
-    """(images, optimizer steps) of every finished size at which the FC net's test accuracy is within `within` of
-    the CNN's or above it: the sizes where the chart does not show the lesson, for the page to explain."""
+def fc_level_or_ahead(frame: pd.DataFrame, within: float = LEVEL) -> list[int]:
+    """The finished sizes at which the FC net's test accuracy is within `within` of the CNN's or above it: where
+    the chart does not show the lesson, for the page to explain."""
     done = frame[(frame["status"] == "finished") & frame["test_acc"].notna()]
     out = []
     for images, group in done.groupby("images"):
         cnn, fc = group[group["kind"] == "CNN"], group[group["kind"] == "FC"]
         if not cnn.empty and not fc.empty and fc["test_acc"].max() >= cnn["test_acc"].max() - within:
-            out.append((int(images), int(group["steps"].iloc[0])))
+            out.append(int(images))
     return out

@@ -215,7 +215,6 @@ def test_the_chart_draws_only_finished_models_and_names_the_images_to_match():
         "images": [100, 100, 1_000, 1_000, 10_000, 10_000],
         "model": ["C", "F"] * 3, "kind": ["CNN", "FC"] * 3,
         "test_acc": [0.7, 0.6, 0.93, 0.85, None, 0.92], "epochs": [20, 20, 5, 5, 1, 1],
-        "steps": [40, 40, 80, 80, 157, 157],
         "run": ["Run 1", "Run 1", "Run 2", "Run 2", "Run 3", "Run 3"],
         "status": ["finished", "finished", "finished", "finished", "queued", "finished"]})
     fig = sweep_figure(frame)
@@ -225,10 +224,10 @@ def test_the_chart_draws_only_finished_models_and_names_the_images_to_match():
     assert images_to_match(frame.assign(status="stopped")) is None
     behind = frame.assign(test_acc=[0.5, 0.6, 0.8, 0.85, None, 0.92])
     assert images_to_match(behind) is None
-    assert fc_level_or_ahead(frame) == [] and fc_level_or_ahead(behind) == [(100, 40), (1_000, 80)]
+    assert fc_level_or_ahead(frame) == [] and fc_level_or_ahead(behind) == [100, 1_000]
     assert fc_level_or_ahead(behind.assign(status="stopped")) == []
     close = frame.assign(test_acc=[0.705, 0.7, 0.93, 0.85, None, 0.92])  # half a point: level on the chart
-    assert fc_level_or_ahead(close) == [(100, 40)] and fc_level_or_ahead(close, within=0.001) == []
+    assert fc_level_or_ahead(close) == [100] and fc_level_or_ahead(close, within=0.001) == []
     empty = sweep_figure(frame.assign(status="queued"))
     assert empty.data == () and empty.layout.xaxis.type == "log"
 

@@ -101,10 +101,10 @@ def _what_to_see(frame: pd.DataFrame) -> str:
                        f"{cnn_images:,} ({fc_images / cnn_images:.0f}× fewer).")
     level = fc_level_or_ahead(frame)
     if level:
-        where = ", ".join(f"{images:,} images ({steps:,} steps)" for images, steps in level)
-        lesson += (f" On {where} the FC net is level with the CNN (within a point) or ahead: with so few images "
-                   f"and optimizer steps neither model has learned much yet, and which one leads is down to chance. "
-                   f"A smaller batch size gives each size more steps.")
+        where = ", ".join(f"{images:,}" for images in level)
+        lesson += (f" On {where} images the FC net is level with the CNN (within a point) or ahead: with only a few "
+                   f"examples of each class both nets mostly memorise them, and which one leads depends on the "
+                   f"seed (try another). With more images the CNN's built-in assumptions pay off.")
     return lesson
 
 
