@@ -5,6 +5,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")  # AppTest resolves relative paths against the calling file
 
@@ -19,3 +21,18 @@ def wait_for_run(run, timeout: float = 120.0):
         time.sleep(0.05)
     assert not run.active, f"{run.name} still {run.status}"
     return run
+
+
+@pytest.fixture
+def scheduler():
+    """A scheduler of this test's own with one training slot (queue positions are certain); its runs are stopped
+    and waited for afterwards."""
+    from cnn_dash.scheduler import Scheduler
+
+    sched = Scheduler(max_running=1, cores=2, orphan_after_s=60)
+    yield sched
+    with sched._lock:
+        runs = sched._queue + sched._running
+    sched.stop_all()
+    for run in runs:
+        wait_for_run(run)

@@ -33,17 +33,6 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-@pytest.fixture
-def scheduler():
-    sched = Scheduler(max_running=1, cores=2, orphan_after_s=60)
-    yield sched
-    with sched._lock:
-        runs = sched._queue + sched._running
-    sched.stop_all()
-    for run in runs:
-        wait_for_run(run)
-
-
 def test_a_run_trains_in_the_background_and_keeps_everything(scheduler):
     registry = RunRegistry(scheduler)
     run = registry.start(TINY, PAIR)

@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score
 from cnn_dash.data import normalize
 from cnn_dash.limits import Limits, LimitError, check_run
 from cnn_dash.plots.sweep import sweep_figure
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.scheduler import RunRegistry
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig
 from cnn_dash.sweep import (SweepError, fc_level_or_ahead, images_to_match, plan_sweep, sweep_frame, sweep_models,
@@ -32,17 +32,6 @@ TWO_SIZES = Limits(max_train_subset=300)  # sizes 100 and 300
 
 def quick_plan(limits: Limits = TWO_SIZES, settings=QUICK, min_steps: int = 1):
     return plan_sweep(settings, PAIR, BUNDLED, limits, min_steps=min_steps)
-
-
-@pytest.fixture
-def scheduler():
-    sched = Scheduler(max_running=1, cores=2, orphan_after_s=60)
-    yield sched
-    with sched._lock:
-        runs = sched._queue + sched._running
-    sched.stop_all()
-    for run in runs:
-        wait_for_run(run)
 
 
 def test_sizes_are_clipped_to_the_dataset_and_the_limits():

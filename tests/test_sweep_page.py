@@ -22,16 +22,11 @@ from tests.test_training_page import PAGE, texts
 
 
 @pytest.fixture
-def sched(monkeypatch) -> Scheduler:
-    monkeypatch.delenv("CNN_DASH_DATA_DIR", raising=False)  # the bundled sample: 10,000 train images
-    sched = Scheduler(max_running=1, cores=2)  # one training slot, so queue positions are certain
-    monkeypatch.setattr("cnn_dash.scheduler._scheduler", sched)
-    yield sched
-    with sched._lock:
-        runs = sched._queue + sched._running
-    sched.stop_all()
-    for run in runs:
-        wait_for_run(run)
+def sched(scheduler, monkeypatch) -> Scheduler:
+    """The test's one-slot scheduler (conftest) as the process's, on the bundled sample (10,000 train images)."""
+    monkeypatch.delenv("CNN_DASH_DATA_DIR", raising=False)
+    monkeypatch.setattr("cnn_dash.scheduler._scheduler", scheduler)
+    return scheduler
 
 
 @pytest.fixture
