@@ -225,7 +225,7 @@ def matched_fc(cnn: NetSpec, input_shape: tuple[int, ...] | None = None, hidden_
 def quick_demo(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
     """The classroom preset: 48,000 training images in batches of 256, the small CNN beside a one-hidden-layer
     MLP with 9x its parameters, both with a cosine-decayed Adam: about 98.6% for the CNN on MNIST after two
-    epochs, in about 8.5 s on two CPU cores (bench/bench_train.py). Batches of 256 with twice the learning
+    epochs, in 6–8 s on two CPU cores (bench/bench_train.py). Batches of 256 with twice the learning
     rates of batches of 128 train as well in fewer, cheaper steps."""
     settings = TrainSettings(dataset=dataset, train_subset=48_000, batch_size=256, epochs=2, seed=0,
                              evals_per_epoch=1, lr_decay=True)
