@@ -87,13 +87,13 @@ class Run:
         return StoredRun(self.id, self.owner or "", self.name, self.settings, self.models, self.sweep,
                          str(self.status), self.error, self.created_at, self.started_at, self.ended_at)
 
-    def save(self, final: bool = False) -> None:
-        """Send the new records and the status to the store: at most every FLUSH_S seconds while training, and
-        at the end (`final`) with the weights. A no-op without a store; never raises."""
+    def save(self, final: bool = False, status: Status | None = None) -> None:
+        """Send the new records and the status (or `status`, about to be the run's) to the store: at most every
+        FLUSH_S seconds while training, and at the end (`final`) with the weights. A no-op without a store."""
         if self.store is None or (not final and time.monotonic() - self._saved_at < FLUSH_S):
             return
         history = list(self.history)
-        self.store.update(self.id, status=str(self.status), error=self.error, started_at=self.started_at,
+        self.store.update(self.id, status=str(status or self.status), error=self.error, started_at=self.started_at,
                           ended_at=self.ended_at, records=enumerate(history[self._saved:], start=self._saved))
         self._saved, self._saved_at = len(history), time.monotonic()
         if final and self.modules and any(p.step > 0 for p in history):

@@ -34,6 +34,7 @@ def train_run(run: Run, threads: int | None = None) -> None:
             return
         run.status, run.started_at, run.threads = Status.RUNNING, time.time(), threads
     run.save(final=True)  # "running" reaches the store at once: a restart from here marks it interrupted
+    outcome = Status.FAILED
     try:
         if threads:
             torch.set_num_threads(threads)  # this thread's intra-op threads (OpenMP: per OS thread)
@@ -43,16 +44,16 @@ def train_run(run: Run, threads: int | None = None) -> None:
             run.history.append(record)
             run.save()  # every FLUSH_S seconds: a crash loses at most that much of the curves
         stopped = any(r.status == Status.STOPPED for r in run.results.values())
-        run.status = Status.STOPPED if stopped else Status.FINISHED  # a Stop after the last step changes nothing
+        outcome = Status.STOPPED if stopped else Status.FINISHED  # a Stop after the last step changes nothing
     except Exception as exc:  # noqa: BLE001 - a failed run is a result to show, not a crash
         run.error = f"{type(exc).__name__}: {exc}"
-        run.status = Status.FAILED
     finally:
         run.ended_at = time.time()  # the trainer, and with it the run's copy of the images, is gone
-        run.save(final=True)
+        run.save(final=True, status=outcome)  # stored before it shows as ended: whoever sees it ended finds it saved
         if run.store is not None:
             limits = default_limits()
             run.store.evict(limits.max_store_mb * 2**20, limits.max_run_age_days * 86400.0, keep=[run.id])
+        run.status = outcome
 
 
 def cpu_count() -> int:

@@ -109,6 +109,13 @@ class RunStore:
         except OSError as exc:
             self._turn_off(exc)
 
+    def close(self) -> None:
+        """Close the file (the store is off afterwards)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
     @property
     def available(self) -> bool:
         """True while runs are being stored."""
@@ -236,7 +243,7 @@ class RunStore:
             return gone
         gone = self._do(work, [])
         if gone:
-            self._do(lambda db: db.execute("PRAGMA incremental_vacuum"), None)
+            self._do(lambda db: db.execute("PRAGMA incremental_vacuum").fetchall(), None)
         return gone
 
     # ---- reading ------------------------------------------------------------------------------------------
