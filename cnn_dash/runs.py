@@ -168,7 +168,11 @@ class Run:
         if not self.modules and self._stored_weights and self.store is not None:
             if self._loaded is None:
                 data = self.store.weights(self.id)
-                self._loaded = torch.load(io.BytesIO(data), weights_only=True) if data else {}
+                try:
+                    self._loaded = torch.load(io.BytesIO(data), weights_only=True) if data else {}
+                except Exception:  # noqa: BLE001 - damaged bytes: the run has no weights, never a traceback
+                    self._loaded = {}
+                self._stored_weights = bool(self._loaded)
             return self._loaded
         return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
                 for label, module in dict(self.modules).items()}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from cnn_dash import codec
-from cnn_dash.records import Progress
+from cnn_dash.records import Progress, Status
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.sweep import SweepTag
 
@@ -293,6 +293,7 @@ _COLUMNS = ("id, owner, name, settings, models, sweep, status, error, created_at
 def _row(row: tuple[Any, ...]) -> StoredRun | None:
     try:
         run_id, owner, name, settings, models, sweep, *rest = row
+        Status(rest[0])  # a status this version knows
         return StoredRun(run_id, owner, name, codec.loads(settings, TrainSettings),
                          codec.loads(models, tuple[ModelConfig, ...]),
                          codec.loads(sweep, SweepTag) if sweep else None, *rest[:-1], has_weights=bool(rest[-1]))
