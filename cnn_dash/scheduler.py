@@ -18,12 +18,12 @@ from typing import Callable
 import torch
 
 from cnn_dash.limits import Limits, LimitError, check_run, default_limits
-from cnn_dash.records import Status
+from cnn_dash.records import Status, SweepTag
 from cnn_dash.runs import Run
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.store import RunStore
-from cnn_dash.sweep import SweepPlan, SweepTag
+from cnn_dash.sweep import SweepPlan
 from cnn_dash.train import Trainer
 
 
@@ -92,8 +92,7 @@ class Scheduler:
         self._watchdog: threading.Thread | None = None
 
     def submit(self, run: Run) -> None:
-        """Queue a run; it starts as soon as a slot is free."""
-        check_run(run.settings, run.models)
+        """Queue a run; it starts as soon as a slot is free. Its limits were checked at the door (RunRegistry)."""
         with self._lock:
             self._queue.append(run)
             self._dispatch()
@@ -283,18 +282,8 @@ class RunRegistry:
                 self._count += 1
                 runs.append(self._new_run(settings, plan.models, f"Run {self._count} · sweep {number}, {images:,} "
                                           f"images", SweepTag(sweep_id, number, index, count, images)))
-        try:
-            for run in runs:
-                self.scheduler.submit(run)  # in order: the queue trains the sizes one after another
-        except Exception:  # a check the scheduler makes on its own (the process's limits): queue none of them
-            for run in runs:
-                self.scheduler.cancel(run)
-            with self._lock:
-                for run in runs:
-                    self._runs.pop(run.id, None)
-                    if self.store is not None:
-                        self.store.delete(run.id)
-            raise
+        for run in runs:
+            self.scheduler.submit(run)  # in order: the queue trains the sizes one after another
         return runs
 
     def _check_sweep(self, plan: SweepPlan) -> None:  # with self._lock held

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from cnn_dash import codec
-from cnn_dash.records import Progress, Status
+from cnn_dash.records import Progress, Status, SweepTag
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.sweep import SweepTag
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
