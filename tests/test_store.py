@@ -197,3 +197,11 @@ def test_a_store_that_fails_mid_run_turns_off_and_the_run_finishes(tmp_path, sch
     run = wait_for_run(registry.start(TINY, PAIR))
     assert run.status == "finished" and run.evaluable and not store.available and words in store.problem
     assert store.runs_of("o") == [] and store.get(run.id) is None  # off: nothing more is read or written
+
+
+def test_a_new_run_takes_a_number_no_kept_run_uses(tmp_path, scheduler):
+    store = RunStore(tmp_path)
+    for run_id, name in (("1" * 22, "Run 2"), ("2" * 22, "Run 3 · sweep 1, 100 images")):  # Run 1 was deleted
+        store.create(replace(stored(run_id, owner_key(TOKEN)), name=name))
+    run = wait_for_run(Library(store, scheduler).registry(TOKEN).start(TINY, PAIR))
+    assert run.name == "Run 4"
