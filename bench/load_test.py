@@ -28,6 +28,7 @@ import random
 import re
 import statistics
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -561,7 +562,8 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="server environment to compare, e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false")
     args = parser.parse_args()
-    env = {"CNN_DASH_DOWNLOAD": "0", **dict(pair.split("=", 1) for pair in args.env)}
+    state = tempfile.TemporaryDirectory(prefix="cnn-dash-load-")  # the server's run store, not the user's
+    env = {"CNN_DASH_DOWNLOAD": "0", "CNN_DASH_STATE_DIR": state.name, **dict(pair.split("=", 1) for pair in args.env)}
     think = tuple(float(x) for x in args.think.split(","))
     load = Load([Session(seed=i) for i in range(args.sessions)], args.images, args.epochs, args.timeout, think)
     print(f"cnn-dash load test: {args.sessions} browser sessions press Train at once, each a run of the page's "
