@@ -150,7 +150,7 @@ class Scheduler:
         now = time.monotonic() if now is None else now
         with self._lock:
             runs = self._queue + self._running
-        alive = {run.id: _owner_alive(run) for run in runs}  # callbacks run outside the lock
+        alive = {run.id: _answers(run.alive) for run in runs}  # callbacks run outside the lock
         orphans = []
         with self._lock:
             for run in runs:
@@ -164,10 +164,12 @@ class Scheduler:
         return orphans
 
 
-def _owner_alive(run: Run) -> bool:
+def _answers(alive: Callable[[], bool]) -> bool:
+    """What an `alive` callback says; True when it breaks (a broken callback must not kill the watchdog or stop a
+    run: keep it)."""
     try:
-        return bool(run.alive())
-    except Exception:  # noqa: BLE001 - a broken callback must not kill the watchdog; keep the run
+        return bool(alive())
+    except Exception:  # noqa: BLE001
         return True
 
 
@@ -214,7 +216,7 @@ class RunRegistry:
         """A session of this owner is on a page now (a reload, a new tab): its runs are not orphans."""
         with self._lock:
             if session_id not in self._sessions:  # a new session: forget those that are gone
-                self._sessions = {sid: check for sid, check in self._sessions.items() if _owner_alive(check)}
+                self._sessions = {sid: check for sid, check in self._sessions.items() if _answers(check)}
             self._sessions[session_id] = alive
             self.last_seen = time.monotonic()
 
@@ -222,7 +224,7 @@ class RunRegistry:
         """Whether some session of the owner is still connected (True before any session was seen)."""
         with self._lock:
             checks = list(self._sessions.values())
-        return not checks or any(_owner_alive(check) for check in checks)
+        return not checks or any(_answers(check) for check in checks)
 
     def evictions(self) -> list[str]:
         """The owner's runs the store removed since the last call (size cap, age limit), forgotten here too."""

@@ -205,3 +205,17 @@ def test_a_new_run_takes_a_number_no_kept_run_uses(tmp_path, scheduler):
         store.create(replace(stored(run_id, owner_key(TOKEN)), name=name))
     run = wait_for_run(Library(store, scheduler).registry(TOKEN).start(TINY, PAIR))
     assert run.name == "Run 4"
+
+
+def test_an_owner_gone_for_a_while_leaves_memory_and_comes_back_from_the_store(tmp_path, scheduler):
+    lib = Library(RunStore(tmp_path), scheduler, release_after_s=600)
+    registry = lib.registry(TOKEN)
+    tab = {"open": True}
+    registry.seen("tab", lambda: tab["open"])
+    run = wait_for_run(registry.start(TINY, PAIR))
+    lib.release_idle(now=time.monotonic() + 601)
+    assert lib.registry(TOKEN) is registry  # a page of it is still open
+    tab["open"] = False
+    lib.release_idle(now=time.monotonic() + 601)
+    back = lib.registry(TOKEN)
+    assert back is not registry and [r.id for r in back.runs()] == [run.id] and back.runs()[0] is not run
