@@ -23,7 +23,7 @@ run = ui.run_picker(runs)
 ev, models, originals = ui.run_evaluation(run)
 classes = ev.classes
 labels = [r.label for r in ev.results]
-title, sentence = ui.verdict(ev)
+title, sentence = ui.verdict(ev, run)
 heading.title(f"Evaluation: {title}")
 st.markdown(f"**{sentence}**")
 names = ui.short_names(labels)  # "A" for "A · LeNet-5 (SGD)": table columns and captions stay readable

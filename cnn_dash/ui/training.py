@@ -315,11 +315,15 @@ def shuffle_comparison(run: Run, registry: RunRegistry) -> None:
     twin = next((r for r in reversed(registry.trained()) if r.models == run.models
                  and r.settings == replace(run.settings, permute_pixels=False)), None)
     if twin is None:
-        st.caption("Shuffled pixels: expect the CNN level with the FC net, not ahead — its windows no longer see "
-                   "neighbouring pixels. Train the same models with the shuffle off to see the difference.")
+        st.caption("Shuffled pixels: a convolution's windows no longer see neighbouring pixels. Train the same "
+                   "models with the shuffle off to see how the CNN's lead changes.")
         return
-    st.markdown(f"**Real images** ({twin.name}): {_scores(twin)} — **shuffled pixels** ({run.name}): {_scores(run)}. "
-                f"On real images the CNN leads; once the pixels are shuffled its advantage is gone.")
+    real, shuffled = (hints.cnn_lead(r.models, {label: res.test_acc for label, res in r.results.items()})
+                      for r in (twin, run))
+    verdict = "" if real is None or shuffled is None else f" Once the pixels are shuffled, " \
+                                                          f"{hints.shuffle_verdict(real, shuffled)}"
+    st.markdown(f"**Real images** ({twin.name}): {_scores(twin)} — **shuffled pixels** ({run.name}): {_scores(run)}."
+                + verdict)
 
 
 def run_card(run: Run, registry: RunRegistry) -> None:
