@@ -62,6 +62,9 @@ def predict(model: nn.Module, images: torch.Tensor, stats: Stats | Dataset,
         # against NCHW at batch 32-256); on a copy, so that the caller's model is left as it was.
         model = copy.deepcopy(model).to(memory_format=torch.channels_last)
     logits = batched_logits(model, images, stats, batch_size)
+    # A diverged model's last finite weights can still overflow its logits: ±inf and NaN become the largest finite
+    # numbers and 0, so every probability, confidence and prediction is a number (never "nan%").
+    logits = torch.nan_to_num(logits.float())
     return Predictions(probs=torch.softmax(logits, dim=1).numpy(), preds=logits.argmax(dim=1).numpy())
 
 

@@ -116,6 +116,10 @@ def predictions(run: Run, image: np.ndarray) -> None:
     classes = run.classes
     kinds = {m.label: "CNN" if m.net.is_cnn else "FC net" for m in run.models}
     for label, p in probs.items():
+        if not np.isfinite(p).all():  # a diverged model's outputs
+            st.markdown(f"**{label}** ({kinds.get(label, 'model')}) gives no answer: its outputs are not finite "
+                        "numbers (it diverged).")
+            continue
         best = int(np.argmax(p))
         st.markdown(f"**{label}** ({kinds.get(label, 'model')}) says **{classes[best]}** — {p[best]:.0%} sure.")
     st.plotly_chart(probabilities_figure(probs, classes), width="stretch", key="draw_probabilities")
