@@ -211,6 +211,11 @@ def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, probl
                    f"On MNIST the CNN passes 98.5% test accuracy in under 10 seconds on two CPU cores.")
 
 
+def blocked_note(problem: str) -> None:
+    """Why Train is disabled, drawn right under the buttons (the form, where the value was typed, is further down)."""
+    st.warning(f"**Train is off:** {problem}", icon=":material/block:")
+
+
 def _stop(run_id: str) -> None:
     session_registry().stop(run_id)
 
