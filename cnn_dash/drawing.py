@@ -198,3 +198,16 @@ def probabilities(models: dict[str, nn.Module], image: np.ndarray, settings: Tra
 def maps_for(model: nn.Module, image: np.ndarray, settings: TrainSettings) -> list[FeatureMaps]:
     """Every convolution's feature maps for one uint8 image (28, 28), fed as the run's models were fed."""
     return feature_maps(model, model_input(image[None], settings)[0])
+
+
+def as_drawn(grey: np.ndarray) -> Prepared:
+    """Grey uint8 (H, W) -> 28×28 with the drawing kept where and how big it was drawn: the whole picture scaled
+    to the field (inverted if needed), nothing cropped, scaled up or centred. A digit drawn small or in a corner
+    stays small or in a corner, which MNIST's centred digits never are."""
+    x, inverted = ink(grey)
+    image = Image.fromarray(x.astype(np.float32)).resize((SIZE, SIZE), Image.Resampling.LANCZOS)  # mode "F"
+    out = np.clip(np.asarray(image), 0.0, 1.0)
+    out[out < INK] = 0.0  # Lanczos's faint ringing around a stroke is not ink
+    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+    box = (int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)) if rows.size else (0, 0)
+    return Prepared(np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8), inverted, box, (0.0, 0.0))

@@ -199,3 +199,33 @@ def shift_reading(models: tuple[ModelConfig, ...] | list[ModelConfig], unshifted
     better, worse = (cnn, fc) if cnn_drop < fc_drop else (fc, cnn)
     return text + (f" {better} lost {min(cnn_drop, fc_drop):.1f} points, {worse} {max(cnn_drop, fc_drop):.1f}: "
                    f"here the {kinds[better]} copes better with a moved image.")
+
+
+HOLDS = 0.5  # a model still reads at least half the moved or shrunk digits: it holds
+FAILS_GAP = 10.0  # points between the two kinds for one to be said to hold where the other fails
+
+
+def placement_reading(models: tuple[ModelConfig, ...] | list[ModelConfig],
+                      accuracies: dict[str, dict[str, float]]) -> str:
+    """What this run's models score on test digits moved off-centre or shrunk (placement.placement_accuracy), and
+    the one conclusion those numbers support: the CNN holds where the FC net fails, both fail, or neither."""
+    pair = best_pair(models, {label: next(iter(accs.values())) for label, accs in accuracies.items()})
+    if pair is None:
+        return ""
+    cnn, fc = pair[0], pair[2]
+    places = list(accuracies[cnn])
+    parts = [f"{place}, {accuracies[cnn][place]:.0%} and {accuracies[fc][place]:.0%}" for place in places]
+    text = f"On this run's test digits, {cnn} (CNN) and {fc} (FC net) score: " + "; ".join(parts) + "."
+    moved = places[1:]
+    cnn_holds = all(accuracies[cnn][p] >= HOLDS and 100 * (accuracies[cnn][p] - accuracies[fc][p]) >= FAILS_GAP
+                    for p in moved)
+    both_fail = all(accuracies[cnn][p] < HOLDS and accuracies[fc][p] < HOLDS for p in moved)
+    if cnn_holds:
+        return text + (" The CNN holds where the FC net fails: tick *Keep my drawing where and how big I drew it* "
+                       "and draw small or off-centre to see it in your own hand.")
+    if both_fail:
+        return text + (" Both fail on a digit that is off-centre or small: centring and scaling it, as MNIST was "
+                       "made, is what lets them read a drawing. Tick *Keep my drawing where and how big I drew it* "
+                       "to see it in your own hand.")
+    return text + (" Neither kind holds throughout: tick *Keep my drawing where and how big I drew it* and compare "
+                   "them on your own drawing.")

@@ -199,7 +199,7 @@ def test_an_mnist_run_has_no_fashion_words():
     at.switch_page("pages/draw.py").run()
     assert not at.exception
     text = " ".join(e.value for kind in ("caption", "markdown") for e in getattr(at, kind))
-    assert "garment" not in text and "digit you draw" in text
+    assert "garment" not in text and "test digits" in text
 
 
 def test_every_table_shows_its_numbers_whole(registry):
