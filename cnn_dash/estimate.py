@@ -12,12 +12,13 @@ import torch.nn.functional as F
 
 from cnn_dash.build import build_model
 from cnn_dash.data import normalize
+from cnn_dash.inference import placed
 from cnn_dash.limits import FULL_TRAIN_SET
 from cnn_dash.metrics import EVAL_BATCH
 from cnn_dash.scheduler import background_priority
 from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings
 from cnn_dash.sweep import SweepPlan
-from cnn_dash.train import make_optimizer, placed
+from cnn_dash.train import make_optimizer
 
 TEST_SET = 10_000  # both datasets' full test sets
 MEASURE_S = 0.4  # time spent measuring one (net, batch), after one warm-up step
@@ -80,7 +81,7 @@ def _measure(net: NetSpec, batch_size: int, optimizer: OptimizerSpec, threads: i
     if threads:
         torch.set_num_threads(threads)  # this thread's only (OpenMP: per OS thread), as the scheduler does
     start = time.perf_counter()
-    model = placed(build_model(net), net)  # as a run builds and places it (channels-last for a CNN)
+    model = placed(build_model(net))  # as a run builds and places it (channels-last for a CNN)
     opt = make_optimizer(optimizer, model.parameters())
     pool = torch.randint(0, 256, (4 * batch_size, *net.input_shape[1:]), dtype=torch.uint8)  # (4B, H, W)
     y = torch.randint(0, 10, (batch_size,))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnn_dash import drawing, hints
+from cnn_dash import drawing, hints, inference
 from cnn_dash.placement import PLACEMENTS, placement_accuracy, shrink
 from cnn_dash.presets import quick_demo
 from cnn_dash.train import Trainer
@@ -23,7 +23,7 @@ def demo():
     trainer = Trainer(settings, models)
     list(trainer)
     accs = placement_accuracy(trainer.modules, trainer.data.test_images, trainer.data.test_labels,
-                              lambda batch: drawing.model_input(batch, settings))
+                              lambda batch: inference.model_input(batch, settings))
     return models, accs
 
 

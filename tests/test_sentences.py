@@ -18,9 +18,9 @@ from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.ui.evaluation import verdict
 
 SGD = OptimizerSpec("sgd", 0.01, 0.9)
-CNN = ModelConfig("A · ConvNet (SGD 0.01)", PRESETS["ConvNet + ReLU (CNN notebook)"], SGD)  # pools
-FC = ModelConfig("B · FCNet (SGD 0.01)", PRESETS["FCNet (CNN notebook)"], SGD)
-FLAT_CNN = ModelConfig("A · Small CNN (Adam 0.001)", PRESETS["Small CNN (batch norm)"], OptimizerSpec("adam", 0.001))
+CNN = ModelConfig.lettered("A", PRESETS["ConvNet + ReLU (CNN notebook)"], SGD)  # pools
+FC = ModelConfig.lettered("B", PRESETS["FCNet (CNN notebook)"], SGD)
+FLAT_CNN = ModelConfig.lettered("A", PRESETS["Small CNN (batch norm)"], OptimizerSpec("adam", 0.001))
 SETTINGS = TrainSettings("MNIST", 2000, 64, 2, 0, source="bundled")  # 32 steps per epoch, 64 in all
 STEPS = 64
 
@@ -86,10 +86,10 @@ def numbers(text: str) -> list[float]:
 def test_the_cnn_wins():
     run = run_of({CNN: 0.971, FC: 0.934})
     text = card_text(run)
-    assert "Test accuracy after 4,000 training images: A · ConvNet **97.1%** · B · FCNet **93.4%**" in text
+    assert f"Test accuracy after 4,000 training images: {CNN.named} **97.1%** · {FC.named} **93.4%**" in text
     assert "Why the FC net won" not in text and "nan" not in text.lower()
-    assert evaluation_sentence(run) == ("on this run the CNN wins On this run the CNN wins: A · ConvNet (SGD 0.01) "
-                                        "97.10% vs B · FCNet (SGD 0.01) 93.40% test accuracy.")
+    assert evaluation_sentence(run) == (f"on this run the CNN wins On this run the CNN wins: {CNN.label} 97.10% vs "
+                                        f"{FC.label} 93.40% test accuracy.")
 
 
 def test_the_fc_net_wins_and_both_pages_give_the_same_reason():
@@ -98,8 +98,8 @@ def test_the_fc_net_wins_and_both_pages_give_the_same_reason():
     assert reason.startswith("Too few steps for SGD at this rate: 64 steps of lr 0.01")  # 2 × 32 steps, as run
     assert f"**Why the FC net won this run.** {reason}" in card_text(run)
     sentence = evaluation_sentence(run)
-    assert sentence.startswith("on this run the FC net wins On this run the FC net wins: B · FCNet (SGD 0.01) "
-                               "93.40% vs A · ConvNet (SGD 0.01) 90.00% test accuracy.")
+    assert sentence.startswith(f"on this run the FC net wins On this run the FC net wins: {FC.label} 93.40% vs "
+                               f"{CNN.label} 90.00% test accuracy.")
     assert sentence.endswith(reason)
 
 
@@ -135,7 +135,7 @@ def test_a_diverged_cnn_is_named_with_its_step_and_the_same_reason_on_both_pages
     assert f"{CNN.label} diverged at step 17: {note}, so it stopped there." in text
     reason = f"{CNN.label} diverged ({note}): its learning rate 0.01 is too large; try 0.001."
     assert f"**Why the FC net won this run.** {reason}" in text
-    assert "nan%" not in text.lower() and "A · ConvNet **" not in text  # the diverged model has no test accuracy
+    assert "nan%" not in text.lower() and f"{CNN.named} **" not in text  # the diverged model has no test accuracy
     # The Evaluation page scores the CNN's last finite weights: the FC net still wins, for the same reason.
     ev = NS(results=(NS(label=CNN.label, report=NS(accuracy=0.113)), NS(label=FC.label, report=NS(accuracy=0.91))))
     title, sentence = verdict(ev, run)

@@ -77,11 +77,6 @@ def optimizer_input(link: PageLink, key: str) -> OptimizerSpec:
     return OptimizerSpec("sgd", lr, momentum)
 
 
-def model_label(letter: str, net_name: str, optimizer: OptimizerSpec) -> str:
-    """'A · Small CNN (batch norm) (Adam 0.001)': the letter, the network and its optimizer with learning rate."""
-    return f"{letter} · {net_name} ({'Adam' if optimizer.name == 'adam' else 'SGD'} {optimizer.lr:g})"
-
-
 def model_inputs(link: PageLink) -> list[ModelConfig] | None:
     """2-4 models side by side, each a preset or custom stack with its optimizer; None if a stack is invalid."""
     count = link.radio("Models side by side", (2, 3, 4), horizontal=True, key="train_count")
@@ -91,8 +86,7 @@ def model_inputs(link: PageLink) -> list[ModelConfig] | None:
             net = model_picker(f"train_model_{i}", kind="cnn" if i % 2 == 0 else "fc", default=DEFAULT_NETS[i],
                                label=f"Model {LETTERS[i]}", link=link)
             optimizer = optimizer_input(link, f"train_opt_{i}")
-            configs.append(None if net is None else ModelConfig(model_label(LETTERS[i], net.name, optimizer), net,
-                                                                 optimizer))
+            configs.append(None if net is None else ModelConfig.lettered(LETTERS[i], net, optimizer))
     return None if any(c is None for c in configs) else configs  # type: ignore[return-value]
 
 
@@ -274,7 +268,7 @@ def run_title(run: Run) -> str:
     if run.active:
         return run.name  # a title that stays put while it trains: the overlay's choice keeps it
     results = run.results
-    accs = [f"{m.label.split(' ·')[0]} {results[m.label].test_acc:.1%}" for m in run.models
+    accs = [f"{m.short} {results[m.label].test_acc:.1%}" for m in run.models
             if m.label in results and results[m.label].test_acc is not None]
     return f"{run.name} ({', '.join(accs)})" if accs else run.name
 
@@ -290,25 +284,27 @@ def run_summary(run: Run) -> str:
 
 
 def race_line(run: Run) -> str | None:
-    """'Test accuracy after 12,800 training images: A · … 91.2% · B · … 88.0%': every model at the same point."""
+    """'Test accuracy after 12,800 training images: A · … 91.2% · B · … 88.0%': every model at the same point;
+    before the first test, the accuracy on the training images so far, each counted as it was trained on."""
     history = list(run.history)
+    named = {m.label: m.named for m in run.models}
     tested = {p.label: p for p in history if p.test_acc is not None}
     if tested:
         images = run.settings.train_subset or len(run.dataset.train_labels)
         seen = round(max(p.epoch for p in tested.values()) * images)
-        parts = [f"{label.rsplit(' (', 1)[0]} **{p.test_acc:.1%}**" for label, p in tested.items()]
+        parts = [f"{named.get(label, label)} **{p.test_acc:.1%}**" for label, p in tested.items()]
         return f"Test accuracy after {seen:,} training images: " + " · ".join(parts)
     trained = {p.label: p for p in history if p.train_acc is not None}
     if not trained:
         return None
-    parts = [f"{label.rsplit(' (', 1)[0]} **{p.train_acc:.1%}**" for label, p in trained.items()]
+    parts = [f"{named.get(label, label)} **{p.train_acc:.1%}**" for label, p in trained.items()]
     count = min(p.train_images for p in trained.values())
     return f"Accuracy on the first {count:,} training images, each counted as it was trained on: " + " · ".join(parts)
 
 
 def _scores(run: Run) -> str:
     results = run.results
-    return ", ".join(f"{m.label.split(' ·')[0]} {results[m.label].test_acc:.1%}" for m in run.models
+    return ", ".join(f"{m.short} {results[m.label].test_acc:.1%}" for m in run.models
                      if m.label in results and results[m.label].test_acc is not None)
 
 
