@@ -39,7 +39,8 @@ ds = load_dataset("MNIST", source=src)
 train_size, test_size = len(ds.train_labels), len(ds.test_labels)
 sgd = OptimizerSpec("sgd", 0.01, 0.9)
 defaults = (TrainSettings("MNIST", min(10_000, train_size), 64, 2, 0),
-            (ModelConfig("A", PRESETS["Small CNN (batch norm)"], sgd), ModelConfig("B", PRESETS["FCNet (CNN notebook)"], sgd)))
+            (ModelConfig("A", PRESETS["Small CNN (batch norm)"], sgd),
+             ModelConfig("B", PRESETS["FCNet (CNN notebook)"], sgd)))
 cases = {"demo": quick_demo(), "defaults": defaults, "000": (TUTORIALS["000"].settings, TUTORIALS["000"].models),
          "tiny": (replace(defaults[0], train_subset=1_000, epochs=1), defaults[1])}  # tiny: the smoke test's
 sched = Scheduler(max_running=1)

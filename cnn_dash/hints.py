@@ -162,7 +162,8 @@ def verdict(models: tuple[ModelConfig, ...] | list[ModelConfig], accuracies: dic
     if ca > fa:
         return ("on this run the CNN wins",
                 f"On this run the CNN wins: {cnn} {ca:.2%} vs {fc} {fa:.2%} test accuracy.")
-    return ("on this run the FC net wins", f"On this run the FC net wins: {fc} {fa:.2%} vs {cnn} {ca:.2%} test accuracy.")
+    return ("on this run the FC net wins",
+            f"On this run the FC net wins: {fc} {fa:.2%} vs {cnn} {ca:.2%} test accuracy.")
 
 
 def shift_mechanism(models: tuple[ModelConfig, ...] | list[ModelConfig]) -> str:

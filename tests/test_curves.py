@@ -96,7 +96,8 @@ def test_a_run_that_diverged_at_its_first_step_reads_right():
     from cnn_dash.plots.curves import run_figure
 
     records = [p("CNN", 0, None, None, status="diverged"), p("FC", 0, None, None, status="diverged")]
-    for fig in (run_figure(curves_frame({"Run 1": records}), epochs=2), curves_figure(curves_frame({"Run 1": records}))):
+    frame = curves_frame({"Run 1": records})
+    for fig in (run_figure(frame, epochs=2), curves_figure(frame)):
         assert fig.layout.xaxis.range[0] == 0 and fig.layout.xaxis2.range[0] == 0
         assert all(t.mode == "markers" for t in fig.data)  # the crosses, their names in the hover only
         assert "nan" not in fig.to_json().lower().replace("nanosecond", "")

@@ -120,7 +120,8 @@ def test_the_shuffle_says_how_the_lead_changed():
     assert "advantage is gone" not in text
     assert hints.shuffle_verdict(6.0, 0.04) == "the CNN's lead of 6.0 points is gone: the two are level (within " \
                                                 "0.1 points)."
-    assert hints.shuffle_verdict(6.0, -1.5) == "the CNN's lead of 6.0 points turned into the FC net's lead of 1.5 points."
+    assert hints.shuffle_verdict(6.0, -1.5) == ("the CNN's lead of 6.0 points turned into the FC net's lead of "
+                                                "1.5 points.")
     assert hints.shuffle_verdict(2.0, 3.0) == "the CNN's lead grew from 2.0 to 3.0 points."
     assert "did not lead" in hints.shuffle_verdict(-1.0, -2.0)
 

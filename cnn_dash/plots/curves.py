@@ -150,7 +150,7 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
         last = group.iloc[-1]
         if last["status"] == "diverged":
             crosses.append((float(last[x]), name, color))
-    for x_at, name, color in crosses:  # on the accuracy axis's floor; the name in the hover (two labels could overprint)
+    for x_at, name, color in crosses:  # on the accuracy axis's floor, the name in the hover: labels could overprint
         traces.append(dict(type="scatter", x=[x_at], y=[acc_low], mode="markers", xaxis="x2", yaxis="y2",
                            marker=dict(symbol="x", size=12, color=color), showlegend=False, text=[f"{name} diverged"],
                            hovertemplate="%{text}<extra></extra>", name=f"{name} diverged"))

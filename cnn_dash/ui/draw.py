@@ -39,7 +39,8 @@ def invitation(run: Run | None) -> str:
     if run is None:
         return f"Draw a {thing(None)} and see what every model of a finished run makes of it."
     if run.settings.permute_pixels:  # its models see shuffled pixels: a moved digit is not the lesson here
-        return f"Draw a {thing(run.settings.dataset)}: this run shuffled its pixels, and your input is shuffled the same way."
+        return (f"Draw a {thing(run.settings.dataset)}: this run shuffled its pixels, and your input is shuffled the "
+                "same way.")
     cache: dict = st.session_state.setdefault(PLACEMENT_KEY, {})
     key = (run.id, run.status)
     if key not in cache:
@@ -133,7 +134,7 @@ def show_input(prepared: drawing.Prepared, run: Run | None, keep: bool = False) 
     ink = "inverted to light ink on black" if prepared.inverted else "kept light ink on black"
     if keep:
         st.caption(f"As you drew it: {ink}; the whole box shrunk to 28×28, so the drawing covers "
-                   f"{prepared.box[0]}×{prepared.box[1]} pixels where you drew it (MNIST's digits: 20 pixels, centred).")
+                   f"{prepared.box[0]}×{prepared.box[1]} pixels where you drew it (MNIST's digits: 20, centred).")
         return
     steps = [ink, f"the object's box scaled to {prepared.box[0]}×{prepared.box[1]} pixels (longest side 20)",
              "centred by its centre of mass in 28×28"]
