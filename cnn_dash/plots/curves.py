@@ -171,6 +171,6 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
         yaxis2=dict(range=[acc_low, acc_high], tickformat=".0%", anchor="x2"),
         annotations=[dict(text=title, x=(a + b) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                           yanchor="bottom", showarrow=False, font=dict(size=14))
-                     for title, (a, b) in ((f"Loss (cross-entropy) by {along}", (0.0, 0.46)),
+                     for title, (a, b) in ((f"Loss by {along}", (0.0, 0.46)),
                                                    (f"Accuracy by {along}", (0.54, 1.0)))])
     return go.Figure(data=traces, layout=layout)
