@@ -160,3 +160,16 @@ def test_pooling_is_named_only_for_a_cnn_that_pools(cnn, pooled):
                        "a moved image.")
     worse = hints.shift_reading((cnn, FC), {cnn.label: 0.98, FC.label: 0.97}, {cnn.label: 0.40, FC.label: 0.45}, 3)
     assert worse.endswith("here the FC net copes better with a moved image.")
+
+
+def test_before_the_first_test_the_race_line_says_over_which_training_images():
+    from cnn_dash.ui.training import race_line
+
+    run = run_of({CNN: 0.97, FC: 0.93})
+    run.history = [p for p in run.history if p.step == 8]  # one record each, before any test
+    run.status = Status.RUNNING
+    (cnn, fc) = run.history
+    assert race_line(run) == (f"Accuracy while training, each image counted as it was trained on, over the first "
+                              f"{cnn.train_images:,} training images: {CNN.named} **{cnn.train_acc:.1%}** · "
+                              f"{FC.named} **{fc.train_acc:.1%}**")
+    assert cnn.train_images == 8 * 64

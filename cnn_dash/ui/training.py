@@ -312,7 +312,8 @@ def race_line(run: Run) -> str | None:
         return None
     parts = [f"{named.get(label, label)} **{p.train_acc:.1%}**" for label, p in trained.items()]
     count = min(p.train_images for p in trained.values())
-    return f"Accuracy on the first {count:,} training images, each counted as it was trained on: " + " · ".join(parts)
+    return (f"Accuracy while training, each image counted as it was trained on, over the first {count:,} training "
+            f"images: " + " · ".join(parts))
 
 
 def _scores(run: Run) -> str:
