@@ -335,10 +335,10 @@ def shuffle_comparison(run: Run, registry: RunRegistry) -> None:
         return
     real, shuffled = (hints.cnn_lead(r.models, {label: res.test_acc for label, res in r.results.items()})
                       for r in (twin, run))
-    verdict = "" if real is None or shuffled is None else f" Once the pixels are shuffled, " \
-                                                          f"{hints.shuffle_verdict(real, shuffled)}"
-    st.markdown(f"**Real images** ({twin.name}): {_scores(twin)} — **shuffled pixels** ({run.name}): {_scores(run)}."
-                + verdict)
+    line = f"**Real images** ({twin.name}): {_scores(twin)} — **shuffled pixels** ({run.name}): {_scores(run)}."
+    if real is not None and shuffled is not None:
+        line += f" Once the pixels are shuffled, {hints.shuffle_verdict(real, shuffled)}"
+    st.markdown(line)
 
 
 def run_card(run: Run, registry: RunRegistry) -> None:
