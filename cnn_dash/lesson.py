@@ -7,20 +7,26 @@ it is given; tests/test_lesson.py checks every sentence against them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import pandas as pd
 
+from cnn_dash.limits import Limits
+from cnn_dash.presets import quick_demo
 from cnn_dash.records import ModelResult
-from cnn_dash.specs import ModelConfig
-from cnn_dash.sweep import images_to_match
+from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.sweep import SweepPlan, images_to_match, plan_sweep
 
 LEVEL = 0.005  # accuracies within half a point are level: the test set's noise is about that large
 SAME_RATIO = 1.5  # counts within 1.5x of each other are "about the same"
 SHIFT = 3  # pixels: the shift step reads both curves here
 SHIFT_LEVEL = 0.02  # drops within 2 points of each other are "about the same"
 KEPT = 0.75  # a shuffled lead at least this share of the real one "stays as large"
+SWEEP_MAX_IMAGES = 3_000  # the sweep's largest subset: the lesson's sweep ends within seconds, not minutes
+SWEEP_MIN_STEPS = 100  # optimizer steps a small subset gets at least (the Training page's sweep: 500)
+SWEEP_MAX_EPOCHS = 8  # every epoch ends with a test evaluation: on 100 images those cost more than the steps
+SWEEP_BATCH = 32  # 100 images in batches of 256 would be one step an epoch
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,27 @@ STEP_KEYS = tuple(s.key for s in STEPS)
 def step(key: str) -> Step:
     """The step named `key`."""
     return STEPS[STEP_KEYS.index(key)]
+
+
+def race_plan(dataset: str, train_size: int) -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
+    """The race: the Training page's Quick demo on the dataset in use, on at most its training images."""
+    settings, models = quick_demo(dataset)
+    return replace(settings, train_subset=min(settings.train_subset, train_size)), models
+
+
+def shuffle_plan(dataset: str, train_size: int) -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
+    """The race again on shuffled pixels."""
+    settings, models = race_plan(dataset, train_size)
+    return replace(settings, permute_pixels=True), models
+
+
+def sweep_plan(dataset: str, train_size: int, limits: Limits) -> SweepPlan:
+    """The Training page's data-efficiency sweep of the race's nets, shortened for a class: up to SWEEP_MAX_IMAGES
+    images, batches of SWEEP_BATCH, at least SWEEP_MIN_STEPS steps and at most SWEEP_MAX_EPOCHS epochs a size."""
+    settings, models = race_plan(dataset, train_size)
+    short = replace(limits, max_train_subset=min(SWEEP_MAX_IMAGES, limits.max_train_subset),
+                    max_epochs=min(SWEEP_MAX_EPOCHS, limits.max_epochs))
+    return plan_sweep(replace(settings, batch_size=SWEEP_BATCH), models, train_size, short, SWEEP_MIN_STEPS)
 
 
 def _times(a: float, b: float) -> str:

@@ -6,7 +6,7 @@ dataset, so a step started twice shows the same result; its runs stay in the reg
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -21,14 +21,13 @@ from cnn_dash.plots.params import params_per_layer_figure
 from cnn_dash.plots.shift import shift_figure
 from cnn_dash.plots.sweep import sweep_figure
 from cnn_dash.plots.window import window_figure
-from cnn_dash.presets import quick_demo
 from cnn_dash.records import Status
 from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.shapes import trace
-from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.specs import ModelConfig
 from cnn_dash.summary import summarize
-from cnn_dash.sweep import plan_sweep, sweep_frame
+from cnn_dash.sweep import sweep_frame
 from cnn_dash.ui import draw
 from cnn_dash.ui.training import race_line, session_registry
 from cnn_dash.windows import explain
@@ -37,10 +36,6 @@ RESULTS_KEY = "_lesson_results"  # (step key, dataset) -> Outcome; no widget use
 RUNS_KEY = "_lesson_runs"  # (run key, dataset) -> run ids of the lesson's runs
 ASKED_KEY = "_lesson_asked"  # (step key, dataset) whose action was started: its runs are started as slots free up
 FIG_HEIGHT = 330  # px: beside the question on a 1280×720 projector
-SWEEP_MAX_IMAGES = 3_000  # the sweep's largest subset: the lesson's sweep ends within seconds, not minutes
-SWEEP_MIN_STEPS = 100  # optimizer steps a small subset gets at least (the Training page's sweep: 500)
-SWEEP_MAX_EPOCHS = 8  # every epoch ends with a test evaluation: on 100 images those cost more than the steps
-SWEEP_BATCH = 32  # 100 images in batches of 256 would be one step an epoch
 RUN_STEPS = {"race": ("race",), "shuffle": ("race", "shuffle"), "shift": ("race",), "draw": ("race",),
              "sweep": ("sweep",)}  # the runs each step needs, in the order they train
 
@@ -64,12 +59,6 @@ def outcome(step_key: str, dataset: str) -> Outcome | None:
     return _store(RESULTS_KEY).get((step_key, dataset))
 
 
-def race_plan(dataset: Dataset) -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
-    """The Quick demo on the dataset in use: at most its training images."""
-    settings, models = quick_demo(dataset.name)
-    return replace(settings, train_subset=min(settings.train_subset, len(dataset.train_labels))), models
-
-
 def _pair(models: tuple[ModelConfig, ...]) -> tuple[ModelConfig, ModelConfig]:
     return next(m for m in models if m.net.is_cnn), next(m for m in models if not m.net.is_cnn)
 
@@ -86,7 +75,7 @@ def _timed(step_key: str, dataset: Dataset, compute) -> Outcome:
 def shape_action(dataset: Dataset) -> Outcome:
     """The CNN's first layer through the shape calculator, with its sliding window drawn."""
     def compute():
-        cnn, _ = _pair(race_plan(dataset)[1])
+        cnn, _ = _pair(lesson.race_plan(dataset.name, len(dataset.train_labels))[1])
         first = trace(cnn.net)[0]
         args = first.layer.kwargs()
         reveal = lesson.shape_reveal(first.in_shape[-1], args["kernel_size"], args.get("stride", 1),
@@ -97,7 +86,7 @@ def shape_action(dataset: Dataset) -> Outcome:
 
 
 def _summaries(dataset: Dataset):
-    cnn, fc = _pair(race_plan(dataset)[1])
+    cnn, fc = _pair(lesson.race_plan(dataset.name, len(dataset.train_labels))[1])
     return cnn, fc, summarize(cnn.net), summarize(fc.net)
 
 
@@ -136,18 +125,12 @@ def _lesson_runs(registry: RunRegistry, key: str, dataset: str) -> list[Run] | N
 
 
 def _start(registry: RunRegistry, key: str, dataset: Dataset) -> list[Run]:
-    settings, models = race_plan(dataset)
-    if key == "shuffle":
-        runs = [registry.start(replace(settings, permute_pixels=True), models)]
-    elif key == "sweep":
-        limits = registry.limits
-        limits = replace(limits, max_train_subset=min(SWEEP_MAX_IMAGES, limits.max_train_subset),
-                         max_epochs=min(SWEEP_MAX_EPOCHS, limits.max_epochs))
-        plan = plan_sweep(replace(settings, batch_size=SWEEP_BATCH), models, len(dataset.train_labels), limits,
-                          SWEEP_MIN_STEPS)
-        runs = registry.start_sweep(plan)
+    size = len(dataset.train_labels)
+    if key == "sweep":
+        runs = registry.start_sweep(lesson.sweep_plan(dataset.name, size, registry.limits))
     else:
-        runs = [registry.start(settings, models)]
+        plan = lesson.shuffle_plan if key == "shuffle" else lesson.race_plan
+        runs = [registry.start(*plan(dataset.name, size))]
     _store(RUNS_KEY)[(key, dataset.name)] = [r.id for r in runs]
     return runs
 
