@@ -119,8 +119,8 @@ STEPS: tuple[Step, ...] = (
                "That a better architecture only helps with lots of data.",
                "Which costs more in practice: labelling images, or computing longer?")),
     Step("draw", "Your own digit",
-         "Draw a digit on the canvas (or upload a photo). It is scaled and centred as MNIST's images were, and "
-         "both nets from the race answer.",
+         "Draw a digit (or upload a photo): it is scaled and centred as MNIST's images were, and both nets from "
+         "the race answer.",
          "Will the two nets read it correctly?",
          ("Both", "Only the CNN", "Only the FC net", "Neither"), "Ask both nets",
          Notes("Ask a student to dictate a digit, draw it badly, and let the class vote before it answers.",
@@ -173,8 +173,7 @@ def shape_reveal(in_size: int, kernel: int, stride: int, padding: int, out_shape
     answers = step("shape").answers
     answer = answers.index(f"{h}×{w}") if f"{h}×{w}" in answers else -1
     return Reveal(answer, f"The output is {channels}×{h}×{w}: ({in_size} + 2·{padding} − {kernel}) // {stride} + 1 = "
-                          f"{h} per side, one value for every {stride}th position, each seeing a {kernel}×{kernel} "
-                          f"patch.",
+                          f"{h} per side: one value every {stride} pixels, each seeing a {kernel}×{kernel} patch.",
                   "Output size = (input + 2·padding − kernel) // stride + 1: no guessing, and no hard-coded "
                   "in_features for the first Linear layer.")
 

@@ -15,8 +15,9 @@ if dataset is None:
     st.stop()
 number = ui.current_step()
 with st.container(key="lesson_page"):
-    ui.navigation(number, dataset)
+    handout = ui.navigation(number)
     if number <= len(STEPS):
         ui.step_screen(STEPS[number - 1], dataset)
     else:
         ui.summary_screen(dataset)
+    ui.handout_button(handout, dataset)

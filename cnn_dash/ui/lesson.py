@@ -20,10 +20,10 @@ LETTERS = "ABCD"
 # Presenter type: larger text, and less empty space above the first line, so that a step fills a 1280×720 screen
 # without scrolling; a phone gets the usual sizes back.
 STYLE = """<style>
-[data-testid="stMainBlockContainer"] { padding-top: 3rem; padding-bottom: 1rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.75rem; padding-bottom: 1rem; }
 .st-key-lesson_page [data-testid="stMarkdownContainer"] p,
-.st-key-lesson_page [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; }
-.st-key-lesson_page h2 { font-size: 2rem; padding: 0 0 .25rem 0; }
+.st-key-lesson_page [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+.st-key-lesson_page h2 { font-size: 1.9rem; padding: 0 0 .25rem 0; }
 @media (max-width: 640px) {
   .st-key-lesson_page [data-testid="stMarkdownContainer"] p,
   .st-key-lesson_page [data-testid="stMarkdownContainer"] li { font-size: 1.05rem; }
@@ -53,15 +53,16 @@ def go_to(number: int) -> None:
         st.query_params[STEP_PARAM] = str(number)
 
 
-def navigation(number: int, dataset: Dataset) -> None:
-    """Previous / next (the ← and → keys too), the step counter, and the handout."""
-    with st.container(horizontal=True, vertical_alignment="center"):
+def navigation(number: int):
+    """Previous / next (the ← and → keys too) and the step counter; returns the slot for the handout button, filled
+    once the step has run (handout_button)."""
+    with st.container(horizontal=True, vertical_alignment="center", key="lesson_nav"):
         st.button("Previous", icon=":material/arrow_back:", key="lesson_prev", shortcut="Left", on_click=go_to,
                   args=(number - 1,), disabled=number == 1)
         st.markdown(f"**Step {number} of {SCREENS}**")
         st.button("Next", icon=":material/arrow_forward:", key="lesson_next", shortcut="Right", on_click=go_to,
                   args=(number + 1,), disabled=number == SCREENS)
-        handout_button(dataset)
+        return st.empty()
 
 
 def _keep_guess(key: str) -> None:
@@ -93,9 +94,8 @@ def answers(step: lesson.Step, reveal: lesson.Reveal | None, guessed: int | None
 
 
 def reveal_box(result: actions.Outcome) -> None:
-    """The finding with this run's numbers, its takeaway, and how long the action took on which data."""
-    st.success(result.reveal.finding, icon=":material/lightbulb:")
-    st.markdown(f"**Takeaway:** {result.reveal.takeaway}")
+    """The finding with this run's numbers and its takeaway, and how long the action took on which data."""
+    st.success(f"{result.reveal.finding}\n\n**Takeaway:** {result.reveal.takeaway}", icon=":material/lightbulb:")
     st.caption(f"{result.seconds:.1f} s on the {result.source}.")
 
 
@@ -106,43 +106,45 @@ def notes(step: lesson.Step) -> None:
                     f"- **Ask next:** {step.notes.follow_up}")
 
 
+INSTANT = {"shape": actions.shape_action, "params": actions.params_action, "compute": actions.compute_action}
+
+
 def step_screen(step: lesson.Step, dataset: Dataset) -> None:
-    """One step: idea and question on the left, the live action and its reveal on the right."""
+    """One step: the idea across the screen; question, answers, guess and notes on the left; the live action, its
+    chart and its reveal on the right (the drawing step: the canvas and the answers' chart side by side)."""
     st.markdown(f"## {step.title}")
-    wide = step.key == "draw"
-    columns = st.columns([4, 3, 4] if wide else [5, 6], gap="medium")
-    left, right = columns[0], columns[-1]
-    result = actions.outcome(step.key, dataset.name)
+    st.markdown(step.idea)
+    left, right = st.columns([4, 6], gap="medium")
+    asked = actions.asked(step.key, dataset.name)
     with left:
-        st.markdown(step.idea)
         st.markdown(f"**{step.question}**")
         answer_slot = st.container()
         with st.container(horizontal=True, vertical_alignment="bottom"):
             guessed = guess(step)
-            pressed = False
-            if step.key in actions.RUN_STEPS and step.key != "draw":
-                if not actions.asked(step.key, dataset.name):  # once asked, the step shows its runs and result
-                    st.button(step.action, type="primary", icon=":material/play_arrow:", key=f"lesson_go_{step.key}",
-                              shortcut="G", on_click=actions.ask, args=(step.key, dataset.name))
-            elif step.key != "draw" and result is None:
-                pressed = st.button(step.action, type="primary", icon=":material/play_arrow:",
-                                    key=f"lesson_go_{step.key}", shortcut="G")
+            if step.key != "draw" and not asked:  # once asked, the step shows its action's result
+                st.button(step.action, type="primary", icon=":material/play_arrow:", key=f"lesson_go_{step.key}",
+                          shortcut="G", on_click=actions.ask, args=(step.key, dataset.name),
+                          help="Runs the step's live action (key G).")
+        notes(step)
+        reveal_slot = st.container()  # the drawing step's reveal: its right side holds the canvas
     with right:
+        result = actions.outcome(step.key, dataset.name)
         if step.key == "draw":
-            result = _draw(dataset, columns[1]) or result
+            result = _draw(dataset)
         elif step.key in actions.RUN_STEPS:
             result = _runs(step.key, dataset) or result
-        elif pressed:
+        elif asked and result is None:
             with st.spinner("Calculating…"):
-                result = {"shape": actions.shape_action, "params": actions.params_action,
-                          "compute": actions.compute_action}[step.key](dataset)
-        if result is not None:
+                result = INSTANT[step.key](dataset)
+        if result is not None and step.key != "draw":
             for i, figure in enumerate(result.figures):
                 st.plotly_chart(figure, width="stretch", key=f"lesson_fig_{step.key}_{i}")
             reveal_box(result)
+    if result is not None and step.key == "draw":
+        with reveal_slot:
+            reveal_box(result)
     with answer_slot:
         answers(step, result.reveal if result else None, guessed)
-    notes(step)
 
 
 def _runs(step_key: str, dataset: Dataset) -> actions.Outcome | None:
@@ -159,8 +161,8 @@ def _runs(step_key: str, dataset: Dataset) -> actions.Outcome | None:
     return actions.run_outcome(step_key, dataset, needed.runs)
 
 
-def _draw(dataset: Dataset, canvas_column) -> actions.Outcome | None:
-    """The drawing step: the race's nets (trained first if needed), the canvas, and their answers."""
+def _draw(dataset: Dataset) -> actions.Outcome | None:
+    """The drawing step: the race's nets (trained first if needed), the canvas, and their answers beside it."""
     if not actions.asked("draw", dataset.name):
         actions.ask("draw", dataset.name)  # the canvas needs the race's nets: train them as soon as the step opens
     needed = actions.needed_runs("draw", dataset)
@@ -171,12 +173,17 @@ def _draw(dataset: Dataset, canvas_column) -> actions.Outcome | None:
         st.caption("The race's nets train first, then answer your drawing.")
         actions.live("draw", dataset)
         return None
-    with canvas_column:
-        image, truth = actions.drawing_input(dataset)
-    if image is None or truth is None:
-        st.info("Draw on the canvas and say what it is: both nets then answer.", icon=":material/draw:")
-        return None
-    return actions.draw_outcome(dataset, needed.runs["race"][0], image, truth)
+    canvas, answers_column = st.columns([3, 2], gap="small")
+    with canvas:
+        image = actions.drawing_input(dataset)
+    with answers_column:
+        truth = actions.truth_input(dataset)
+        if image is None or truth is None:
+            st.info("Draw, then say what it is: both nets answer.", icon=":material/draw:")
+            return None
+        result = actions.draw_outcome(dataset, needed.runs["race"][0], image, truth)
+        st.plotly_chart(result.figures[0], width="stretch", key="lesson_fig_draw_0")
+    return result
 
 
 def summary_screen(dataset: Dataset) -> None:
@@ -210,8 +217,8 @@ def handout_entries(dataset: Dataset) -> list[Entry]:
     return out
 
 
-def handout_button(dataset: Dataset) -> None:
-    """Download "What we found today" as one HTML file (built only when clicked)."""
+def handout_button(slot, dataset: Dataset) -> None:
+    """Download "What we found today" as one HTML file into `slot` (built only when clicked)."""
     entries = handout_entries(dataset)
     today = datetime.date.today().isoformat()
 
@@ -219,7 +226,7 @@ def handout_button(dataset: Dataset) -> None:
         return handout_html(entries, "What we found today: CNN vs fully-connected",
                             f"{TITLES[dataset.name]} · {today} · cnn-dash lesson").encode()
 
-    st.download_button("Handout", build, file_name=f"cnn-lesson-{today}.html", mime="text/html",
+    slot.download_button("Handout", build, file_name=f"cnn-lesson-{today}.html", mime="text/html",
                        icon=":material/download:", key="lesson_handout", on_click="ignore",
                        disabled=not any(e.reveal for e in entries),
                        help="What we found today: the questions, the class's numbers and the charts, as one HTML "

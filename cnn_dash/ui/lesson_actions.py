@@ -35,7 +35,7 @@ from cnn_dash.windows import explain
 RESULTS_KEY = "_lesson_results"  # (step key, dataset) -> Outcome; no widget uses it
 RUNS_KEY = "_lesson_runs"  # (run key, dataset) -> run ids of the lesson's runs
 ASKED_KEY = "_lesson_asked"  # (step key, dataset) whose action was started: its runs are started as slots free up
-FIG_HEIGHT = 330  # px: beside the question on a 1280×720 projector
+FIG_HEIGHT = 260  # px: beside the question on a 1280×720 projector
 RUN_STEPS = {"race": ("race",), "shuffle": ("race", "shuffle"), "shift": ("race",), "draw": ("race",),
              "sweep": ("sweep",)}  # the runs each step needs, in the order they train
 
@@ -254,15 +254,19 @@ def _keep_truth(dataset: str) -> None:
     _store(TRUTH_KEY)[dataset] = st.session_state[f"lesson_truth_{dataset}"]
 
 
-def drawing_input(dataset: Dataset) -> tuple[np.ndarray | None, int | None]:
-    """The canvas (or an upload) as a 28×28 input, and the class the teacher says it shows."""
+def drawing_input(dataset: Dataset) -> np.ndarray | None:
+    """The canvas (or an upload) as the 28×28 input the nets see."""
     grey = draw.input_picture(dataset.name)
     prepared = draw.prepare(grey) if grey is not None else None
+    return prepared.image if prepared is not None else None
+
+
+def truth_input(dataset: Dataset) -> int | None:
+    """The class the teacher says was drawn (kept across steps)."""
     classes = dataset.classes
-    truth = st.selectbox("It is a…", range(len(classes)), format_func=classes.__getitem__,
-                         index=_store(TRUTH_KEY).get(dataset.name), placeholder="say what was drawn",
-                         key=f"lesson_truth_{dataset.name}", on_change=_keep_truth, args=(dataset.name,))
-    return (prepared.image if prepared is not None else None), truth
+    return st.selectbox("It is a…", range(len(classes)), format_func=classes.__getitem__,
+                        index=_store(TRUTH_KEY).get(dataset.name), placeholder="say which",
+                        key=f"lesson_truth_{dataset.name}", on_change=_keep_truth, args=(dataset.name,))
 
 
 def draw_outcome(dataset: Dataset, race: Run, image: np.ndarray, truth: int) -> Outcome:
@@ -270,5 +274,6 @@ def draw_outcome(dataset: Dataset, race: Run, image: np.ndarray, truth: int) -> 
     def compute():
         probs = drawing.probabilities(draw.run_models(race), image, race.settings)
         reveal = lesson.draw_reveal(race.models, probs, truth, race.classes)
-        return reveal, [probabilities_figure(probs, race.classes).update_layout(height=FIG_HEIGHT - 40)]
+        figure = probabilities_figure(probs, race.classes)
+        return reveal, [figure.update_layout(height=FIG_HEIGHT, legend=dict(font=dict(size=10)))]
     return _timed("draw", dataset, compute)
