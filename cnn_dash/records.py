@@ -1,4 +1,5 @@
-"""What training reports, torch-free: a typed status, one progress record per model and report, the results."""
+"""What training reports, torch-free: a typed status, one progress record per model and report, the results, and
+which data-efficiency sweep a run belongs to."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +7,8 @@ from enum import Enum
 
 
 class Status(str, Enum):
-    """Where a run or one of its models stands. Runs: queued, running, then finished, stopped or failed.
+    """Where a run or one of its models stands. Runs: queued, running, then finished, stopped or failed
+    (or interrupted by a server restart).
     Models: training, then finished, stopped or diverged. A str, so `status == "finished"` reads naturally."""
 
     QUEUED = "queued"
@@ -16,9 +18,21 @@ class Status(str, Enum):
     STOPPED = "stopped"
     DIVERGED = "diverged"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # a run the server was training when it stopped (restart, crash)
 
     def __str__(self) -> str:
         return self.value
+
+
+@dataclass(frozen=True)
+class SweepTag:
+    """Which sweep a run belongs to, and where in it: run `index` of `count`, trained on `images` images."""
+
+    id: str  # shared by the sweep's runs
+    number: int  # the session's first, second, ... sweep
+    index: int  # 1 for the smallest subset
+    count: int
+    images: int
 
 
 @dataclass(frozen=True)

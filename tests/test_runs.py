@@ -184,7 +184,7 @@ def test_a_run_whose_session_is_gone_is_stopped_after_the_grace_period():
     assert sched.reap(now=61.0) == [queued]
     assert sched.reap(now=91.0) == [run]
     wait_for_run(run)
-    assert run.status == "stopped" and "session was closed" in run.error
+    assert run.status == "stopped" and "no page of its browser was open" in run.error
     assert queued.status == "stopped" and queued.started_at is None
 
 
@@ -236,6 +236,16 @@ def test_limits_reject_oversize_requests_with_a_message(settings, models, messag
     with pytest.raises(LimitError, match=message):
         registry.start(settings, models)
     assert registry.runs() == [] and scheduler.counts() == (0, 0)
+
+
+def test_a_train_click_checks_the_limits_once_at_the_door(scheduler, limit_checks):
+    run = wait_for_run(RunRegistry(scheduler).start(TINY, PAIR))
+    assert run.status == "finished" and limit_checks == [(TINY, PAIR)]
+
+
+def test_the_engine_trusts_its_input():
+    over = replace(TINY, epochs=10_000)  # far over every limit: the door refuses it, the engine does not ask
+    assert Trainer(over, PAIR).total_steps == 10_000 * Trainer(TINY, PAIR).total_steps
 
 
 def test_an_invalid_network_is_refused_with_the_shape_message():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -11,24 +11,76 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 from streamlit.errors import StreamlitPageNotFoundError
 
-from cnn_dash import features, metrics, shift
+from cnn_dash import features, inference, metrics, shift
+from cnn_dash.library import library
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.shift import shift_figure, shift_frame
 from cnn_dash.runs import Run
+from cnn_dash.specs import ModelConfig
 from cnn_dash.ui.tables import table
 from cnn_dash.ui.training import session_registry
 
-CACHE_KEY = "_evaluation_cache"  # (run id, status) -> (Evaluation, models, originals); no widget uses it
+CACHE_KEY = "_evaluation_cache"  # (run id, status) -> (Evaluation, originals); no widget uses it
 CACHE_RUNS = 4  # evaluations kept per session, the most recent first
 SHIFT_CACHE_KEY = "_shift_cache"  # (run id, status, max shift) -> (curves, seconds); no widget uses it
 
 
+SHARE_PARAM = "run"  # /evaluation?run=<id>: one run, read-only, for anyone who has the link
+NO_SUCH_RUN = "No such run. The link may be incomplete, or the run has been deleted."
+
+
+def shared() -> bool:
+    """True when the page was opened by a shared run's link."""
+    return SHARE_PARAM in st.query_params
+
+
+def shared_run() -> Run:
+    """The run a shared link names; for an id that is malformed or unknown, "no such run" and nothing else."""
+    values = st.query_params.get_all(SHARE_PARAM)
+    run = library().find(values[0]) if len(values) == 1 else None
+    if run is None:
+        st.error(NO_SUCH_RUN, icon=":material/link_off:")
+        st.stop()
+    if not run.evaluable:
+        st.info("This run has not finished training: there is nothing to evaluate yet.")
+        st.stop()
+    return run
+
+
 def evaluable_runs() -> list[Run]:
-    """This session's runs with weights to evaluate: finished, or stopped after at least one step."""
-    return session_registry().trained()
+    """The shared run alone when a link names one; else this browser's runs with weights to evaluate."""
+    return [shared_run()] if shared() else session_registry().trained()
 
 
-NO_RUN = ("No finished training run in this session yet. Train a CNN and an FC net first; "
+def share_url(run: Run) -> str:
+    """The link that opens this run's evaluation for anyone: the app's address, /evaluation?run=<id>."""
+    page = (st.context.url or "").split("?", 1)[0].replace("/~/+/", "/")  # Community Cloud's inner frame
+    root = page.rsplit("/", 1)[0] if "://" in page else ""
+    return f"{root}/evaluation?{SHARE_PARAM}={run.id}"
+
+
+def share_button(run: Run, key: str = "share") -> None:
+    """'Share this run': its link, to copy, and what the link gives."""
+    with st.popover("Share this run", icon=":material/share:", key=key):
+        st.caption("Anyone with this link sees this run's evaluation and can try its models, read-only. It opens "
+                   "no other run of yours, and nobody can find the run without it.")
+        st.code(share_url(run), language=None, wrap_lines=True)
+
+
+def share_row(run: Run) -> None:
+    """Under the run's name: 'Share this run' (own runs), and, for a shared run, its 'Try it yourself'."""
+    with st.container(horizontal=True):
+        if shared():
+            try:
+                st.page_link("pages/draw.py", label="Try this run's models yourself", icon=":material/draw:",
+                             query_params={SHARE_PARAM: run.id})
+            except StreamlitPageNotFoundError:  # the page opened on its own, outside the app's navigation
+                pass
+        else:
+            share_button(run)
+
+
+NO_RUN = ("No finished training run in this browser yet. Train a CNN and an FC net first; "
           "their confusion matrices appear here as soon as the run ends (or is stopped).")
 
 
@@ -49,25 +101,33 @@ def describe(run: Run) -> str:
 
 
 def run_picker(runs: list[Run], key: str = "eval_run") -> Run:
-    """A selectbox over the evaluable runs, newest first; returns the chosen run."""
+    """A selectbox over the evaluable runs, newest first (the one last viewed, after a reload); returns the
+    chosen run. A shared run is named, read-only, with no choice."""
+    if shared():
+        st.caption(f"A shared run, read-only: {describe(runs[0])}")
+        return runs[0]
+    registry = session_registry()
     by_id = {r.id: r for r in reversed(runs)}
-    chosen = st.selectbox("Run", list(by_id), format_func=lambda i: describe(by_id[i]), key=key)
-    return by_id.get(chosen, next(iter(by_id.values())))
+    ids = list(by_id)
+    index = ids.index(registry.last_viewed) if registry.last_viewed in by_id else 0
+    chosen = st.selectbox("Run", ids, index=index, format_func=lambda i: describe(by_id[i]), key=key)
+    run = by_id.get(chosen, next(iter(by_id.values())))
+    registry.last_viewed = run.id
+    return run
 
 
-def run_evaluation(run: Run) -> tuple[metrics.Evaluation, dict[str, Any], np.ndarray]:
-    """The run's evaluation, trained models and test images as a person sees them (never pixel-shuffled);
-    computed once per run and kept in the session."""
+def run_evaluation(run: Run) -> tuple[metrics.Evaluation, np.ndarray]:
+    """The run's evaluation and its test images as a person sees them (never pixel-shuffled); computed once per
+    run and kept in the session (the models themselves are the run's own: Run.trained_models)."""
     cache: dict = st.session_state.setdefault(CACHE_KEY, {})
     key = (run.id, run.status)
     if key not in cache:
         with st.spinner("Evaluating every model on the test set…"):
-            models = run.trained_models()
             images, labels = run.test_set()  # pixel-shuffled if the run was
-            ev = metrics.evaluate(models, images, labels, run.stats, run.classes)
+            ev = metrics.evaluate(run.trained_models(), images, labels, run.stats, run.classes)
             # The shuffle moves pixels, not images: the dataset's own test images are in the same order.
             originals = np.asarray(run.dataset.test_images) if run.settings.permute_pixels else ev.images
-            cache[key] = (ev, models, originals)
+            cache[key] = (ev, originals)
         for old in list(cache)[:-CACHE_RUNS]:
             del cache[old]
     return cache[key]
@@ -104,12 +164,21 @@ CONFUSED_CLASSES = {  # where models usually part ways, per dataset
 }
 
 
-def short_names(labels: list[str]) -> dict[str, str]:
-    """Label -> short name for table columns: 'A' for 'A · LeNet-5 (SGD)' when every prefix is unique."""
-    prefixes = [label.split(" · ")[0] for label in labels]
-    if all(" · " in label for label in labels) and len(set(prefixes)) == len(labels):
-        return dict(zip(labels, prefixes))
-    return {label: label for label in labels}
+def short_names(models: Sequence[ModelConfig]) -> dict[str, str]:
+    """Label -> short name for table columns: each model's letter ('A') when every model has its own, else the
+    labels themselves."""
+    letters = [m.letter for m in models]
+    if all(letters) and len(set(letters)) == len(letters):
+        return {m.label: m.letter for m in models}
+    return {m.label: m.label for m in models}
+
+
+def legend(models: Sequence[ModelConfig], names: dict[str, str], sep: str = ": ") -> str | None:
+    """'**A**: Small CNN (Adam 0.008) · **B**: MLP (Adam 0.004)': what each short name stands for; None when the
+    names are the labels themselves."""
+    if all(names[m.label] == m.label for m in models):
+        return None
+    return " · ".join(f"**{names[m.label]}**{sep}{m.detail}" for m in models)
 
 
 def pair_picker(evaluation: metrics.Evaluation) -> tuple[str, str]:
@@ -217,12 +286,12 @@ def by_confidence(evaluation: metrics.Evaluation, indices: np.ndarray, label: st
     return indices[np.argsort(-confidence, kind="stable")]
 
 
-def inside_cnn(
-    evaluation: metrics.Evaluation, model: Any, stats: tuple[float, float], index: int
-) -> tuple[np.ndarray, list[features.FeatureMaps]]:
-    """The first convolution's kernels and every convolution's feature maps for test image `index`."""
-    maps = features.feature_maps_of(model, evaluation.images[index], *stats)
-    return features.first_conv_kernels(model), maps
+def inside_cnn(run: Run, label: str, originals: np.ndarray,
+               index: int) -> tuple[np.ndarray, list[features.FeatureMaps]]:
+    """Model `label`'s first-convolution kernels and every convolution's feature maps for test image `index`
+    (`originals`: the test images as a person sees them)."""
+    model = run.trained_models()[label]
+    return features.first_conv_kernels(model), inference.feature_maps(model, originals[index], run.settings)
 
 
 def input_figure(evaluation: metrics.Evaluation, originals: np.ndarray, index: int) -> go.Figure:

@@ -16,6 +16,7 @@ import streamlit as st
 
 from cnn_dash import hints
 from cnn_dash.data import TITLES
+from cnn_dash.library import library, owner_key
 from cnn_dash.limits import check_run, default_limits, describe, estimate_macs
 from cnn_dash.plots.curves import curves_figure, curves_frame
 from cnn_dash.presets import quick_demo
@@ -24,11 +25,12 @@ from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.tutorials import find_tutorial
-from cnn_dash.ui import tutorials
+from cnn_dash.ui import owner, tutorials
 from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.model_picker import model_picker
 
-REGISTRY_KEY = "_training_runs"  # the session's RunRegistry; no widget uses this key
+REGISTRY_KEY = "_training_runs"  # the session's RunRegistry (its owner's); no widget uses this key
+NOTICES_KEY = "_store_notices_shown"
 LETTERS = "ABCD"
 # The defaults teach: each CNN (A, C) beats the FC net beside it (B, D) on both datasets from 1,000 images and
 # one epoch up, with either optimizer's default learning rate (tests/test_defaults.py, over seeds).
@@ -47,23 +49,34 @@ POLL_S = 1.5  # how often the live view reads a training run (each read is a fra
 QUEUED_POLL_S = 5.0  # while a run waits only its queue position changes: a third of the reruns for every browser
 
 
-def _session_alive() -> Callable[[], bool]:
-    """A callback telling whether this browser session is still connected (always True outside a server)."""
-    from streamlit.runtime import Runtime
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    if ctx is None or not Runtime.exists():
-        return lambda: True
-    runtime, session_id = Runtime.instance(), ctx.session_id
-    return lambda: runtime.is_active_session(session_id)
-
-
 def session_registry() -> RunRegistry:
-    """This browser session's runs (created on first use)."""
-    if REGISTRY_KEY not in st.session_state:
-        st.session_state[REGISTRY_KEY] = RunRegistry(alive=_session_alive())
-    return st.session_state[REGISTRY_KEY]
+    """The runs of this session's owner (its browser: cookie or handshake), shared with its other tabs and
+    reloads; a registry a test put in the session state is used as it is."""
+    state = st.session_state
+    registry = state.get(REGISTRY_KEY)
+    if registry is not None and registry.owner is None:
+        return registry
+    token = owner.owner_token()
+    if registry is None or registry.owner != owner_key(token):
+        registry = state[REGISTRY_KEY] = library().registry(token)
+    registry.seen(owner.session_id(), owner.session_alive())
+    return registry
+
+
+def store_notices() -> None:
+    """Say plainly when runs are not being saved, when the run database was replaced, and which of this
+    browser's runs the store removed (size cap, age limit)."""
+    store = library().store
+    if store is not None and store.problem:
+        st.warning(f"Runs are not being saved: {store.problem}. They are kept in this server's memory only and are "
+                   f"lost when it restarts.", icon=":material/cloud_off:")
+    if store is not None and store.notices and not st.session_state.get(NOTICES_KEY):
+        st.session_state[NOTICES_KEY] = True  # once per session
+        for notice in store.notices:
+            st.warning(notice, icon=":material/warning:")
+    removed = session_registry().evictions()
+    if removed:
+        st.info("Removed from the run store to make room: " + "; ".join(removed) + ".", icon=":material/delete:")
 
 
 def optimizer_input(link: PageLink, key: str) -> OptimizerSpec:
@@ -79,11 +92,6 @@ def optimizer_input(link: PageLink, key: str) -> OptimizerSpec:
     return OptimizerSpec("sgd", lr, momentum)
 
 
-def model_label(letter: str, net_name: str, optimizer: OptimizerSpec) -> str:
-    """'A · Small CNN (batch norm) (Adam 0.001)': the letter, the network and its optimizer with learning rate."""
-    return f"{letter} · {net_name} ({'Adam' if optimizer.name == 'adam' else 'SGD'} {optimizer.lr:g})"
-
-
 def model_inputs(link: PageLink) -> list[ModelConfig] | None:
     """2-4 models side by side, each a preset or custom stack with its optimizer; None if a stack is invalid."""
     count = link.radio("Models side by side", (2, 3, 4), horizontal=True, key="train_count")
@@ -93,8 +101,7 @@ def model_inputs(link: PageLink) -> list[ModelConfig] | None:
             net = model_picker(f"train_model_{i}", kind="cnn" if i % 2 == 0 else "fc", default=DEFAULT_NETS[i],
                                label=f"Model {LETTERS[i]}", link=link)
             optimizer = optimizer_input(link, f"train_opt_{i}")
-            configs.append(None if net is None else ModelConfig(model_label(LETTERS[i], net.name, optimizer), net,
-                                                                 optimizer))
+            configs.append(None if net is None else ModelConfig.lettered(LETTERS[i], net, optimizer))
     return None if any(c is None for c in configs) else configs  # type: ignore[return-value]
 
 
@@ -271,7 +278,7 @@ def run_title(run: Run) -> str:
     if run.active:
         return run.name  # a title that stays put while it trains: the overlay's choice keeps it
     results = run.results
-    accs = [f"{m.label.split(' ·')[0]} {results[m.label].test_acc:.1%}" for m in run.models
+    accs = [f"{m.short} {results[m.label].test_acc:.1%}" for m in run.models
             if m.label in results and results[m.label].test_acc is not None]
     return f"{run.name} ({', '.join(accs)})" if accs else run.name
 
@@ -296,14 +303,15 @@ def race_line(run: Run) -> str | None:
         return None
     images = run.settings.train_subset or len(run.dataset.train_labels)
     seen = round(max(p.epoch for p in shown.values()) * images)
-    parts = [f"{label.rsplit(' (', 1)[0]} **{(p.test_acc if tested else p.train_acc):.1%}**"
+    named = {m.label: m.named for m in run.models}
+    parts = [f"{named.get(label, label)} **{(p.test_acc if tested else p.train_acc):.1%}**"
              for label, p in shown.items()]
     return f"{what} after {seen:,} training images: " + " · ".join(parts)
 
 
 def _scores(run: Run) -> str:
     results = run.results
-    return ", ".join(f"{m.label.split(' ·')[0]} {results[m.label].test_acc:.1%}" for m in run.models
+    return ", ".join(f"{m.short} {results[m.label].test_acc:.1%}" for m in run.models
                      if m.label in results and results[m.label].test_acc is not None)
 
 
@@ -343,6 +351,8 @@ def run_card(run: Run, registry: RunRegistry) -> None:
     line = race_line(run)
     if line:
         st.markdown(line)
+    if run.status == Status.INTERRUPTED:
+        interrupted(run, registry)
     if run.status == Status.FAILED:
         st.error(f"The run failed: {run.error}")
     elif run.error:
@@ -371,6 +381,23 @@ def run_card(run: Run, registry: RunRegistry) -> None:
         st.caption(f"Images from the {run.source}.")
 
 
+def interrupted(run: Run, registry: RunRegistry, key: str = "train_again") -> None:
+    """'Interrupted at step N' (the server stopped while it trained), with a button that trains it again."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.warning(f"Interrupted at step {run.interrupted_at:,}: the server stopped while this run trained. Its "
+                   f"curves up to there are kept; train it again with the same settings and seed to finish it.",
+                   icon=":material/restart_alt:")
+        st.button("Train it again", icon=":material/replay:", key=f"{key}_{run.id}", on_click=_again,
+                  args=(run.id,), disabled=registry.active() is not None,
+                  help="Queues a new run with this run's models and settings (the same seed gives the same curves).")
+
+
+def _again(run_id: str) -> None:
+    registry = session_registry()
+    run = registry.get(run_id)
+    start_run(registry, run.settings, run.models)
+
+
 def live_run(run_id: str) -> None:
     """The active run, redrawn every POLL_S seconds (QUEUED_POLL_S while it waits) without rerunning the page."""
     queued = session_registry().get(run_id).status == Status.QUEUED
@@ -394,7 +421,7 @@ def runs_list(registry: RunRegistry) -> None:
     runs = [r for r in registry.runs() if r.history]
     if not runs:
         return
-    st.subheader("Runs of this session")
+    st.subheader("Your runs")
     names = {run_title(r): r for r in runs}
     chosen = st.multiselect("Overlay the curves of", list(names), key="train_overlay",
                             placeholder="Pick runs to compare their curves") if len(names) > 1 else []
@@ -417,6 +444,8 @@ def runs_list(registry: RunRegistry) -> None:
                                     help=f"state_dict of {m.label}: torch.load(file, weights_only=True)")
             cols[-1].button("Delete", icon=":material/delete:", key=f"train_del_{run.id}", on_click=_delete,
                             args=(run.id,))
+            if run.status == Status.INTERRUPTED:
+                interrupted(run, registry, key="list_again")
 
 
 def _weights(run: Run, label: str) -> Callable[[], bytes]:
