@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn_dash import drawing, lesson, shift
+from cnn_dash import drawing, inference, lesson, shift
 from cnn_dash.data import load_dataset
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.sweep import images_to_match, sweep_frame
@@ -187,7 +187,7 @@ def draw_and_check(at, registry):
     at.selectbox(key="lesson_truth_MNIST").set_value(truth).run()
     race = next(r for r in registry.runs() if not r.settings.permute_pixels and r.sweep is None)
     image = drawing.to_mnist(drawing.decode_upload(picture)).image
-    probs = drawing.probabilities(race.trained_models(), image, race.settings)
+    probs = inference.probabilities(race.trained_models(), image, race.settings)
     said = {label: int(np.argmax(p)) for label, p in probs.items()}
     cnn, fc = (m.label for m in race.models)
     assert f"The CNN says {said[cnn]} ({probs[cnn][said[cnn]]:.0%} sure)" in revealed(at)

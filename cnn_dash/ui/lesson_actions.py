@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn_dash import drawing, hints, lesson, shift
+from cnn_dash import hints, inference, lesson, shift
 from cnn_dash.data import Dataset
 from cnn_dash.plots.curves import curves_figure, curves_frame
 from cnn_dash.plots.drawing import probabilities_figure
@@ -272,7 +272,7 @@ def truth_input(dataset: Dataset) -> int | None:
 def draw_outcome(dataset: Dataset, race: Run, image: np.ndarray, truth: int) -> Outcome:
     """Both nets of the race on the drawing, scored against what the teacher says it is."""
     def compute():
-        probs = drawing.probabilities(draw.run_models(race), image, race.settings)
+        probs = inference.probabilities(race.trained_models(), image, race.settings)
         reveal = lesson.draw_reveal(race.models, probs, truth, race.classes)
         figure = probabilities_figure(probs, race.classes)
         return reveal, [figure.update_layout(height=FIG_HEIGHT, legend=dict(font=dict(size=10)))]
