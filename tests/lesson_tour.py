@@ -84,9 +84,10 @@ def walk(page, url: str, check=None) -> dict[str, float]:
             draw_seven(page)
         else:
             page.keyboard.press("g")
-        page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=180_000)
+        page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=300_000)  # a loaded machine
         times[step.key] = time.perf_counter() - start
         wait_idle(page)
+        page.wait_for_selector(".st-key-lesson_page [data-testid='stPlotlyChart'] .main-svg", timeout=60_000)
         page.wait_for_timeout(500)  # Plotly lays its charts out
         if check is not None:
             check(page, step)

@@ -207,3 +207,19 @@ def test_a_link_opens_its_step_and_a_bad_one_says_why(sched):
     bad = open_lesson(sched, step="99")
     assert heading(bad) == f"## {lesson.STEPS[0].title}"
     assert "`step='99'` cannot be used" in bad.warning[0].value and "from 1 to 9" in bad.warning[0].value
+
+
+def test_a_stopped_run_is_explained_and_the_button_trains_it_again(sched):
+    at = open_lesson(sched, step="4")
+    at.button(key="lesson_go_race").click().run()
+    registry = at.session_state[REGISTRY_KEY]
+    (run,) = registry.runs()
+    registry.stop(run.id)  # as the Training page's Stop would
+    wait_for_run(run, timeout=600)
+    at.run()
+    assert not at.exception and not at.success
+    assert f"{run.name} stopped" in at.error[0].value and "Press the button" in at.error[0].value
+    at.run()
+    at.button(key="lesson_go_race").click().run()  # a new press trains a new run
+    assert len(registry.runs()) == 2 and registry.runs()[-1].active
+    registry.stop(registry.runs()[-1].id)

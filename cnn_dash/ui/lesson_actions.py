@@ -1,7 +1,8 @@
 """The Lesson's live actions, each built from what the dashboard already has: the shape calculator, the torchinfo
 summaries, the Quick-demo race and the pixel shuffle as runs of the session's RunRegistry, the shift curve, the
 data-efficiency sweep and the drawing canvas. An action's result is kept in the session, keyed by its step and the
-dataset, so a step started twice shows the same result; its runs stay in the registry for the other pages.
+dataset, so a step started twice shows the same result; its runs are ordinary runs of the session's registry, found
+again by their settings (after a reload too) and kept for the other pages.
 """
 from __future__ import annotations
 
@@ -27,13 +28,12 @@ from cnn_dash.scheduler import RunRegistry
 from cnn_dash.shapes import trace
 from cnn_dash.specs import ModelConfig
 from cnn_dash.summary import summarize
-from cnn_dash.sweep import sweep_frame
+from cnn_dash.sweep import sweep_frame, sweep_runs
 from cnn_dash.ui import draw
 from cnn_dash.ui.training import race_line, session_registry
 from cnn_dash.windows import explain
 
 RESULTS_KEY = "_lesson_results"  # (step key, dataset) -> Outcome; no widget uses it
-RUNS_KEY = "_lesson_runs"  # (run key, dataset) -> run ids of the lesson's runs
 ASKED_KEY = "_lesson_asked"  # (step key, dataset) whose action was started: its runs are started as slots free up
 FIG_HEIGHT = 260  # px: beside the question on a 1280×720 projector
 RUN_STEPS = {"race": ("race",), "shuffle": ("race", "shuffle"), "shift": ("race",), "draw": ("race",),
@@ -113,35 +113,51 @@ def compute_action(dataset: Dataset) -> Outcome:
 
 
 # ---- the runs -----------------------------------------------------------------------------------------------
-def _lesson_runs(registry: RunRegistry, key: str, dataset: str) -> list[Run] | None:
-    ids = _store(RUNS_KEY).get((key, dataset))
-    try:
-        runs = [registry.get(i) for i in ids] if ids else None
-    except KeyError:  # deleted on the Training page
+def _usable(run: Run) -> bool:
+    return run.active or run.status == Status.FINISHED
+
+
+def _lesson_runs(registry: RunRegistry, key: str, dataset: Dataset) -> list[Run] | None:
+    """The session's latest runs with this step's exact settings and models, queued, training or finished (a
+    Quick demo started on the Training page counts): a step started twice, or after a reload, reuses them."""
+    size = len(dataset.train_labels)
+    if key == "sweep":
+        plan = lesson.sweep_plan(dataset.name, size, registry.limits)
+        for runs in reversed(list(sweep_runs(registry.runs()).values())):
+            if [r.settings for r in runs] == list(plan.runs) and all(r.models == plan.models for r in runs) \
+                    and all(_usable(r) for r in runs):
+                return runs
         return None
-    if runs and any(r.status in (Status.FAILED, Status.STOPPED) and not r.has_weights for r in runs):
-        return None  # nothing to show: train it again
-    return runs
+    settings, models = (lesson.shuffle_plan if key == "shuffle" else lesson.race_plan)(dataset.name, size)
+    return next(([r] for r in reversed(registry.runs()) if r.sweep is None and r.settings == settings
+                 and r.models == models and _usable(r)), None)
 
 
 def _start(registry: RunRegistry, key: str, dataset: Dataset) -> list[Run]:
     size = len(dataset.train_labels)
     if key == "sweep":
-        runs = registry.start_sweep(lesson.sweep_plan(dataset.name, size, registry.limits))
-    else:
-        plan = lesson.shuffle_plan if key == "shuffle" else lesson.race_plan
-        runs = [registry.start(*plan(dataset.name, size))]
-    _store(RUNS_KEY)[(key, dataset.name)] = [r.id for r in runs]
-    return runs
+        return registry.start_sweep(lesson.sweep_plan(dataset.name, size, registry.limits))
+    plan = lesson.shuffle_plan if key == "shuffle" else lesson.race_plan
+    return [registry.start(*plan(dataset.name, size))]
 
 
 def ask(step_key: str, dataset: str) -> None:
     """The step's button: its runs start now and as slots free up (button callback)."""
-    _store(ASKED_KEY)[(step_key, dataset)] = True
+    _store(ASKED_KEY)[(step_key, dataset)] = set()  # the ids of the runs this press started
 
 
 def asked(step_key: str, dataset: str) -> bool:
-    return bool(_store(ASKED_KEY).get((step_key, dataset)))
+    return (step_key, dataset) in _store(ASKED_KEY)
+
+
+def _ended_badly(step_key: str, dataset: str, registry: RunRegistry) -> str | None:
+    """Why a run this press started ended without a result (failed, or stopped on the Training page); the press is
+    forgotten, so the button can start it again."""
+    for run in registry.runs():
+        if run.id in _store(ASKED_KEY).get((step_key, dataset), ()) and not _usable(run):
+            _store(ASKED_KEY).pop((step_key, dataset), None)
+            return f"{run.name} {run.status}{': ' + run.error if run.error else ''}. Press the button to train it again."
+    return None
 
 
 @dataclass
@@ -164,8 +180,11 @@ def needed_runs(step_key: str, dataset: Dataset) -> Needed:
     registry = session_registry()
     found: dict[str, list[Run]] = {}
     for key in RUN_STEPS[step_key]:
-        runs = _lesson_runs(registry, key, dataset.name)
+        runs = _lesson_runs(registry, key, dataset)
         if runs is None:
+            why = _ended_badly(step_key, dataset.name, registry)
+            if why:
+                return Needed(found, error=why)
             active = registry.active()
             if active is not None:
                 return Needed(found, waiting_for=active)
@@ -173,6 +192,7 @@ def needed_runs(step_key: str, dataset: Dataset) -> Needed:
                 runs = _start(registry, key, dataset)
             except (ValueError, RuntimeError, OSError) as exc:  # LimitError, SweepError, DataSourceError
                 return Needed(found, error=str(exc))
+            _store(ASKED_KEY).setdefault((step_key, dataset.name), set()).update(r.id for r in runs)
         found[key] = runs
         training = next((r for r in runs if r.active), None)
         if training is not None:
