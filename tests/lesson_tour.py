@@ -34,9 +34,12 @@ def wait_heading(page, title: str) -> None:
     wait_idle(page)
 
 
-def outside(page) -> list[str]:
-    """The step's content that is missing or not wholly inside the viewport (":has-text" is resolved first)."""
+def outside(page, drawing: bool = False) -> list[str]:
+    """The step's content that is missing or not wholly inside the viewport (":has-text" is resolved first); the
+    drawing step shows its canvas instead of a chart."""
     selectors = {name: sel for name, sel in CONTENT.items() if ":has-text" not in sel}
+    if drawing:
+        selectors["chart"] = ".st-key-draw_canvas"  # the canvas component's container
     problems = page.evaluate(OUTSIDE, [selectors, page.viewport_size["height"]])
     takeaway = page.locator(CONTENT["takeaway"]).first.bounding_box()
     if takeaway is None or takeaway["y"] < 0 or takeaway["y"] + takeaway["height"] > page.viewport_size["height"]:
@@ -66,7 +69,7 @@ def draw_seven(page) -> None:
         page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=12)
     page.mouse.up()
     wait_idle(page)
-    page.locator(".st-key-lesson_truth_MNIST [data-baseweb='select']").click()
+    page.locator(".st-key-lesson_truth_MNIST input").click()  # a combobox
     page.get_by_role("option", name="7", exact=True).click()
 
 
@@ -87,7 +90,8 @@ def walk(page, url: str, check=None) -> dict[str, float]:
         page.wait_for_selector("[data-testid='stAlertContentSuccess']", timeout=300_000)  # a loaded machine
         times[step.key] = time.perf_counter() - start
         wait_idle(page)
-        page.wait_for_selector(".st-key-lesson_page [data-testid='stPlotlyChart'] .main-svg", timeout=60_000)
+        if step.key != "draw":  # the drawing step shows the canvas; its chart goes to the handout
+            page.wait_for_selector(".st-key-lesson_page [data-testid='stPlotlyChart'] .main-svg", timeout=60_000)
         page.wait_for_timeout(500)  # Plotly lays its charts out
         if check is not None:
             check(page, step)

@@ -114,7 +114,10 @@ def step_screen(step: lesson.Step, dataset: Dataset) -> None:
     chart and its reveal on the right (the drawing step: the canvas and the answers' chart side by side)."""
     st.markdown(f"## {step.title}")
     st.markdown(step.idea)
-    left, right = st.columns([4, 6], gap="medium")
+    if step.key == "draw":  # the canvas first (280 px wide), then the question, then the answer
+        canvas, left, right = st.columns([3.8, 3.1, 3.1], gap="medium")
+    else:
+        left, right = st.columns([4, 6], gap="medium")
     asked = actions.asked(step.key, dataset.name)
     with left:
         st.markdown(f"**{step.question}**")
@@ -125,23 +128,20 @@ def step_screen(step: lesson.Step, dataset: Dataset) -> None:
                 st.button(step.action, type="primary", icon=":material/play_arrow:", key=f"lesson_go_{step.key}",
                           shortcut="G", on_click=actions.ask, args=(step.key, dataset.name),
                           help="Runs the step's live action (key G).")
+        truth = actions.truth_input(dataset) if step.key == "draw" else None
         notes(step)
-        reveal_slot = st.container()  # the drawing step's reveal: its right side holds the canvas
     with right:
         result = actions.outcome(step.key, dataset.name)
         if step.key == "draw":
-            result = _draw(dataset)
+            result = _draw(dataset, canvas, truth)
         elif step.key in actions.RUN_STEPS:
             result = _runs(step.key, dataset) or result
         elif asked and result is None:
             with st.spinner("Calculating…"):
                 result = INSTANT[step.key](dataset)
-        if result is not None and step.key != "draw":
-            for i, figure in enumerate(result.figures):
+        if result is not None:
+            for i, figure in enumerate(result.figures if step.key != "draw" else ()):  # the drawing's: handout
                 st.plotly_chart(figure, width="stretch", key=f"lesson_fig_{step.key}_{i}")
-            reveal_box(result)
-    if result is not None and step.key == "draw":
-        with reveal_slot:
             reveal_box(result)
     with answer_slot:
         answers(step, result.reveal if result else None, guessed)
@@ -161,8 +161,9 @@ def _runs(step_key: str, dataset: Dataset) -> actions.Outcome | None:
     return actions.run_outcome(step_key, dataset, needed.runs)
 
 
-def _draw(dataset: Dataset) -> actions.Outcome | None:
-    """The drawing step: the race's nets (trained first if needed), the canvas, and their answers beside it."""
+def _draw(dataset: Dataset, canvas, truth: int | None) -> actions.Outcome | None:
+    """The drawing step: the race's nets (trained first if needed), then the canvas in its column, then their answers
+    once the teacher has said what was drawn."""
     if not actions.asked("draw", dataset.name):
         actions.ask("draw", dataset.name)  # the canvas needs the race's nets: train them as soon as the step opens
     needed = actions.needed_runs("draw", dataset)
@@ -173,17 +174,12 @@ def _draw(dataset: Dataset) -> actions.Outcome | None:
         st.caption("The race's nets train first, then answer your drawing.")
         actions.live("draw", dataset)
         return None
-    canvas, answers_column = st.columns([3, 2], gap="small")
     with canvas:
         image = actions.drawing_input(dataset)
-    with answers_column:
-        truth = actions.truth_input(dataset)
-        if image is None or truth is None:
-            st.info("Draw, then say what it is: both nets answer.", icon=":material/draw:")
-            return None
-        result = actions.draw_outcome(dataset, needed.runs["race"][0], image, truth)
-        st.plotly_chart(result.figures[0], width="stretch", key="lesson_fig_draw_0")
-    return result
+    if image is None or truth is None:
+        st.info("Draw, then say what it is: both nets answer.", icon=":material/draw:")
+        return None
+    return actions.draw_outcome(dataset, needed.runs["race"][0], image, truth)
 
 
 def summary_screen(dataset: Dataset) -> None:
