@@ -9,7 +9,7 @@ from cnn_dash.ui.routing import through_router
 
 through_router()
 
-st.html(ui.STYLE)
+ui.presenter_style()
 dataset = selected_dataset()
 if dataset is None:
     st.stop()

@@ -36,7 +36,7 @@ def test_the_lesson_on_a_projector_with_the_keyboard(tmp_path):
         assert "step=9" in page.url
         # The handout: one file, opened from disk with no server, every step's chart drawn by its inlined plotly.js.
         with page.expect_download() as download:
-            page.locator(".st-key-lesson_handout button").click()
+            page.locator(".st-key-lesson_handout:not([data-stale='true']) button").first.click()
         handout = tmp_path / "handout.html"
         download.value.save_as(handout)
         offline = browser.new_context(offline=True).new_page()

@@ -32,6 +32,11 @@ STYLE = """<style>
 </style>"""
 
 
+def presenter_style() -> None:
+    """Larger type and less space above the first line, for a projector (our own constant CSS, nothing typed)."""
+    st.html(STYLE)
+
+
 def current_step() -> int:
     """The step to show (1-based): ?step in the URL, else the one shown last, else 1; the URL is kept in step."""
     raw = st.query_params.get_all(STEP_PARAM)
@@ -111,7 +116,7 @@ INSTANT = {"shape": actions.shape_action, "params": actions.params_action, "comp
 
 def step_screen(step: lesson.Step, dataset: Dataset) -> None:
     """One step: the idea across the screen; question, answers, guess and notes on the left; the live action, its
-    chart and its reveal on the right (the drawing step: the canvas and the answers' chart side by side)."""
+    chart and its reveal on the right (the drawing step: the canvas, the question, the answer in three columns)."""
     st.markdown(f"## {step.title}")
     st.markdown(step.idea)
     if step.key == "draw":  # the canvas first (280 px wide), then the question, then the answer

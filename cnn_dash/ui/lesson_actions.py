@@ -48,6 +48,7 @@ class Outcome:
     figures: tuple[go.Figure, ...]
     seconds: float
     source: str
+    runs: tuple[str, ...] = ()  # the ids of the runs it was read from
 
 
 def _store(name: str) -> dict:
@@ -241,8 +242,9 @@ def _seconds(runs: list[Run]) -> float:
 
 def run_outcome(step_key: str, dataset: Dataset, found: dict[str, list[Run]]) -> Outcome:
     """The reveal and charts of a step whose runs have all ended; kept for the session."""
+    ids = tuple(r.id for runs in found.values() for r in runs)
     cached = outcome(step_key, dataset.name)
-    if cached is not None and step_key != "draw":
+    if cached is not None and cached.runs == ids:
         return cached
     race = found.get("race", [None])[0]
     seconds = _seconds([r for runs in found.values() for r in runs])
@@ -261,7 +263,7 @@ def run_outcome(step_key: str, dataset: Dataset, found: dict[str, list[Run]]) ->
     else:  # sweep
         frame = sweep_frame(found["sweep"])
         reveal, figures = lesson.sweep_reveal(frame), [sweep_figure(frame, FIG_HEIGHT)]
-    result = Outcome(reveal, tuple(figures), seconds, dataset.source)
+    result = Outcome(reveal, tuple(figures), seconds, dataset.source, ids)
     _store(RESULTS_KEY)[(step_key, dataset.name)] = result
     return result
 
