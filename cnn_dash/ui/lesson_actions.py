@@ -15,7 +15,7 @@ import streamlit as st
 
 from cnn_dash import hints, inference, lesson, shift
 from cnn_dash.data import Dataset
-from cnn_dash.plots.curves import curves_figure, curves_frame
+from cnn_dash.plots.curves import curves_frame, run_figure
 from cnn_dash.plots.drawing import probabilities_figure
 from cnn_dash.plots.lesson import cost_figure, shuffle_figure
 from cnn_dash.plots.params import params_per_layer_figure
@@ -30,6 +30,7 @@ from cnn_dash.specs import ModelConfig
 from cnn_dash.summary import summarize
 from cnn_dash.sweep import sweep_frame, sweep_runs
 from cnn_dash.ui import draw
+from cnn_dash.ui.training import curves as live_curves
 from cnn_dash.ui.training import race_line, session_registry
 from cnn_dash.windows import explain
 
@@ -227,10 +228,8 @@ def _live(step_key: str, dataset: Dataset) -> None:
     line = race_line(training)
     if line:
         st.markdown(line)
-    if training.history and training.sweep is None:
-        frame = curves_frame({training.name: list(training.history)})
-        st.plotly_chart(curves_figure(frame, height=FIG_HEIGHT - 60, full_range=True), width="stretch",
-                        key="lesson_live_curves")
+    if training.history and training.sweep is None:  # the Training page's live curves, on axes that stay put
+        st.plotly_chart(live_curves(training), width="stretch", key="lesson_live_curves")
     elif training.sweep is not None:
         st.plotly_chart(sweep_figure(sweep_frame(needed.runs["sweep"]), height=FIG_HEIGHT - 60), width="stretch",
                         key="lesson_live_sweep")
@@ -251,7 +250,7 @@ def run_outcome(step_key: str, dataset: Dataset, found: dict[str, list[Run]]) ->
     if step_key == "race":
         why = hints.why_cnn_lost(race.settings, race.models, race.results, len(dataset.train_labels))
         reveal = lesson.race_reveal(race.models, race.results, len(dataset.test_labels), why)
-        figures = [curves_figure(curves_frame({race.name: list(race.history)}), height=FIG_HEIGHT)]
+        figures = [run_figure(curves_frame({race.name: list(race.history)}), race.settings.epochs, FIG_HEIGHT)]
     elif step_key == "shuffle":
         real, shuffled = (lesson.cnn_lead(r.models, r.results) for r in (race, found["shuffle"][0]))
         reveal, figures = lesson.shuffle_reveal(real, shuffled), [shuffle_figure(real, shuffled, FIG_HEIGHT)]
