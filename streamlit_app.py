@@ -2,6 +2,7 @@
 import streamlit as st
 
 from cnn_dash.ui.dataset import dataset_sidebar
+from cnn_dash.ui.style import page_style
 
 st.set_page_config(page_title="cnn-dash: CNN vs fully-connected", page_icon=":material/grid_on:", layout="wide")
 
@@ -13,5 +14,6 @@ navigation = st.navigation([
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/grid_view:"),
     st.Page("pages/draw.py", title="Try it yourself", icon=":material/draw:"),
 ])
+page_style()
 dataset_sidebar()
 navigation.run()

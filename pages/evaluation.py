@@ -89,7 +89,7 @@ st.subheader("Per class")
 if any(name != label for label, name in names.items()):
     st.caption(" · ".join(f"**{name}** = {label.split(' · ', 1)[1]}" for label, name in names.items()))
 table = metrics.comparison_table(ev, names)
-ui.table(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
+ui.table(ui.marked_best(table, list(names.values())))
 st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
            "'best' columns. " + ui.CONFUSED_CLASSES.get(run.settings.dataset, ""))
 ui.csv_download("Per-class table (CSV)", table, f"{run.name} per class", "dl_per_class")

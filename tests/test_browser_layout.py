@@ -192,16 +192,22 @@ class Tour:
     def draw_page_checks(self) -> None:
         """Undo and Clear a thumb can hit, shown without hover; on a phone the answer within a screen of the canvas."""
         found = self.page.evaluate("""() => {
+            // The canvas component draws in a shadow root: search those too.
+            const all = (selector, root = document) => [...root.querySelectorAll(selector),
+                ...[...root.querySelectorAll('*')].filter((e) => e.shadowRoot).flatMap((e) => all(selector, e.shadowRoot))];
             const problems = [];
             for (const label of ['Undo', 'Clear']) {
-                const button = [...document.querySelectorAll('button')].find((b) => b.innerText.trim().startsWith(label)
-                                                                               || b.getAttribute('aria-label') === label);
-                if (!button) { problems.push(`no visible ${label} button`); continue; }
+                const button = all('button').find((b) => b.innerText.trim().startsWith(label)
+                    || (b.getAttribute('aria-label') || b.title || '').toLowerCase().startsWith(label.toLowerCase()));
+                if (!button) { problems.push(`no ${label} button`); continue; }
                 const r = button.getBoundingClientRect(), style = getComputedStyle(button);
+                let hidden = style.visibility === 'hidden';
+                for (let e = button; e instanceof Element; e = e.parentElement || e.getRootNode().host)
+                    if (getComputedStyle(e).opacity === '0') hidden = true;
                 if (r.height < 44 || r.width < 44) problems.push(`${label} button ${Math.round(r.width)}×${Math.round(r.height)} px (< 44)`);
-                if (style.opacity === '0' || style.visibility === 'hidden') problems.push(`${label} button hidden until hover`);
+                if (hidden) problems.push(`${label} button hidden until hover`);
             }
-            const element = document.querySelector('canvas.upper-canvas');
+            const element = all('canvas.upper-canvas')[0];
             if (!element) return problems.concat(['no canvas']);
             const canvas = element.getBoundingClientRect();
             const answer = [...document.querySelectorAll("[data-testid='stMarkdownContainer']")]

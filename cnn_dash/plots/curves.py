@@ -10,6 +10,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnn_dash.plots.layout import BELOW
+
 COLUMNS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "samples_per_s",
            "elapsed_s", "status")
 
@@ -132,5 +134,5 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
         fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(range=[acc_low, acc_high], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(title_text="epoch" if x == "epoch" else x.replace("_", " "), matches="x")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=BELOW)
     return fig

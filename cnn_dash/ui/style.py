@@ -1,0 +1,18 @@
+"""The page-wide layout rules every page shares (a stylesheet only: no content, nothing a visitor types)."""
+from __future__ import annotations
+
+import streamlit as st
+
+# - Plotly's modebar (zoom, pan, download) sat over chart titles and legends, and appears only on hover, which a
+#   phone does not have: hidden on every chart (a chart's picture can still be saved with a screenshot).
+# - Tables read from the back of a room: numbers right-aligned in tabular figures, headers allowed to wrap.
+STYLE = """<style>
+[data-testid='stPlotlyChart'] .modebar-container { display: none !important; }
+[data-testid='stTable'] td { font-variant-numeric: tabular-nums; }
+[data-testid='stTable'] th { white-space: normal; }
+</style>"""
+
+
+def page_style() -> None:
+    """Add the shared stylesheet to the page (call once per script run, from the router)."""
+    st.html(STYLE)
