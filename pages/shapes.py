@@ -74,6 +74,8 @@ def single_layer() -> None:
     kind = link.selectbox("Layer", SINGLE_TYPES, key="shp_kind")
     n = SPATIAL_DIMS[kind]
     separate = n > 1 and link.toggle("Different values per dimension (non-square)", key="shp_separate")
+    # The answer sits under the input, beside the layer's settings: at 1280×720 a setting and its result are on
+    # screen together (the explanations and the drawing follow below, full width).
     left, right = st.columns(2)
     with left:
         st.markdown("**Input** (one image, batch left out)")
@@ -83,17 +85,18 @@ def single_layer() -> None:
     with right:
         st.markdown(f"**nn.{kind}**")
         layer = LayerSpec.of(kind, **layer_controls(kind, n, separate))
-    try:
-        expl = explain(layer, in_shape)
-    except ShapeError as e:
-        st.error(f"PyTorch would refuse this layer: {e}.")
-        return
-    st.code(f"{layer_code(expl.layer)}  # {in_shape} -> {expl.out_shape}", language="python", wrap_lines=True)
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Output shape", "×".join(map(str, expl.out_shape)))
-    c2.metric("Parameters", f"{expl.params:,}")
-    c3.metric("Multiply-adds per image", f"{expl.macs:,}", help=MACS_HELP)
-    st.latex(expl.dims[0].latex()[0])
+    with left:
+        try:
+            expl = explain(layer, in_shape)
+        except ShapeError as e:
+            st.error(f"PyTorch would refuse this layer: {e}.")
+            return
+        st.code(f"{layer_code(expl.layer)}  # {in_shape} -> {expl.out_shape}", language="python", wrap_lines=True)
+        st.metric("Output shape", "×".join(map(str, expl.out_shape)))
+        c2, c3 = st.columns(2)
+        c2.metric("Parameters", f"{expl.params:,}")
+        c3.metric("Multiply-adds per image", f"{expl.macs:,}", help=MACS_HELP)
+        st.latex(expl.dims[0].latex()[0])
     explained: dict[tuple[str, str], list[str]] = {}  # a square layer explains height and width once
     for dim in expl.dims:
         explained.setdefault((dim.latex()[1], rounding_text(dim)), []).append(dim.name)
@@ -150,6 +153,7 @@ def network() -> None:
     input_shape = (link.number_input("Input channels", 1, MAX_CHANNELS, 1, key="shp_net_c", where=c1),
                    link.number_input("Input height", 1, MAX_SPATIAL, 28, key="shp_net_h", where=c2),
                    link.number_input("Input width", 1, MAX_SPATIAL, 28, key="shp_net_w", where=c3))
+    answer = st.container()  # the layer count's result goes above the editor: on screen with the table's top rows
     st.caption(f"Edit any cell, add rows at the bottom, delete rows with the checkbox on the left (up to "
                f"{MAX_LAYERS} layers). in_channels and in_features are inferred; put them under 'more' to check them.")
     net, error = stack_editor(f"shp_stack_{names.index(choice)}", PRESETS[choice])
@@ -162,11 +166,12 @@ def network() -> None:
     except ShapeError as e:
         st.error(f"PyTorch would refuse this network: {e}.")
         return
-    table(trace_frame(rows, input_shape), helps={"multiply-adds": MACS_HELP}, hide_index=True, width="stretch")
-    total = sum(r.params for r in rows)
-    st.write(f"**{total:,} parameters**, {sum(r.macs for r in rows):,} multiply-adds per image (bias additions "
-             f"counted, as torchinfo counts them); output {rows[-1].out_shape}.")
-    explain_first_linear(rows)
+    with answer:
+        total = sum(r.params for r in rows)
+        st.write(f"**{total:,} parameters**, {sum(r.macs for r in rows):,} multiply-adds per image (bias additions "
+                 f"counted, as torchinfo counts them); output {rows[-1].out_shape}.")
+        explain_first_linear(rows)
+    table(trace_frame(rows, input_shape), helps={"multiply-adds": MACS_HELP}, hide_index=True)
     st.subheader("As PyTorch code")
     st.code(to_code(net), language="python", wrap_lines=True)
 

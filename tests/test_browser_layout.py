@@ -239,7 +239,7 @@ def tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]
         t.idle()
         t.check("shapes-network", [("first Linear's in_features", MAIN_TEXT, "in_features =")])
         t.goto("Architectures")
-        t.check("architectures", [("parameter ratio", "[data-testid='stMetric']", "Parameters")])
+        t.check("architectures", [("both networks' parameter counts", "[data-testid='stMain'] h3", "parameters")])
 
         t.goto("Training")
         t.check("training", [("Train", "[data-testid='stButton'] button", "Train"),
