@@ -166,10 +166,11 @@ class Tour:
         self.idle()
 
     def train(self, button: str, done: str) -> None:
+        """Press a start button; wait until `done` is shown and Train can be pressed again (a sweep has ended)."""
         self.page.get_by_role("button", name=button, exact=True).click()
         self.page.wait_for_function(f"document.body.innerText.includes({done!r})", timeout=180_000)
-        self.page.wait_for_function("!document.body.innerText.includes('— running') && "
-                                    "!document.body.innerText.includes('— queued')", timeout=180_000)
+        self.page.wait_for_function("(() => { const b = document.querySelector('.st-key-train_start button'); "
+                                    "return b && !b.disabled; })()", timeout=180_000)
         self.idle()
 
     def draw(self) -> None:
@@ -268,7 +269,7 @@ def tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]
         t.fill("train_opt_0_lr_SGD", "10")
         t.fill("train_opt_1_lr_SGD", "10")
         t.train("Train", "diverged at step")
-        t.check("training-diverged", [("diverged", "[data-testid='stTable']", "diverged at step")])
+        t.check("training-diverged", [("why it diverged", "[data-testid='stAlert']", "diverged at step")])
         return t.problems
     finally:
         context.close()

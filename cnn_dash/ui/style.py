@@ -6,12 +6,14 @@ import streamlit as st
 # - Plotly's modebar (zoom, pan, download) sat over chart titles and legends, and appears only on hover, which a
 #   phone does not have: hidden on every chart (a chart's picture can still be saved with a screenshot).
 # - Streamlit leaves 6rem above a page's title: at 1280×720 that pushed each page's result below the first screen.
+# - The drawing's Undo and Clear are big enough for a thumb (at least 44 px).
 # - Tables read from the back of a room: numbers right-aligned in tabular figures, headers allowed to wrap.
 STYLE = """<style>
 [data-testid='stPlotlyChart'] .modebar-container { display: none !important; }
 [data-testid='stMainBlockContainer'] { padding-top: 3rem; }
 [data-testid='stTable'] td { font-variant-numeric: tabular-nums; }
 [data-testid='stTable'] th { white-space: normal; }
+.st-key-draw_undo button, .st-key-draw_clear button { min-height: 48px; min-width: 96px; font-size: 1rem; }
 </style>"""
 
 
