@@ -97,8 +97,8 @@ ui.csv_download("Per-class table (CSV)", table, f"{run.name} per class", "dl_per
 # ---- Disagreement -------------------------------------------------------------------------------------
 st.subheader(f"Where {a} and {b} disagree")
 d = metrics.disagreement(ev.labels, ev.result(a).predictions.preds, ev.result(b).predictions.preds)
-agree = pd.DataFrame([[d.both, d.only_a], [d.only_b, d.neither]],
-                     index=[f"{a} right", f"{a} wrong"], columns=[f"{b} right", f"{b} wrong"])
+agree = pd.DataFrame([[d.both, d.only_a], [d.only_b, d.neither]],  # short names: the table fits a phone
+                     index=[f"{na} right", f"{na} wrong"], columns=[f"{nb} right", f"{nb} wrong"])
 ui.table(agree)
 st.markdown(ui.mcnemar_reading(metrics.mcnemar(d.only_a, d.only_b), a, b))
 ui.csv_download("Agreement table (CSV)", agree, f"{run.name} agreement", "dl_agree")

@@ -72,7 +72,7 @@ def layer_controls(kind: str, n: int, separate: bool) -> dict:
 def single_layer() -> None:
     kind = link.selectbox("Layer", SINGLE_TYPES, key="shp_kind", where=first_col)
     n = SPATIAL_DIMS[kind]
-    separate = n > 1 and link.toggle("Different values per dimension (non-square)", key="shp_separate",
+    separate = n > 1 and link.toggle("Non-square", key="shp_separate", help="A value per dimension (height, width).",
                                      where=toggle_col)
     # The answer sits under the input, beside the layer's settings: at 1280×720 a setting and its result are on
     # screen together (the explanations and the drawing follow below, full width).

@@ -5,7 +5,7 @@ diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a
   scrolls on purpose; a read-only table drawn on a canvas (st.dataframe) cannot be checked, so it is refused;
 - text big enough to read: confusion-matrix numbers >= 14 CSS px at 1280 (>= 11 px on a phone), gallery captions
   and every other chart text >= 12 px;
-- nothing covered: no Plotly modebar over a title or legend, no axis title or chart title on a legend;
+- nothing covered: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart title;
 - each page's key result inside the first screen at 1280×720 (on a phone, the draw page's answer within one screen
   of the canvas, with Undo and Clear buttons a thumb can hit);
 - no server path in the page.
@@ -79,7 +79,7 @@ CONTRACT = """([width, keys]) => {
         }
         const modebar = chart.querySelector('.modebar');
         const titles = [...chart.querySelectorAll('.gtitle, .g-gtitle text, .annotation')].filter((e) => shown(box(e)));
-        const legends = [...chart.querySelectorAll('.legend')].filter((e) => shown(box(e)));
+        const legends = [...chart.querySelectorAll('.legend, .colorbar')].filter((e) => shown(box(e)));
         const axisTitles = [...chart.querySelectorAll('[class*="g-x"][class*="title"] text, [class*="g-y"][class*="title"] text')]
             .filter((e) => shown(box(e)));
         if (modebar && shown(box(modebar)) && getComputedStyle(modebar).display !== 'none')

@@ -20,7 +20,9 @@ DIVERGING = "RdBu"
 # to dark orange-red, so that 3 mistakes stand out beside 190 right answers (on one scale they were all dark).
 RIGHT = [[0.0, "#d6e4f0"], [1.0, "#d6e4f0"]]
 MISTAKES = [[0.0, "#ffffff"], [0.02, "#fee8c8"], [0.5, "#fc8d59"], [1.0, "#b30000"]]
-MATRIX_TEXT_PX = 16  # Plotly shrinks a number that does not fit its cell: at least 14 px at 1280, 11 px on a phone
+# Plotly writes a heatmap's numbers at the figure's font size, shrunk to fit a cell where they do not (and only
+# when no text size is set): 16 px where a cell has room, at least 14 px at 1280 and 11 px on a phone.
+MATRIX_TEXT_PX = 16
 MARGIN = dict(l=10, r=10, t=50, b=10)
 
 
@@ -28,16 +30,19 @@ def _matrix_figure(traces: list[go.Heatmap], classes: tuple[str, ...], title: st
     fig = go.Figure(traces)
     # Category axes keep digit names ("0".."9") as labels rather than numbers on a linear scale. The cells are not
     # forced square: they fill the column's width and the figure's height (no blank band, bigger numbers).
-    fig.update_xaxes(type="category", title="Predicted", tickangle=-45 if max(map(len, classes)) > 2 else 0,
+    fig.update_xaxes(type="category", title=dict(text="Predicted", font=dict(size=14)),
+                     tickangle=-45 if max(map(len, classes)) > 2 else 0, tickfont=dict(size=13))
+    fig.update_yaxes(type="category", title=dict(text="True", font=dict(size=14)), autorange="reversed",
                      tickfont=dict(size=13))
-    fig.update_yaxes(type="category", title="True", autorange="reversed", tickfont=dict(size=13))
-    return fig.update_layout(title=title, margin=MARGIN, height=560)
+    return fig.update_layout(title=dict(text=title, font=dict(size=16)), margin=MARGIN, height=560,
+                             font=dict(size=MATRIX_TEXT_PX))
 
 
 def _colorbar(title: str) -> dict:
-    """A thin horizontal colour bar under the matrix: the cells keep the column's whole width (a phone's too)."""
-    return dict(title=dict(text=title, side="top"), orientation="h", thickness=12, len=0.9, y=-0.12,
-                yanchor="top", tickfont=dict(size=12))
+    """A thin horizontal colour bar at the figure's foot, named on its right: the cells keep the column's whole
+    width (a phone's too), and nothing sits on the axis title."""
+    return dict(title=dict(text=title, side="right", font=dict(size=13)), orientation="h", thickness=12, len=0.55,
+                x=0, xanchor="left", yref="container", y=0.01, yanchor="bottom", tickfont=dict(size=12))
 
 
 def confusion_figure(
@@ -52,19 +57,21 @@ def confusion_figure(
     values = np.asarray(matrix, dtype=float)
     diagonal = np.eye(len(classes), dtype=bool)
     unit = "% of the true class" if percent else "images"
-    fmt = "{:.1f}" if percent else "{:,.0f}"
-    common = dict(x=list(classes), y=list(classes), texttemplate="%{text}", textfont=dict(size=MATRIX_TEXT_PX),
+    # At most 4 characters, so that a phone's cell holds them at 11 px: no thousands separator ("1135"), and
+    # percentages to 2 figures ("99", "2.1").
+    fmt = (lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}") if percent else "{:.0f}".format
+    common = dict(x=list(classes), y=list(classes), texttemplate="%{text}",
                   hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z}} {unit}<extra></extra>", hoverongaps=False)
     right = np.where(diagonal, values, np.nan)
     wrong = np.where(diagonal, np.nan, values)
-    right_text = [[fmt.format(v) if d else "" for v, d in zip(row, drow)] for row, drow in zip(values, diagonal)]
-    wrong_text = [["" if d or round(v, 1) == 0 else fmt.format(v) for v, d in zip(row, drow)]
+    right_text = [[fmt(v) if d else "" for v, d in zip(row, drow)] for row, drow in zip(values, diagonal)]
+    wrong_text = [["" if d or round(v, 1) == 0 else fmt(v) for v, d in zip(row, drow)]
                   for row, drow in zip(values, diagonal)]
     top = float(np.nanmax(wrong)) if np.isfinite(wrong).any() and np.nanmax(wrong) > 0 else 1.0
     return _matrix_figure([
         go.Heatmap(z=right, text=right_text, colorscale=RIGHT, showscale=False, **common),
         go.Heatmap(z=wrong, text=wrong_text, colorscale=MISTAKES, zmin=0, zmax=top,
-                   colorbar=_colorbar("mistakes, % of the row" if percent else "mistakes (images)"), **common),
+                   colorbar=_colorbar("mistakes, % of row" if percent else "mistakes"), **common),
     ], classes, title)
 
 
@@ -91,8 +98,8 @@ def difference_figure(
     unit = "% of row" if percent else "images"
     heatmap = go.Heatmap(
         z=diff, x=list(classes), y=list(classes), colorscale=DIVERGING, zmin=-bound, zmax=bound, zmid=0,
-        text=text, texttemplate="%{text}", textfont=dict(size=MATRIX_TEXT_PX),
-        colorbar=_colorbar(f"{a} better (+) · {b} better (−), {unit}"),
+        text=text, texttemplate="%{text}",
+        colorbar=_colorbar(f"− {b} better · + {a} better"),
         hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z}} {unit} in favour of {a}<extra></extra>",
     )
     return _matrix_figure([heatmap], classes, title)
