@@ -197,8 +197,8 @@ def _describe(kind: str, name: str, data_dir: str | None) -> str:
     leak on a public server); the Home page's 'Where the data comes from' names the setting to change."""
     full = f"full {'Fashion-MNIST' if name == 'FashionMNIST' else 'MNIST'}"
     return {
-        "data_dir": f"{full} from a local folder",
-        "debian": f"{full} from a Debian package on the server",
+        "data_dir": f"{full} in a local folder",
+        "debian": f"{full} of a Debian package on the server",
         "download": f"{full}, downloaded once by torchvision and kept on the server",
         "bundled": "bundled stratified sample (1,000 train / 200 test images per class)",
     }[kind]

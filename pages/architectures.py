@@ -48,8 +48,8 @@ def safe_summary(net: NetSpec | None) -> Summary | None:
 
 
 def kind(net: NetSpec | None) -> str:
-    """What a side holds, by its layers: a CNN or a fully connected net."""
-    return "CNN" if net is not None and net.is_cnn else "Fully connected net"
+    """What a side holds, by its layers: a CNN or a fully connected (FC) net."""
+    return "CNN" if net is not None and net.is_cnn else "FC net"
 
 
 def heading(where, net: NetSpec | None, summary: Summary | None) -> None:

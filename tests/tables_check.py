@@ -9,8 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 
 def shown_text(table) -> pd.DataFrame:
-    """The text an st.table of a pandas Styler shows in each cell, as the browser gets it."""
+    """The text an st.table shows in each cell, as the browser gets it (a Styler sends its formatted text)."""
     styler = table.proto.arrow_data.styler
+    if not styler.display_values:  # a plain frame (no Styler): each value as it is, no separators added
+        return table.value.astype(str)
     return pa.ipc.open_stream(styler.display_values).read_pandas()
 
 

@@ -10,8 +10,9 @@ diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a
   of the canvas, with Undo and Clear buttons a thumb can hit);
 - no server path in the page.
 
-Every problem is collected (page, size, what) and reported at once; screenshots of every state at both sizes are
-saved under CNN_DASH_SCREENSHOTS or .pytest_cache/layout-screenshots (the folder is printed)."""
+Every problem is collected (page, size, what) and reported at once; a screenshot of every state's first screen at
+both sizes is saved under CNN_DASH_SCREENSHOTS or .pytest_cache/layout-screenshots (the folder is printed), and of
+the whole page too when CNN_DASH_SCREENSHOTS is set."""
 from __future__ import annotations
 
 import os
@@ -90,6 +91,20 @@ CONTRACT = """([width, keys]) => {
                 if (overlap(box(legend), box(e))) problems.push(`legend over '${name(e)}' in '${label}'`);
     }
 
+    // Text on the first screen covered by something else (a component's floating toolbar, a chart): what is
+    // under a few points of each text block must be that block.
+    for (const el of main.querySelectorAll("[data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer']")) {
+        const r = box(el);
+        if (!shown(r) || r.top < 0 || r.bottom > window.innerHeight) continue;
+        for (const fx of [0.05, 0.5, 0.95]) {
+            const hit = document.elementFromPoint(r.left + r.width * fx, r.top + Math.min(r.height / 2, 10));
+            if (hit && !el.contains(hit) && !hit.contains(el)) {
+                problems.push(`'${name(el)}' covered by <${hit.tagName.toLowerCase()} class='${String(hit.className).slice(0, 40)}'>`);
+                break;
+            }
+        }
+    }
+
     // Key results: inside the first screen (the page scrolled to its top).
     const keyProblems = [];
     for (const [what, selector, text] of keys) {
@@ -152,6 +167,8 @@ class Tour:
         found += [f"server path shown: {p}" for p in PATHS if len(p) > 4 and p in text]
         self.problems += [f"{where} @{self.size}: {p}" for p in found]
         page.screenshot(path=str(self.folder / f"{where}-{self.size}.png"))
+        if not os.environ.get("CNN_DASH_SCREENSHOTS"):
+            return  # the whole page too only when asked for: each costs a relayout of every chart
         tall = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
         page.set_viewport_size({"width": width, "height": min(int(tall), 8000)})
         page.wait_for_timeout(800)

@@ -223,4 +223,4 @@ def test_every_table_shows_its_numbers_whole(registry):
     from tests.tables_check import assert_tables_readable
 
     at = open_page(registry)
-    assert assert_tables_readable(at) == 4  # scores, per class, agreement, shift per direction
+    assert assert_tables_readable(at) == 5  # scores, test accuracy per epoch, per class, agreement, shift

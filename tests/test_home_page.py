@@ -49,7 +49,9 @@ def test_full_data_dir_is_announced(app, monkeypatch):
     app.run()
     assert not app.exception
     assert app.subheader[0].value == "MNIST (handwritten digits): 60,000 train / 10,000 test images"
-    assert "CNN_DASH_DATA_DIR" in app.sidebar.caption[0].value
+    caption = app.sidebar.caption[0].value  # in words, never the server's path
+    assert "full MNIST in a local folder" in caption and str(full) not in caption
+    assert all(str(full) not in m.value for m in [*app.markdown, *app.caption, *app.sidebar.caption])
 
 
 def test_tiles_enlarge_each_pixel_into_a_square():
