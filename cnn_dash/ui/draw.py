@@ -70,38 +70,27 @@ def canvas_grey(dataset: str | None = None) -> np.ndarray | None:
     return None if int(grey.min()) > 250 else grey  # a blank canvas: nothing drawn yet
 
 
-def _drop_refused_upload(key: str) -> None:
-    """A picture that fails the checks is dropped from the uploader (a fresh one replaces it, with the reason
-    shown), so that the next picture is not listed beside the refused one."""
-    upload = st.session_state.get(key)
-    if upload is None:
-        return
-    try:
-        drawing.decode_upload(upload.getvalue())
-    except drawing.DrawingError as exc:
-        count, _ = st.session_state.get(UPLOAD_KEY, (0, None))
-        st.session_state[UPLOAD_KEY] = (count + 1, f"{upload.name} was not used: {exc}")
-
-
 def upload_grey(dataset: str | None = None) -> np.ndarray | None:
     """A file uploader for one PNG or JPEG, validated with Pillow; grey (H, W) uint8, or None. Never saved."""
     count, refused = st.session_state.get(UPLOAD_KEY, (0, None))
     key = "draw_upload" if count == 0 else f"draw_upload_{count}"
     upload = st.file_uploader(f"A PNG or JPEG picture of one {thing(dataset)}, at most {drawing.MAX_UPLOAD_MB} MB",
-                              type=["png", "jpg", "jpeg"], max_upload_size=drawing.MAX_UPLOAD_MB, key=key,
-                              on_change=_drop_refused_upload, args=(key,))
+                              type=["png", "jpg", "jpeg"], max_upload_size=drawing.MAX_UPLOAD_MB, key=key)
     if upload is None:
         if refused:
             st.error(refused)
         st.caption("Dark ink on white paper or light ink on black both work; crop close to the object. The "
                    "picture stays in memory for this page only and is never stored.")
         return None
-    st.session_state[UPLOAD_KEY] = (count, None)  # a picture that passed: the last refusal is old news
     try:
-        return drawing.decode_upload(upload.getvalue())
+        grey = drawing.decode_upload(upload.getvalue())
     except drawing.DrawingError as exc:
-        st.error(str(exc))
-        return None
+        # Dropped from the list: a fresh uploader replaces this one, with the reason, so that the next picture
+        # is not listed beside the refused one.
+        st.session_state[UPLOAD_KEY] = (count + 1, f"{upload.name} was not used: {exc}")
+        st.rerun()
+    st.session_state[UPLOAD_KEY] = (count, None)  # a picture that passed: the last refusal is old news
+    return grey
 
 
 def input_picture(dataset: str | None) -> np.ndarray | None:
