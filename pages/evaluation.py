@@ -81,7 +81,7 @@ st.plotly_chart(plots.difference_figure(diff, classes, f"Where {a} does better t
 na, nb = names[a], names[b]  # short names: the caption stays readable with long labels
 st.caption(f"Blue: {na} does better in that cell; red: {nb} does. On the diagonal the number is {na}'s right "
            f"answers minus {nb}'s; off the diagonal it is {nb}'s mistakes minus {na}'s (fewer mistakes is better). "
-           f"So a positive number always favours {na}, a negative one {nb}.")
+           f"So a positive number always favours {na}, a negative one {nb}; a blank cell, neither.")
 frame = pd.DataFrame(diff, index=classes, columns=classes).rename_axis("true \\ predicted")
 ui.csv_download(f"Advantage of {names[a]} over {names[b]} (CSV, {unit})", frame,
                 f"{run.name} {names[a]} advantage over {names[b]} {unit}", "dl_diff")

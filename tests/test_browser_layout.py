@@ -95,7 +95,7 @@ CONTRACT = """([width, keys]) => {
     // under a few points of each text block must be that block.
     for (const el of main.querySelectorAll("[data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer']")) {
         const r = box(el);
-        if (!shown(r) || r.top < 0 || r.bottom > window.innerHeight) continue;
+        if (!shown(r) || r.top < 0 || r.bottom > window.innerHeight || el.closest('details:not([open])')) continue;
         for (const fx of [0.05, 0.5, 0.95]) {
             const hit = document.elementFromPoint(r.left + r.width * fx, r.top + Math.min(r.height / 2, 10));
             if (hit && !el.contains(hit) && !hit.contains(el)) {

@@ -89,10 +89,10 @@ def difference_figure(
     diff: np.ndarray, classes: tuple[str, ...], title: str, percent: bool = False, a: str = "A", b: str = "B"
 ) -> go.Figure:
     """Heatmap of A's advantage over B (see `advantage`) on a diverging scale centred at 0: blue where A does
-    better, red where B does, on and off the diagonal alike; the signed value written in every cell where the
-    models differ (blank where they agree: a 0 in every cell would hide the few that matter)."""
+    better, red where B does, on and off the diagonal alike; the value written in every cell where the models
+    differ (negative ones with their minus) (blank where they agree: a 0 in every cell would hide the few that matter)."""
     bound = float(np.abs(diff).max()) or 1.0
-    fmt = "{:+.1f}" if percent else "{:+d}"
+    fmt = "{:.1f}" if percent else "{:d}"  # no "+": the colour says who is better, and "161" fits a phone's cell
     text = ["" if round(v, 1) == 0 else fmt.format(v) for row in diff.tolist() for v in row]
     text = [text[i : i + len(classes)] for i in range(0, len(text), len(classes))]
     unit = "% of row" if percent else "images"
