@@ -30,7 +30,7 @@ st.markdown(
 with st.container(border=True):
     st.markdown("**Start here:** the Quick demo trains a small CNN beside an FC net on the same images, in seconds, "
                 "and every other page then has a run to show.")
-    st.page_link("pages/training.py", label="Quick demo (on the Training page): a CNN and an FC net trained side by side", icon=":material/bolt:")
+    st.page_link("pages/training.py", label="Quick demo (Training page)", icon=":material/bolt:")
 for page, label, icon, what in PAGES:
     st.page_link(page, label=label, icon=icon)
     st.caption(what)

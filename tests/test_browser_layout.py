@@ -1,7 +1,7 @@
 """The layout contract, checked in headless Chromium on every page and every state that matters (a finished run, a
 diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a phone: touch, mobile user agent):
 
-- no table cell or header cut: an HTML table's cells show their whole text, and a table wider than its column
+- no table cell, header or label cut: an HTML table's cells show their whole text, and a table wider than its column
   scrolls on purpose; a read-only table drawn on a canvas (st.dataframe) cannot be checked, so it is refused;
 - text big enough to read: confusion-matrix numbers >= 14 CSS px at 1280 (>= 11 px on a phone), gallery captions
   and every other chart text >= 12 px;
@@ -89,6 +89,13 @@ CONTRACT = """([width, keys]) => {
         for (const legend of legends)
             for (const e of [...axisTitles, ...titles])
                 if (overlap(box(legend), box(e))) problems.push(`legend over '${name(e)}' in '${label}'`);
+    }
+
+    // Labels cut short (a page link's or a widget's label ends in "…" or is clipped).
+    for (const el of main.querySelectorAll("[data-testid='stPageLink'] span, [data-testid='stWidgetLabel'] p, "
+                                           + "[data-testid='stBaseButton-secondary'] p, [data-testid='stBaseButton-primary'] p")) {
+        if (shown(box(el)) && el.scrollWidth > el.clientWidth + 1)
+            problems.push(`label cut: '${name(el)}' needs ${el.scrollWidth} px, has ${el.clientWidth}`);
     }
 
     // Text on the first screen covered by something else (a component's floating toolbar, a chart): what is
