@@ -312,11 +312,11 @@ def tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]
         context.close()
 
 
-def test_layout_contract_on_every_page_at_both_sizes():
+def test_layout_contract_on_every_page_at_both_sizes(tmp_path):
     folder = screenshot_folder()
     print(f"layout screenshots: {folder}")
     problems: list[str] = []
-    with streamlit_server(env=ENV) as url, chromium() as browser:
+    with streamlit_server(env={**ENV, "CNN_DASH_STATE_DIR": str(tmp_path)}) as url, chromium() as browser:
         for size, options in (("1280", DESKTOP), ("390", PHONE)):
             problems += tour(browser, url, size, options, folder)
     (folder / "problems.txt").write_text("\n".join(problems) + "\n")
