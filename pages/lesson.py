@@ -9,7 +9,6 @@ from cnn_dash.ui.routing import through_router
 
 through_router()
 
-ui.presenter_style()
 dataset = selected_dataset()
 if dataset is None:
     st.stop()

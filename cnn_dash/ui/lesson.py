@@ -17,24 +17,6 @@ STEP_KEY = "_lesson_step"  # the step last shown (1-based), for a visit without 
 GUESSES_KEY = "_lesson_guesses"  # step key -> the class's guess (an answer index); no widget uses it
 SCREENS = len(lesson.STEPS) + 1  # the steps, then "What we found today"
 LETTERS = "ABCD"
-# Presenter type: larger text, and less empty space above the first line, so that a step fills a 1280×720 screen
-# without scrolling; a phone gets the usual sizes back.
-STYLE = """<style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.75rem; padding-bottom: 1rem; }
-.st-key-lesson_page [data-testid="stMarkdownContainer"] p,
-.st-key-lesson_page [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
-.st-key-lesson_page h2 { font-size: 1.9rem; padding: 0 0 .25rem 0; }
-@media (max-width: 640px) {
-  .st-key-lesson_page [data-testid="stMarkdownContainer"] p,
-  .st-key-lesson_page [data-testid="stMarkdownContainer"] li { font-size: 1.05rem; }
-  .st-key-lesson_page h2 { font-size: 1.5rem; }
-}
-</style>"""
-
-
-def presenter_style() -> None:
-    """Larger type and less space above the first line, for a projector (our own constant CSS, nothing typed)."""
-    st.html(STYLE)
 
 
 def current_step() -> int:
