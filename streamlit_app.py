@@ -10,6 +10,7 @@ st.set_page_config(page_title="cnn-dash: CNN vs fully-connected", page_icon=":ma
 
 navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/lesson.py", title="Lesson", icon=":material/co_present:"),
     st.Page("pages/shapes.py", title="Shape calculator", icon=":material/calculate:"),
     st.Page("pages/architectures.py", title="Architectures", icon=":material/account_tree:"),
     st.Page("pages/training.py", title="Training", icon=":material/model_training:"),

@@ -10,6 +10,7 @@ import streamlit as st
 # - The canvas's own toolbar floats 40 px above the canvas, over whatever is there: room is made for it.
 # - The drawing's Undo and Clear are big enough for a thumb (at least 44 px).
 # - Tables read from the back of a room: numbers right-aligned in tabular figures, headers allowed to wrap.
+# - The Lesson is read from the back of a room too: larger type on its steps (a phone keeps the usual size).
 STYLE = """<style>
 [data-testid='stPlotlyChart'] .modebar-container { display: none !important; }
 @media (min-width: 640px) { [data-testid='stMainBlockContainer'] { padding-top: 3rem; } }
@@ -17,6 +18,11 @@ STYLE = """<style>
 [data-testid='stTable'] td { font-variant-numeric: tabular-nums; }
 [data-testid='stTable'] th { white-space: normal; }
 .st-key-draw_undo button, .st-key-draw_clear button { min-height: 48px; min-width: 96px; font-size: 1rem; }
+@media (min-width: 640px) {
+  .st-key-lesson_page [data-testid='stMarkdownContainer'] p,
+  .st-key-lesson_page [data-testid='stMarkdownContainer'] li { font-size: 1.15rem; }
+  .st-key-lesson_page h2 { font-size: 1.9rem; padding: 0 0 .25rem 0; }
+}
 </style>"""
 
 
