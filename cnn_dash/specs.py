@@ -85,3 +85,7 @@ class TrainSettings:
     lr_decay: bool = False  # cosine decay of every model's learning rate to 0 over the run
     source: str | None = None  # a data source to force (data.SOURCES), e.g. "bundled" in tests
     scaling: str = "standardise"  # one of SCALINGS
+    # Augmentation: every training image moved by a random (dy, dx), each in -shift_pixels..shift_pixels (zero
+    # fill), drawn from its own seeded stream, the same moves for every model that trains on shifted copies.
+    shift_pixels: int = 0
+    shifted_models: tuple[int, ...] | None = None  # positions of the models that see shifted copies; None: all
