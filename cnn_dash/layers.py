@@ -65,9 +65,9 @@ class LocallyConnected2d(nn.Module):
             raise RuntimeError(f"LocallyConnected2d expects (B, {self.in_channels}, {self.in_size[0]}, "
                                f"{self.in_size[1]}), got {tuple(x.shape)}")
         cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # (B, C*kh*kw, L)
-        # position by position: (L, B, C*kh*kw) @ (L, C*kh*kw, O) -> (L, B, O)
-        out = torch.bmm(cols.permute(2, 0, 1), self.weight.transpose(1, 2))
-        out = out.permute(1, 2, 0).reshape(x.shape[0], self.out_channels, *self.out_size)  # (B, O, out_h, out_w)
+        # position l's own kernel (O, C*kh*kw) times the window it reads; a batched matmul over positions
+        out = torch.einsum("bkl,lok->bol", cols, self.weight)  # (B, O, L)
+        out = out.reshape(x.shape[0], self.out_channels, *self.out_size)  # (B, O, out_h, out_w)
         return out if self.bias is None else out + self.bias
 
     @classmethod
