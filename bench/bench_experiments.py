@@ -53,7 +53,7 @@ def one(key: str, dataset: str, seed: int, images: int | None, epochs: int | Non
                          lambda batch: model_input(batch, settings), shift)
     moved = shift_drop_sentence({c.label: (c.at(0), c.at(shift)) for c in curves}, shift)
     print(f"  {dataset} seed {seed}: {seconds:.0f} s, load {os.getloadavg()[0]:.1f}; "
-          + ", ".join(f"{m.label.split(' (')[0]} {a:.2%}" for m, a in zip(exp.models, accs)), flush=True)
+          + ", ".join(f"{m.label.rsplit(' (', 1)[0]} {a:.2%}" for m, a in zip(exp.models, accs)), flush=True)
     print(f"    {said}\n    {moved}", flush=True)
     return accs, said, moved
 
@@ -79,7 +79,7 @@ def main() -> None:
             for seed in seeds:
                 accs, _, _ = one(key, dataset, seed, args.images, args.epochs, args.shift, args.source)
                 table.setdefault(dataset, []).append(accs)
-        names = [m.label.split(" (")[0] for m in exp.models]
+        names = [m.label.rsplit(" (", 1)[0] for m in exp.models]
         print(f"\n| dataset | seed | {' | '.join(names)} |\n|---|---|{'---|' * len(names)}")
         for dataset, rows in table.items():
             for seed, accs in zip(seeds, rows):

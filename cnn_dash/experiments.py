@@ -101,6 +101,11 @@ def find_experiment(settings: TrainSettings, models: Iterable[ModelConfig]) -> E
     return None
 
 
+def _name(label: str) -> str:
+    """A model's label without its optimizer: 'A · Small CNN (batch norm)' from '… (batch norm) (Adam 0.004)'."""
+    return label.rsplit(" (", 1)[0]
+
+
 def _pts(x: float) -> str:
     return f"{100 * x:.1f}"
 
@@ -157,7 +162,7 @@ def cost_line(models: Iterable[ModelConfig]) -> str:
     parts = []
     for m in models:
         params, macs = net_cost(m.net)
-        parts.append(f"{m.label.split(' (')[0]}: {params:,} parameters, {macs:,} multiply-adds per image")
+        parts.append(f"{_name(m.label)}: {params:,} parameters, {macs:,} multiply-adds per image")
     return " · ".join(parts)
 
 
@@ -202,7 +207,7 @@ def shift_drop_sentence(accuracy: Mapping[str, tuple[float, float]], shift: int)
     if not accuracy:
         return ""
     drops = sorted(accuracy.items(), key=lambda kv: kv[1][0] - kv[1][1])
-    parts = [f"{label.split(' (')[0]} loses {_pts(a0 - ak)} points ({_pts(a0)}% → {_pts(ak)}%)"
+    parts = [f"{_name(label)} loses {_pts(a0 - ak)} points ({_pts(a0)}% → {_pts(ak)}%)"
              for label, (a0, ak) in drops]
     return f"Test images moved by {shift} pixels: " + "; ".join(parts) + " — the most robust first."
 
@@ -217,7 +222,7 @@ def race_sentence(history: list[Progress], labels: Iterable[str], target: float 
     parts = []
     for label in labels:
         hit = time_to(history, label, target)
-        name = label.split(" (")[0]
+        name = _name(label)
         if hit is not None:
             parts.append(f"{name} passed {target:.1%} after {hit.elapsed_s:.1f} s ({hit.epoch:.2f} epochs, "
                          f"{hit.test_acc:.2%})")
