@@ -39,11 +39,11 @@ def _adam(lr: float) -> OptimizerSpec:
 
 
 def decomposition(dataset: str = "MNIST", seed: int = 0) -> Experiment:
-    """FC vs locally connected vs CNN, same windows, channels and depth, one optimizer, on 10,000 images."""
+    """FC vs locally connected vs CNN, same windows, channels and depth, one optimizer, on 6,000 images."""
     nets = ("FC net with the small CNN's widths", "Small locally connected net", "Small CNN, no batch norm")
     models = tuple(ModelConfig(f"{letter} · {name} (Adam 0.001)", PRESETS[name], _adam(0.001))
                    for letter, name in zip("ABC", nets))
-    settings = TrainSettings(dataset=dataset, train_subset=10_000, batch_size=128, epochs=3, seed=seed,
+    settings = TrainSettings(dataset=dataset, train_subset=6_000, batch_size=128, epochs=2, seed=seed,
                              lr_decay=True)
     return Experiment("decomposition", "Locality vs sharing", settings, models,
                       "Trains an FC net, a locally connected net and a CNN with the same windows, channels and depth "
@@ -56,8 +56,8 @@ def shifted_copies(dataset: str = "MNIST", seed: int = 0) -> Experiment:
     models = (ModelConfig("A · Small CNN (batch norm) (Adam 0.004)", PRESETS["Small CNN (batch norm)"], _adam(0.004)),
               ModelConfig(f"B · {fc.name} (Adam 0.002)", fc, _adam(0.002)),
               ModelConfig(f"C · {fc.name} + shifted copies (Adam 0.002)", fc, _adam(0.002)))
-    settings = TrainSettings(dataset=dataset, batch_size=256, epochs=3, seed=seed, lr_decay=True, shift_pixels=2,
-                             shifted_models=(2,))
+    settings = TrainSettings(dataset=dataset, train_subset=20_000, batch_size=256, epochs=2, seed=seed,
+                             lr_decay=True, shift_pixels=2, shifted_models=(2,))
     return Experiment("shifted_copies", "FC net with shifted copies vs CNN without", settings, models,
                       "Trains a CNN and an FC net on the training images, and the same FC net on copies moved by up "
                       "to 2 pixels (the same moves at every step): does the data teach the FC net what the CNN "

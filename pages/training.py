@@ -3,6 +3,7 @@ import streamlit as st
 
 from cnn_dash.data import TITLES
 from cnn_dash.ui import experiments, sweep
+from cnn_dash.ui.compute import compute_curves
 from cnn_dash.ui import training as ui
 from cnn_dash.ui import tutorials as tut
 from cnn_dash.ui.dataset import selected_dataset
@@ -57,6 +58,7 @@ with live:
     elif runs and not sweep_last:
         ui.run_card(runs[-1], registry)
         experiments.result(runs[-1])
+        compute_curves(runs[-1])
     if sweep_last:  # its chart is the result: on screen under the buttons, the runs themselves in the list below
         sweep.sweep_section(registry)
 if not sweep_last:
