@@ -223,3 +223,20 @@ def test_every_table_shows_its_numbers_whole(registry):
 
     at = open_page(registry)
     assert assert_tables_fit(at) == 4  # scores, per class, agreement, shift per direction
+
+
+def test_moving_the_input_moves_the_cnn_maps_and_not_the_fc_units(registry):
+    from cnn_dash.drawing import model_input
+    from cnn_dash.equivariance import equivariance, equivariance_sentence
+
+    at = open_page(registry)
+    at.slider(key="eq_dy").set_value(3).run()
+    assert not at.exception
+    run = registry.runs()[0]
+    models = run.trained_models()
+    e = equivariance(models[MODELS[0].label], models[MODELS[1].label], run.dataset.test_images[0].numpy(), 3, 2,
+                     lambda batch: model_input(batch, run.settings))
+    shown = "\n".join(str(m.value) for m in at.markdown)
+    assert equivariance_sentence(e) in shown and "Moved by (3, 2) pixels" in shown
+    figure = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert [t["type"] for t in figure["data"]] == ["heatmap"] * 6
