@@ -24,7 +24,7 @@ if "CNN_DASH_DATA_DIR" not in os.environ and SHARED.is_dir():
     os.environ["CNN_DASH_DATA_DIR"] = str(SHARED)
 
 from cnn_dash.data import load_dataset  # noqa: E402
-from cnn_dash.drawing import model_input  # noqa: E402
+from cnn_dash.inference import model_input  # noqa: E402
 from cnn_dash.experiments import (EXPERIMENTS, Augmentation, Decomposition, augmentation_sentence,  # noqa: E402
                                   cost_line, decomposition_sentence, shift_drop_sentence)
 from cnn_dash.records import summarize  # noqa: E402
@@ -51,9 +51,10 @@ def one(key: str, dataset: str, seed: int, images: int | None, epochs: int | Non
     models = {label: module.eval() for label, module in trainer.modules.items()}
     curves = shift_curve(models, ds.test_images[keep], ds.test_labels[keep],
                          lambda batch: model_input(batch, settings), shift)
-    moved = shift_drop_sentence({c.label: (c.at(0), c.at(shift)) for c in curves}, shift)
+    names = {m.label: m.named for m in exp.models}
+    moved = shift_drop_sentence({names[c.label]: (c.at(0), c.at(shift)) for c in curves}, shift)
     print(f"  {dataset} seed {seed}: {seconds:.0f} s, load {os.getloadavg()[0]:.1f}; "
-          + ", ".join(f"{m.label.rsplit(' (', 1)[0]} {a:.2%}" for m, a in zip(exp.models, accs)), flush=True)
+          + ", ".join(f"{m.named} {a:.2%}" for m, a in zip(exp.models, accs)), flush=True)
     print(f"    {said}\n    {moved}", flush=True)
     return accs, said, moved
 
@@ -79,7 +80,7 @@ def main() -> None:
             for seed in seeds:
                 accs, _, _ = one(key, dataset, seed, args.images, args.epochs, args.shift, args.source)
                 table.setdefault(dataset, []).append(accs)
-        names = [m.label.rsplit(" (", 1)[0] for m in exp.models]
+        names = [m.named for m in exp.models]
         print(f"\n| dataset | seed | {' | '.join(names)} |\n|---|---|{'---|' * len(names)}")
         for dataset, rows in table.items():
             for seed, accs in zip(seeds, rows):

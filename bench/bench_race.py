@@ -73,7 +73,7 @@ def race(seed: int, target: float, epochs: int | None) -> None:
         print(f"  {m.label}: " + ", ".join(f"{acc:.2%} at {s:.1f} s" for s, acc in frontier))
         hit = time_to(history, m.label, target)
         print(f"    time to {target:.1%}: " + (f"{hit.elapsed_s:.1f} s (epoch {hit.epoch:.2f})" if hit else "not reached"))
-    print("  " + race_sentence(history, [m.label for m in exp.models], target))
+    print("  " + race_sentence(history, exp.models, target))
 
 
 def main() -> None:

@@ -41,8 +41,7 @@ def _adam(lr: float) -> OptimizerSpec:
 def decomposition(dataset: str = "MNIST", seed: int = 0) -> Experiment:
     """FC vs locally connected vs CNN, same windows, channels and depth, one optimizer, on 6,000 images."""
     nets = ("FC net with the small CNN's widths", "Small locally connected net", "Small CNN, no batch norm")
-    models = tuple(ModelConfig(f"{letter} · {name} (Adam 0.001)", PRESETS[name], _adam(0.001))
-                   for letter, name in zip("ABC", nets))
+    models = tuple(ModelConfig.lettered(letter, PRESETS[name], _adam(0.001)) for letter, name in zip("ABC", nets))
     settings = TrainSettings(dataset=dataset, train_subset=6_000, batch_size=128, epochs=2, seed=seed,
                              lr_decay=True)
     return Experiment("decomposition", "Locality vs sharing", settings, models,
@@ -53,9 +52,9 @@ def decomposition(dataset: str = "MNIST", seed: int = 0) -> Experiment:
 def shifted_copies(dataset: str = "MNIST", seed: int = 0) -> Experiment:
     """A CNN and an FC net on the training images, beside the same FC net on copies moved by up to 2 pixels."""
     fc = PRESETS["MLP 784-256-128-10"]
-    models = (ModelConfig("A · Small CNN (batch norm) (Adam 0.004)", PRESETS["Small CNN (batch norm)"], _adam(0.004)),
-              ModelConfig(f"B · {fc.name} (Adam 0.002)", fc, _adam(0.002)),
-              ModelConfig(f"C · {fc.name} + shifted copies (Adam 0.002)", fc, _adam(0.002)))
+    models = (ModelConfig.lettered("A", PRESETS["Small CNN (batch norm)"], _adam(0.004)),
+              ModelConfig.lettered("B", fc, _adam(0.002)),
+              ModelConfig.lettered("C", replace(fc, name=f"{fc.name} + shifted copies"), _adam(0.002)))
     settings = TrainSettings(dataset=dataset, train_subset=20_000, batch_size=256, epochs=2, seed=seed,
                              lr_decay=True, shift_pixels=2, shifted_models=(2,))
     return Experiment("shifted_copies", "FC net with shifted copies vs CNN without", settings, models,
@@ -66,9 +65,8 @@ def shifted_copies(dataset: str = "MNIST", seed: int = 0) -> Experiment:
 
 def race(dataset: str = "MNIST", seed: int = 0) -> Experiment:
     """The 99% race: the small CNN ×2 against a one-hidden-layer MLP, all of MNIST, Adam with cosine decay."""
-    models = (ModelConfig("A · Small CNN ×2 (batch norm) (Adam 0.008)", PRESETS["Small CNN ×2 (batch norm)"],
-                          _adam(0.008)),
-              ModelConfig("B · MLP 784-128-10 (Adam 0.004)", PRESETS["MLP 784-128-10"], _adam(0.004)))
+    models = (ModelConfig.lettered("A", PRESETS["Small CNN ×2 (batch norm)"], _adam(0.008)),
+              ModelConfig.lettered("B", PRESETS["MLP 784-128-10"], _adam(0.004)))
     settings = TrainSettings(dataset=dataset, batch_size=256, epochs=2, seed=seed, evals_per_epoch=4, lr_decay=True)
     return Experiment("race", "The 99% race", settings, models,
                       f"Trains a CNN and an FC net on all of MNIST, testing four times an epoch: when does the CNN "
@@ -99,11 +97,6 @@ def find_experiment(settings: TrainSettings, models: Iterable[ModelConfig]) -> E
         if exp.models == models and replace(exp.settings, **size) == settings:
             return exp
     return None
-
-
-def _name(label: str) -> str:
-    """A model's label without its optimizer: 'A · Small CNN (batch norm)' from '… (batch norm) (Adam 0.004)'."""
-    return label.rsplit(" (", 1)[0]
 
 
 def _pts(x: float) -> str:
@@ -162,7 +155,7 @@ def cost_line(models: Iterable[ModelConfig]) -> str:
     parts = []
     for m in models:
         params, macs = net_cost(m.net)
-        parts.append(f"{_name(m.label)}: {params:,} parameters, {macs:,} multiply-adds per image")
+        parts.append(f"{m.named}: {params:,} parameters, {macs:,} multiply-adds per image")
     return " · ".join(parts)
 
 
@@ -203,12 +196,12 @@ def augmentation_sentence(a: Augmentation) -> str:
 
 
 def shift_drop_sentence(accuracy: Mapping[str, tuple[float, float]], shift: int) -> str:
-    """How much each model loses on test images moved by `shift` pixels: label -> (accuracy at 0, at shift)."""
+    """How much each model loses on test images moved by `shift` pixels: name -> (accuracy at 0, at shift)."""
     if not accuracy:
         return ""
     drops = sorted(accuracy.items(), key=lambda kv: kv[1][0] - kv[1][1])
-    parts = [f"{_name(label)} loses {_pts(a0 - ak)} points ({_pts(a0)}% → {_pts(ak)}%)"
-             for label, (a0, ak) in drops]
+    parts = [f"{name} loses {_pts(a0 - ak)} points ({_pts(a0)}% → {_pts(ak)}%)"
+             for name, (a0, ak) in drops]
     return f"Test images moved by {shift} pixels: " + "; ".join(parts) + " — the most robust first."
 
 
@@ -217,12 +210,12 @@ def time_to(history: Iterable[Progress], label: str, target: float = RACE_TARGET
     return next((p for p in history if p.label == label and p.test_acc is not None and p.test_acc >= target), None)
 
 
-def race_sentence(history: list[Progress], labels: Iterable[str], target: float = RACE_TARGET) -> str:
+def race_sentence(history: list[Progress], models: Iterable[ModelConfig], target: float = RACE_TARGET) -> str:
     """When each model crossed `target` test accuracy (wall time of the run, epochs), or its best if it never did."""
     parts = []
-    for label in labels:
+    for m in models:
+        label, name = m.label, m.named
         hit = time_to(history, label, target)
-        name = _name(label)
         if hit is not None:
             parts.append(f"{name} passed {target:.1%} after {hit.elapsed_s:.1f} s ({hit.epoch:.2f} epochs, "
                          f"{hit.test_acc:.2%})")

@@ -14,12 +14,10 @@ from typing import Callable
 import torch
 from torch import nn
 
-from cnn_dash.build import build_model
-from cnn_dash.data import Dataset, Stats, input_stats, load_dataset
-from cnn_dash.records import ModelResult, Progress, Status, summarize
+from cnn_dash import inference
+from cnn_dash.data import Dataset, Stats, load_dataset
+from cnn_dash.records import ModelResult, Progress, Status, SweepTag, summarize
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.sweep import SweepTag
-from cnn_dash.train import evaluation_set, placed
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
 CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc",
@@ -48,6 +46,8 @@ class Run:
         self.modules: dict[str, nn.Module] = {}  # the models being trained, kept after training
         self._dataset: Dataset | None = None  # shared with every session, never copied
         self.lock = threading.Lock()  # status changes between a Stop click and the scheduler's worker
+        self._trained: tuple[tuple, dict[str, nn.Module]] | None = None  # (weights' version, models)
+        self._trained_lock = threading.Lock()  # pages of several sessions may ask at once
 
     @property
     def active(self) -> bool:
@@ -69,7 +69,7 @@ class Run:
     @property
     def stats(self) -> Stats:
         """The (mean, std) the run's inputs are standardised with."""
-        return input_stats(self.settings.dataset, self.settings.scaling)
+        return inference.stats(self.settings)
 
     @property
     def source(self) -> str | None:
@@ -114,20 +114,19 @@ class Run:
                 for label, module in dict(self.modules).items()}
 
     def trained_models(self) -> dict[str, nn.Module]:
-        """Label -> a fresh module built from its spec with the trained weights, in eval mode."""
-        out = {}
-        weights = self.state_dicts()
-        for m in self.models:
-            if m.label in weights:
-                model = placed(build_model(m.net), m.net)  # as it trained, so it computes the same numbers
-                model.load_state_dict(weights[m.label])
-                out[m.label] = model.eval()
-        return out
+        """Label -> the model with its trained weights, placed as it trained, in eval mode (inference.trained).
+        Built once and shared by every page that asks: read them, never train or move them. Rebuilt only when
+        the weights may have changed, which a finished or stopped run's never do."""
+        version = (self.status, len(self.history))
+        with self._trained_lock:
+            if self._trained is None or self._trained[0] != version:
+                self._trained = version, inference.trained(self.models, self.state_dicts())
+            return dict(self._trained[1])  # the caller's own dict of the shared modules
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The full test set of the run's data source: uint8 images (N, 28, 28), pixel-permuted if the run
         was, and int64 labels (N,)."""
-        return evaluation_set(self.settings, self.dataset)  # recomputed, not kept: runs stay small in memory
+        return inference.evaluation_set(self.settings, self.dataset)  # recomputed, not kept: runs stay small in memory
 
     def weights_file(self, label: str) -> bytes:
         """One model's state_dict as torch.save bytes (load with torch.load(..., weights_only=True))."""

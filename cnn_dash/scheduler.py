@@ -17,11 +17,11 @@ from typing import Callable
 import torch
 
 from cnn_dash.limits import Limits, LimitError, check_run, default_limits
-from cnn_dash.records import Status
+from cnn_dash.records import Status, SweepTag
 from cnn_dash.runs import Run
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.sweep import SweepPlan, SweepTag
+from cnn_dash.sweep import SweepPlan
 from cnn_dash.train import Trainer
 
 # Per session: each run keeps its weights and curves in memory. Room for a data-efficiency sweep (6 runs) beside
@@ -87,8 +87,7 @@ class Scheduler:
         self._watchdog: threading.Thread | None = None
 
     def submit(self, run: Run) -> None:
-        """Queue a run; it starts as soon as a slot is free."""
-        check_run(run.settings, run.models)
+        """Queue a run; it starts as soon as a slot is free. Its limits were checked at the door (RunRegistry)."""
         with self._lock:
             self._queue.append(run)
             self._dispatch()
@@ -237,16 +236,8 @@ class RunRegistry:
                           alive=self.alive, sweep=SweepTag(sweep_id, number, index, count, images))
                 self._runs[run.id] = run
                 runs.append(run)
-        try:
-            for run in runs:
-                self.scheduler.submit(run)  # in order: the queue trains the sizes one after another
-        except Exception:  # a check the scheduler makes on its own (the process's limits): queue none of them
-            for run in runs:
-                self.scheduler.cancel(run)
-            with self._lock:
-                for run in runs:
-                    self._runs.pop(run.id, None)
-            raise
+        for run in runs:
+            self.scheduler.submit(run)  # in order: the queue trains the sizes one after another
         return runs
 
     def _check_sweep(self, plan: SweepPlan) -> None:  # with self._lock held

@@ -26,8 +26,8 @@ TINY_CNN = NetSpec("Tiny CNN", (
 ))
 TINY_FC = NetSpec("Tiny FC", (L("Flatten"), L("Linear", out_features=24), L("ReLU"), L("Linear", out_features=10)))
 MODELS = (
-    ModelConfig("A · Tiny CNN (Adam)", TINY_CNN, OptimizerSpec("adam", 0.003)),
-    ModelConfig("B · Tiny FC (Adam)", TINY_FC, OptimizerSpec("adam", 0.003)),
+    ModelConfig.lettered("A", TINY_CNN, OptimizerSpec("adam", 0.003)),
+    ModelConfig.lettered("B", TINY_FC, OptimizerSpec("adam", 0.003)),
 )
 
 
@@ -226,7 +226,7 @@ def test_every_table_shows_its_numbers_whole(registry):
 
 
 def test_moving_the_input_moves_the_cnn_maps_and_not_the_fc_units(registry):
-    from cnn_dash.drawing import model_input
+    from cnn_dash.inference import model_input
     from cnn_dash.equivariance import equivariance, equivariance_sentence
 
     at = open_page(registry)

@@ -11,7 +11,11 @@ from cnn_dash.experiments import (EXPERIMENTS, Augmentation, Decomposition, augm
                                   shift_drop_sentence, time_to)
 from cnn_dash.limits import PROFILES, Limits, check_run
 from cnn_dash.records import Progress
+from cnn_dash.presets import PRESETS
 from cnn_dash.shapes import net_cost
+from cnn_dash.specs import ModelConfig
+
+NET = replace(PRESETS["MLP 784-128-10"], name="Net")
 
 
 def numbers(text: str) -> list[float]:
@@ -85,8 +89,7 @@ def test_the_augmentation_sentence_says_what_the_numbers_say(cnn, fc, shifted):
 
 
 def test_the_shift_sentence_orders_the_models_by_what_they_lose():
-    text = shift_drop_sentence({"A · CNN (Adam)": (0.98, 0.95), "B · FC (Adam)": (0.97, 0.60),
-                                "C · FC shifted (Adam)": (0.975, 0.96)}, 3)
+    text = shift_drop_sentence({"A · CNN": (0.98, 0.95), "B · FC": (0.97, 0.60), "C · FC shifted": (0.975, 0.96)}, 3)
     assert text.index("C · FC shifted loses 1.5") < text.index("A · CNN loses 3.0") < text.index("B · FC loses 37.0")
     assert text.startswith("Test images moved by 3 pixels")
 
@@ -96,10 +99,11 @@ def _p(label: str, step: int, elapsed: float, acc: float | None) -> Progress:
 
 
 def test_the_race_says_when_each_model_crossed_the_line():
+    models = (ModelConfig("A · CNN (Adam)", NET, letter="A"), ModelConfig("B · FC (Adam)", NET, letter="B"))
     history = [_p("A · CNN (Adam)", 25, 3.0, 0.985), _p("B · FC (Adam)", 25, 3.0, 0.97),
                _p("A · CNN (Adam)", 50, 6.5, 0.9901), _p("B · FC (Adam)", 50, 6.5, 0.978),
                _p("A · CNN (Adam)", 75, 9.0, 0.992), _p("B · FC (Adam)", 75, 9.0, None)]
     assert time_to(history, "A · CNN (Adam)").elapsed_s == 6.5 and time_to(history, "B · FC (Adam)") is None
-    text = race_sentence(history, ["A · CNN (Adam)", "B · FC (Adam)"])
-    assert text == ("A · CNN passed 99.0% after 6.5 s (1.00 epochs, 99.01%); "
-                    "B · FC stayed below 99.0% (best 97.80%).")
+    text = race_sentence(history, models)
+    assert text == ("A · Net passed 99.0% after 6.5 s (1.00 epochs, 99.01%); "
+                    "B · Net stayed below 99.0% (best 97.80%).")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnn_dash.drawing import model_input
+from cnn_dash.inference import model_input
 from cnn_dash.equivariance import equivariance, equivariance_sentence
 from cnn_dash.plots.equivariance import equivariance_figure
 from cnn_dash.runs import Run

@@ -70,7 +70,7 @@ def result(run: Run) -> None:
     st.subheader(exp.title)
     st.caption(experiments.cost_line(run.models))
     if exp.key == "race":
-        st.markdown(experiments.race_sentence(list(run.history), [m.label for m in run.models]))
+        st.markdown(experiments.race_sentence(list(run.history), run.models))
         return
     if any(a is None for a in accs):
         st.info("A model of this run was never tested (stopped before its first evaluation): train it again to "
@@ -82,4 +82,5 @@ def result(run: Run) -> None:
         st.markdown(experiments.augmentation_sentence(Augmentation(*accs)))
     curves = _curves(run)
     st.plotly_chart(shift_figure(curves), width="stretch", key=f"exp_shift_{run.id}")
-    st.markdown(experiments.shift_drop_sentence({c.label: (c.at(0), c.at(SHIFT)) for c in curves}, SHIFT))
+    names = {m.label: m.named for m in run.models}
+    st.markdown(experiments.shift_drop_sentence({names[c.label]: (c.at(0), c.at(SHIFT)) for c in curves}, SHIFT))
