@@ -5,7 +5,7 @@
 
 For every dataset, seed and experiment (cnn_dash.experiments, exactly as the Training page starts it unless
 --images / --epochs shrink it): each model's final test accuracy, the page's sentence, and each model's accuracy on
-the page's 2,000 stratified test images moved by up to --shift pixels (cnn_dash.shift). Then one table per
+the page's 2,000 stratified test images (--shift-images) moved by up to --shift pixels (cnn_dash.shift). Then one table per
 experiment, mean and range over the seeds. Set CNN_DASH_DATA_DIR (default: ../shared/datasets when present).
 """
 from __future__ import annotations
@@ -28,12 +28,12 @@ from cnn_dash.inference import model_input  # noqa: E402
 from cnn_dash.experiments import (EXPERIMENTS, Augmentation, Decomposition, augmentation_sentence,  # noqa: E402
                                   cost_line, decomposition_sentence, shift_drop_sentence)
 from cnn_dash.records import summarize  # noqa: E402
-from cnn_dash.shift import shift_curve, stratified_subset  # noqa: E402
+from cnn_dash.shift import SUBSET, shift_curve, stratified_subset  # noqa: E402
 from cnn_dash.train import Trainer  # noqa: E402
 
 
 def one(key: str, dataset: str, seed: int, images: int | None, epochs: int | None, shift: int,
-        source: str | None) -> tuple[list[float], str, str]:
+        source: str | None, shift_images: int = SUBSET) -> tuple[list[float], str, str]:
     """Train one experiment; (final test accuracies in model order, the page's sentence, the shift sentence)."""
     exp = EXPERIMENTS[key](dataset, seed)
     settings = replace(exp.settings, source=source, **({"train_subset": images} if images else {}),
@@ -47,7 +47,7 @@ def one(key: str, dataset: str, seed: int, images: int | None, epochs: int | Non
     said = (decomposition_sentence(Decomposition(*accs)) if key == "decomposition"
             else augmentation_sentence(Augmentation(*accs)))
     ds = trainer.data.dataset
-    keep = stratified_subset(ds.test_labels)
+    keep = stratified_subset(ds.test_labels, shift_images)
     models = {label: module.eval() for label, module in trainer.modules.items()}
     curves = shift_curve(models, ds.test_images[keep], ds.test_labels[keep],
                          lambda batch: model_input(batch, settings), shift)
@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="epochs (default: the experiment's own)")
     parser.add_argument("--shift", type=int, default=3, help="pixels the test images are moved for robustness")
     parser.add_argument("--source", help="a data source to force, e.g. bundled (tests)")
+    parser.add_argument("--shift-images", type=int, default=SUBSET, help="stratified test images for the shift curve")
     args = parser.parse_args()
     datasets, seeds = args.datasets.split(","), [int(s) for s in args.seeds.split(",")]
     for key in args.experiments.split(","):
@@ -78,7 +79,8 @@ def main() -> None:
             ds = load_dataset(dataset, source=args.source)
             print(f" {dataset}: {len(ds.train_labels):,} train images from the {ds.source}", flush=True)
             for seed in seeds:
-                accs, _, _ = one(key, dataset, seed, args.images, args.epochs, args.shift, args.source)
+                accs, _, _ = one(key, dataset, seed, args.images, args.epochs, args.shift, args.source,
+                                 args.shift_images)
                 table.setdefault(dataset, []).append(accs)
         names = [m.named for m in exp.models]
         print(f"\n| dataset | seed | {' | '.join(names)} |\n|---|---|{'---|' * len(names)}")
