@@ -42,10 +42,11 @@ def before_run(settings: TrainSettings, models: list[ModelConfig] | tuple[ModelC
 
 
 def cnn_lost(models: tuple[ModelConfig, ...], results: dict[str, ModelResult]) -> bool:
-    """True when the best FC net's test accuracy is above the best CNN's (both evaluated)."""
+    """True when the best FC net's test accuracy is above the best CNN's (both evaluated); a locally connected net
+    is neither."""
     def best(is_cnn: bool) -> float | None:
-        accs = [results[m.label].test_acc for m in models
-                if m.net.is_cnn == is_cnn and m.label in results and results[m.label].test_acc is not None]
+        accs = [results[m.label].test_acc for m in models if m.net.is_cnn == is_cnn and not m.net.is_local
+                and m.label in results and results[m.label].test_acc is not None]
         return max(accs) if accs else None
 
     cnn, fc = best(True), best(False)
@@ -63,6 +64,12 @@ def why_cnn_lost(settings: TrainSettings, models: tuple[ModelConfig, ...], resul
         if r is not None and r.status == Status.DIVERGED:
             return (f"{m.label} diverged ({r.note}): its learning rate {m.optimizer.lr:g} is too large; "
                     f"try {m.optimizer.lr / 10:g}.")
+    shifted = [i for i in range(len(models)) if settings.shift_pixels and (settings.shifted_models is None
+                                                                             or i in settings.shifted_models)]
+    if shifted and not any(models[i].net.is_cnn for i in shifted):
+        return (f"The FC net trained on copies of the images moved by up to {settings.shift_pixels} pixels, and the "
+                f"CNN did not: the data taught the FC net some of what the CNN's architecture builds in. That is "
+                f"the shifted-copies experiment's point.")
     if settings.permute_pixels:
         return ("The pixels were shuffled: a convolution's small windows now see pixels that are not neighbours, "
                 "so the CNN loses its edge over the FC net. That is the experiment's point; untick the shuffle "

@@ -44,6 +44,11 @@ class NetSpec:
         """True when the network has at least one convolution."""
         return any(layer.type.startswith(("Conv", "ConvTranspose")) for layer in self.layers)
 
+    @property
+    def is_local(self) -> bool:
+        """True when the network has a locally connected layer (a convolution's windows, no shared weights)."""
+        return any(layer.type == "LocallyConnected2d" for layer in self.layers)
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
