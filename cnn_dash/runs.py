@@ -1,14 +1,16 @@
 """A training run as a record other pages can use: what it trains, its live history, its weights, its exports.
 
 The scheduler (cnn_dash.scheduler) trains it in a worker thread and appends to its history; pages only read.
+A run with a store (cnn_dash.store) is saved as it trains: its records every FLUSH_S seconds, its weights at the
+end; `Run.restored` brings it back after a reload or a restart, its weights read only when a page needs them.
 """
 from __future__ import annotations
 
 import csv
 import io
+import secrets
 import threading
 import time
-import uuid
 from typing import Callable
 
 import torch
@@ -18,8 +20,10 @@ from cnn_dash import inference
 from cnn_dash.data import Dataset, Stats, load_dataset
 from cnn_dash.records import ModelResult, Progress, Status, SweepTag, summarize
 from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.store import RunStore, StoredRun
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
+FLUSH_S = 2.0  # a training run's new records reach the store at least this often (a crash loses at most these)
 CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc",
               "samples_per_s", "elapsed_s", "status")
 
@@ -28,9 +32,11 @@ class Run:
     """One training run: settings, models, live history; once trained, its weights and test set."""
 
     def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str = "",
-                 alive: Callable[[], bool] | None = None, sweep: SweepTag | None = None):
-        self.id: str = uuid.uuid4().hex[:12]
+                 alive: Callable[[], bool] | None = None, sweep: SweepTag | None = None,
+                 owner: str | None = None, store: RunStore | None = None, run_id: str | None = None):
+        self.id: str = run_id or secrets.token_urlsafe(16)  # 128 random bits: the run's shared link names it
         self.name = name or f"run {self.id[:6]}"
+        self.owner = owner  # a hash of the owner's token (None: a run outside any browser, e.g. a test's)
         self.settings = settings
         self.models: tuple[ModelConfig, ...] = tuple(models)
         self.sweep = sweep  # the data-efficiency sweep this run is one size of, if any
@@ -48,7 +54,50 @@ class Run:
         self.lock = threading.Lock()  # status changes between a Stop click and the scheduler's worker
         self._trained: tuple[tuple, dict[str, nn.Module]] | None = None  # (weights' version, models)
         self._trained_lock = threading.Lock()  # pages of several sessions may ask at once
+        self.store = store  # where the run is saved, or None: in memory only
+        self._saved = 0  # records already in the store
+        self._saved_at = -float("inf")  # time.monotonic() of the last save
+        self._stored_weights = False  # the store holds final weights that `modules` does not
+        self._loaded: dict[str, dict[str, torch.Tensor]] | None = None  # those weights, once read
 
+    @classmethod
+    def restored(cls, stored: StoredRun, store: RunStore) -> Run:
+        """A run brought back from the store. One that was queued or training when its server stopped is
+        marked interrupted (and saved so): no process trains it any more."""
+        run = cls(stored.settings, stored.models, stored.name, sweep=stored.sweep, owner=stored.owner,
+                  store=store, run_id=stored.id)
+        run.history = store.history(stored.id)
+        run.status, run.error = Status(stored.status), stored.error
+        run.created_at, run.started_at, run.ended_at = stored.created_at, stored.started_at, stored.ended_at
+        run._saved, run._stored_weights = len(run.history), stored.has_weights
+        if run.status in ACTIVE:
+            run.status, run.ended_at = Status.INTERRUPTED, run.ended_at or stored.updated_at
+            run.save(final=True)
+        return run
+
+    @property
+    def interrupted_at(self) -> int | None:
+        """The last step recorded before the server stopped, for an interrupted run; else None."""
+        if self.status != Status.INTERRUPTED:
+            return None
+        return max((p.step for p in list(self.history)), default=0)
+
+    def stored_record(self) -> StoredRun:
+        """The run as the store keeps it."""
+        return StoredRun(self.id, self.owner or "", self.name, self.settings, self.models, self.sweep,
+                         str(self.status), self.error, self.created_at, self.started_at, self.ended_at)
+
+    def save(self, final: bool = False, status: Status | None = None) -> None:
+        """Send the new records and the status (or `status`, about to be the run's) to the store: at most every
+        FLUSH_S seconds while training, and at the end (`final`) with the weights. A no-op without a store."""
+        if self.store is None or (not final and time.monotonic() - self._saved_at < FLUSH_S):
+            return
+        history = list(self.history)
+        self.store.update(self.id, status=str(status or self.status), error=self.error, started_at=self.started_at,
+                          ended_at=self.ended_at, records=enumerate(history[self._saved:], start=self._saved))
+        self._saved, self._saved_at = len(history), time.monotonic()
+        if final and self.modules and any(p.step > 0 for p in history):
+            self.store.save_weights(self.id, self.weights_bytes())
     @property
     def active(self) -> bool:
         """Queued or running."""
@@ -56,8 +105,13 @@ class Run:
 
     @property
     def has_weights(self) -> bool:
-        """True once at least one model has taken an optimizer step."""
-        return bool(self.modules) and any(p.step > 0 for p in list(self.history))
+        """True once at least one model has taken an optimizer step (or the store holds the final weights)."""
+        return self._stored_weights or (bool(self.modules) and any(p.step > 0 for p in list(self.history)))
+
+    @property
+    def evaluable(self) -> bool:
+        """Finished, or stopped after at least one step: it has weights to evaluate."""
+        return self.status in (Status.FINISHED, Status.STOPPED) and self.has_weights
 
     @property
     def dataset(self) -> Dataset:
@@ -109,9 +163,25 @@ class Run:
         return min(fractions), max(etas) if self.status == Status.RUNNING else None
 
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights."""
+        """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights. A restored run
+        reads them from the store once."""
+        if not self.modules and self._stored_weights and self.store is not None:
+            if self._loaded is None:
+                data = self.store.weights(self.id)
+                try:
+                    self._loaded = torch.load(io.BytesIO(data), weights_only=True) if data else {}
+                except Exception:  # noqa: BLE001 - damaged bytes: the run has no weights, never a traceback
+                    self._loaded = {}
+                self._stored_weights = bool(self._loaded)
+            return self._loaded
         return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
                 for label, module in dict(self.modules).items()}
+
+    def weights_bytes(self) -> bytes:
+        """Every model's state_dict, label -> state_dict, as torch.save bytes (read with weights_only=True)."""
+        buffer = io.BytesIO()
+        torch.save(self.state_dicts(), buffer)
+        return buffer.getvalue()
 
     def trained_models(self) -> dict[str, nn.Module]:
         """Label -> the model with its trained weights, placed as it trained, in eval mode (inference.trained).
@@ -150,8 +220,11 @@ class Run:
             self.stop_event.set()
             if reason and self.active:
                 self.error = reason
-            if self.status == Status.QUEUED:
+            queued = self.status == Status.QUEUED
+            if queued:
                 self.status, self.ended_at = Status.STOPPED, time.time()
+        if queued:
+            self.save(final=True)  # it never starts, so no training thread saves it
 
     def attach(self, dataset: Dataset, modules: dict[str, nn.Module]) -> None:
         """The dataset and the modules being trained, from the trainer (weights stay after training)."""
