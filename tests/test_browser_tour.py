@@ -142,7 +142,7 @@ def test_tour_every_page():
         goto(page, "Training")
         page.get_by_role("button", name="FC net with shifted copies vs CNN without").click()
         page.wait_for_function("document.body.innerText.includes('random shifts ≤ 2 px for C')", timeout=30_000)
-        page.wait_for_function("document.body.innerText.includes('Test images moved by 3 pixels')", timeout=240_000)
+        page.wait_for_function("document.body.innerText.includes('Test images moved by 2 pixels')", timeout=240_000)
         wait_idle(page)
         assert_no_exception(page, "Training, the shifted-copies experiment")
         text = page.locator("[data-testid='stMain']").inner_text()

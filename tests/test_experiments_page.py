@@ -17,7 +17,7 @@ from tests.test_training_page import PAGE, texts
 
 @pytest.fixture
 def at(sched) -> AppTest:  # noqa: F811
-    app = AppTest.from_file(APP, default_timeout=120)
+    app = AppTest.from_file(APP, default_timeout=300)  # a finished experiment shifts 1,000 test images 9 ways
     app.session_state[REGISTRY_KEY] = RunRegistry(sched, limits=Limits(max_train_subset=100, max_epochs=1))
     app.run()
     app.switch_page(PAGE).run()
@@ -44,7 +44,7 @@ def test_locality_vs_sharing_trains_three_nets_and_splits_the_lead(at):
     shown = texts(at)
     assert decomposition_sentence(Decomposition(*accs)) in shown
     assert "206,202 parameters, 206,202 multiply-adds per image" in shown
-    assert "Test images moved by 3 pixels" in shown
+    assert "Test images moved by 2 pixels" in shown
     (curve,) = [c for c in charts(at) if "shift" in str(c["layout"]).lower()]
     assert len(curve["data"]) >= 3
 
