@@ -187,8 +187,9 @@ def augmentation_sentence(a: Augmentation) -> str:
         return (f"Without shifted copies the FC net ({_pts(a.fc)}%) is already level with or ahead of the CNN "
                 f"({_pts(a.cnn)}%): there is no gap to close on this run; with shifted copies it reaches "
                 f"{_pts(a.fc_shifted)}%.")
-    if a.gain <= 0:
-        return (f"Shifted copies did not raise the FC net's test accuracy on this run ({_pts(a.fc)}% → "
+    if a.gain < LEVEL:  # lowered, or moved less than rounding can show
+        did = "lowered" if a.gain <= -LEVEL else "did not raise"
+        return (f"Shifted copies {did} the FC net's test accuracy on this run ({_pts(a.fc)}% → "
                 f"{_pts(a.fc_shifted)}%): the CNN's {_pts(a.gap)}-point lead ({_pts(a.cnn)}%) stands.")
     if a.gain >= a.gap:
         return (f"Shifted copies raise {moved}, level with or past the CNN's {_pts(a.cnn)}% (trained without "

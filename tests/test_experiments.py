@@ -74,13 +74,14 @@ def test_the_decomposition_sentence_says_what_the_numbers_say(fc, local, cnn):
 
 
 @pytest.mark.parametrize("cnn, fc, shifted", [(0.985, 0.975, 0.981), (0.985, 0.975, 0.99), (0.985, 0.975, 0.97),
-                                              (0.97, 0.98, 0.985)])
+                                              (0.97, 0.98, 0.985), (0.9711, 0.9410, 0.9411), (0.97, 0.94, 0.9395)])
 def test_the_augmentation_sentence_says_what_the_numbers_say(cnn, fc, shifted):
     text = augmentation_sentence(Augmentation(cnn, fc, shifted))
     if cnn - fc < 0.001:
         assert "no gap to close" in text
-    elif shifted <= fc:
-        assert "did not raise" in text and f"{pts(cnn - fc):.1f}-point lead" in text
+    elif shifted - fc < 0.001:
+        assert f"{pts(cnn - fc):.1f}-point lead" in text and f"({pts(fc):.1f}% → {pts(shifted):.1f}%)" in text
+        assert ("lowered" if shifted - fc <= -0.001 else "did not raise") in text
     elif shifted - fc >= cnn - fc:
         assert f"from {pts(fc):.1f}% to {pts(shifted):.1f}%, level with or past the CNN's {pts(cnn):.1f}%" in text
     else:
