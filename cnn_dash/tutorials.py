@@ -99,8 +99,8 @@ _003 = Tutorial(
     "the other; here both train in one 25-epoch run from the same initial weights, and Adam is read at "
     "epoch 15 (pick the epoch under the run's table). Its epochs 16–25 show what more training does.",
     "The tutorial measures train accuracy after training, on all 60,000 images; a run here reports it over the "
-    "last batches before the epoch's end, while the weights still move (and in the SGD run the tutorial's "
-    "batches come in the same order every epoch, here in a new seeded order each epoch).",
+    "epoch's 60,000 images, each counted as its batch was trained on, while the weights still move (and in the "
+    "SGD run the tutorial's batches come in the same order every epoch, here in a new seeded order each epoch).",
 )
 
 TUTORIALS: dict[str, Tutorial] = {t.key: t for t in (_000, _001, _003)}

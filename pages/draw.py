@@ -18,18 +18,20 @@ runs = runs_ui.evaluable_runs()
 if draw_tab.open:
     with draw_tab:
         run = runs_ui.run_picker(runs, key="draw_run") if runs else None
-        st.caption(ui.invitation(run.settings.dataset if run else None))
+        st.caption(ui.invitation(run))
+        keep = ui.keep_as_drawn()
         picture_col, input_col = st.columns(2)
         with picture_col:
             grey = ui.input_picture(run.settings.dataset if run else None)
-        prepared = ui.prepare(grey) if grey is not None else None
+        prepared = ui.prepare(grey, keep) if grey is not None else None
         if prepared is not None:
             with input_col:
-                ui.show_input(prepared, run)
+                ui.show_input(prepared, run, keep)
         if run is None:
             runs_ui.no_run_yet("No finished training run in this browser yet: train one to see what its models "
                                "make of your drawing. The Quick demo on the Training page trains a CNN beside an "
-                               "FC net in about a minute.", label="Go to Training (Quick demo)")
+                               f"FC net ({ui.quick_demo_time()} on this server, estimated).",
+                               label="Go to Training (Quick demo)")
         elif prepared is not None:
             st.subheader("What every model says")
             ui.predictions(run, prepared.image)

@@ -25,7 +25,7 @@ ui.share_row(run)
 ev, originals = ui.run_evaluation(run)
 classes = ev.classes
 labels = [r.label for r in ev.results]
-title, sentence = ui.verdict(ev)
+title, sentence = ui.verdict(ev, run)
 heading.title(f"Evaluation: {title}")
 st.markdown(f"**{sentence}**")
 evaluated = [m for m in run.models if m.label in labels]

@@ -52,6 +52,8 @@ runs = registry.runs()
 sweep_last = bool(runs) and runs[-1].sweep is not None  # the latest thing trained is a data-efficiency sweep
 with live:
     active = registry.active()
+    if problem is not None and active is None:  # why Train is disabled, under it: in view on a 720 px screen
+        ui.blocked_note(problem)
     if active is not None:
         sweep.progress_line(active, registry)
         ui.live_run(active.id)

@@ -94,19 +94,33 @@ def _grid_figure(grid: np.ndarray, title: str, width: int = 900, **heatmap: obje
     return fig.update_layout(title=title, height=height, margin=MARGIN)
 
 
+def finite(values: np.ndarray) -> np.ndarray:
+    """Float64 values with NaN and ±inf (a diverged model's) as NaN: drawn as gaps, left out of every scale."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
 def kernels_figure(kernels: np.ndarray, title: str = "First convolution's kernels") -> go.Figure:
-    """Grid of learned kernels (out, in, kH, kW) on a diverging scale: negative weights vs positive."""
-    tiles = kernels.reshape(-1, *kernels.shape[-2:])  # (out * in, kH, kW)
-    bound = float(np.abs(tiles).max()) or 1.0
-    return _grid_figure(_mosaic(tiles, columns=8), title, colorscale=DIVERGING, zmin=-bound, zmax=bound,
-                        zmid=0, colorbar=dict(title="weight"))
+    """Grid of learned kernels (out, in, kH, kW) on a diverging scale: negative weights vs positive, the scale set
+    by the finite weights (a value that is not finite is a gap, and the title says how many)."""
+    tiles = finite(kernels.reshape(-1, *kernels.shape[-2:]))  # (out * in, kH, kW)
+    bad = int(np.isnan(tiles).sum())
+    bound = float(np.nanmax(np.abs(tiles))) if bad < tiles.size else 0.0
+    if bad:
+        title += f" ({bad:,} weights not finite: blank)"
+    return _grid_figure(_mosaic(tiles, columns=8), title, colorscale=DIVERGING, zmin=-(bound or 1.0),
+                        zmax=bound or 1.0, zmid=0, colorbar=dict(title="weight"))
 
 
 def feature_maps_figure(maps: np.ndarray, title: str, columns: int = 8) -> go.Figure:
-    """Grid of feature maps (C, H, W), each scaled to its own range so that weak channels stay visible."""
-    low = maps.min(axis=(1, 2), keepdims=True)
-    span = maps.max(axis=(1, 2), keepdims=True) - low
-    scaled = np.divide(maps - low, span, out=np.zeros(maps.shape), where=span > 0)
+    """Grid of feature maps (C, H, W), each scaled to the range of its finite values so that weak channels stay
+    visible (a value that is not finite is a gap)."""
+    maps = finite(maps)
+    scaled = np.zeros(maps.shape)
+    for c, channel in enumerate(maps):
+        seen = channel[np.isfinite(channel)]
+        low, span = (float(seen.min()), float(seen.max() - seen.min())) if seen.size else (0.0, 0.0)
+        scaled[c] = (channel - low) / span if span > 0 else np.where(np.isfinite(channel), 0.0, np.nan)
     return _grid_figure(_mosaic(scaled, columns), title, colorscale="gray", showscale=False)
 
 

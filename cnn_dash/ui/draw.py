@@ -2,16 +2,22 @@
 convolution playground's image and kernel pickers."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnn_dash import drawing, features, inference, playground
+from cnn_dash import drawing, features, hints, inference, placement, playground
 from cnn_dash.data import Dataset
+from cnn_dash.estimate import describe_seconds, estimate_run, is_measured
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.drawing import grid_figure, probabilities_figure
+from cnn_dash.presets import quick_demo
 from cnn_dash.runs import Run
+from cnn_dash.scheduler import scheduler
+from cnn_dash.ui.dataset import selected_dataset
 
 DRAWN_KEY = "_draw_image"  # the last prepared 28×28 input (uint8), for the playground; no widget uses it
 CANVAS_PX = 280  # 10 screen pixels per MNIST pixel; fits a phone's width
@@ -24,13 +30,38 @@ def thing(dataset: str | None) -> str:
     return {"MNIST": "digit", "FashionMNIST": "garment"}.get(dataset or "", "digit or garment")
 
 
-def invitation(dataset: str | None) -> str:
-    """The line that says why to draw: for this dataset only."""
-    if dataset == "FashionMNIST":
-        return ("An FC net that scores well on Fashion-MNIST's centred test images often fails on a garment you "
-                "photograph off-centre, while a CNN copes better: upload one and see.")
-    return ("An FC net that scores 98% on MNIST's test set often fails on a digit you draw, while a CNN gets it "
-            "right: draw one and see.")
+PLACEMENT_KEY = "_draw_placement"  # (run id, status) -> placement accuracies; no widget uses it
+
+
+def invitation(run: Run | None) -> str:
+    """The line that says why to draw, from the chosen run's own numbers: its models on test images moved
+    off-centre and shrunk (placement.placement_accuracy, read by hints.placement_reading)."""
+    if run is None:
+        return f"Draw a {thing(None)} and see what every model of a finished run makes of it."
+    if run.settings.permute_pixels:  # its models see shuffled pixels: a moved digit is not the lesson here
+        return (f"Draw a {thing(run.settings.dataset)}: this run shuffled its pixels, and your input is shuffled the "
+                "same way.")
+    cache: dict = st.session_state.setdefault(PLACEMENT_KEY, {})
+    key = (run.id, run.status)
+    if key not in cache:
+        cache.clear()
+        with st.spinner("Scoring every model on test images moved off-centre and shrunk…"):
+            images, labels = run.dataset.test_images, run.dataset.test_labels
+            cache[key] = placement.placement_accuracy(run.trained_models(), images, labels,
+                                                      lambda batch: inference.model_input(batch, run.settings))
+    return hints.placement_reading(run.models, cache[key])
+
+
+def quick_demo_time() -> str:
+    """The Quick demo's estimated time on this server and its data ("about 9 s"), as the Training page estimates it."""
+    dataset = selected_dataset()
+    settings, models = quick_demo(dataset.name if dataset is not None else "MNIST")
+    train_size, test_size = (len(dataset.train_labels), len(dataset.test_labels)) if dataset else (60_000, 10_000)
+    threads = scheduler().threads_per_run
+    timing = nullcontext() if is_measured(settings, models, threads) else st.spinner("Timing a few training steps…")
+    with timing:
+        seconds = estimate_run(settings, models, train_size, test_size, threads=threads).seconds
+    return describe_seconds(seconds)
 
 
 def canvas_grey(dataset: str | None = None) -> np.ndarray | None:
@@ -74,10 +105,18 @@ def input_picture(dataset: str | None) -> np.ndarray | None:
     return canvas_grey(dataset) if source == SOURCES[0] else upload_grey(dataset)
 
 
-def prepare(grey: np.ndarray) -> drawing.Prepared | None:
-    """The MNIST recipe applied to a picture; a picture with nothing on it is explained, not an error."""
+def keep_as_drawn() -> bool:
+    """The choice to skip MNIST's centring and scaling, so a digit drawn small or off-centre stays so."""
+    return st.checkbox("Keep my drawing where and how big I drew it (no centring or scaling)", key="draw_keep",
+                       help="MNIST's digits are centred and scaled to 20×20, and your drawing is too unless you tick "
+                            "this: then the whole box is shrunk to 28×28 as it is.")
+
+
+def prepare(grey: np.ndarray, keep: bool = False) -> drawing.Prepared | None:
+    """The MNIST recipe applied to a picture (or, with `keep`, the picture kept as drawn); a picture with nothing
+    on it is explained, not an error."""
     try:
-        prepared = drawing.to_mnist(grey)
+        prepared = drawing.as_drawn(grey) if keep else drawing.to_mnist(grey)
     except drawing.DrawingError as exc:
         st.warning(str(exc))
         return None
@@ -85,15 +124,19 @@ def prepare(grey: np.ndarray) -> drawing.Prepared | None:
     return prepared
 
 
-def show_input(prepared: drawing.Prepared, run: Run | None) -> None:
+def show_input(prepared: drawing.Prepared, run: Run | None, keep: bool = False) -> None:
     """The 28×28 input the models get, with what was done to make it."""
     images, captions = [prepared.image], ["the 28×28 input"]
     if run is not None and run.settings.permute_pixels:
         images.append(inference.as_seen(prepared.image, run.settings))
         captions.append("shuffled: what the run sees")
     st.plotly_chart(plots.gallery_figure(np.stack(images), captions, columns=2), width="stretch", key="draw_input")
-    steps = ["inverted to light ink on black" if prepared.inverted else "kept light ink on black",
-             f"the object's box scaled to {prepared.box[0]}×{prepared.box[1]} pixels (longest side 20)",
+    ink = "inverted to light ink on black" if prepared.inverted else "kept light ink on black"
+    if keep:
+        st.caption(f"As you drew it: {ink}; the whole box shrunk to 28×28, so the drawing covers "
+                   f"{prepared.box[0]}×{prepared.box[1]} pixels where you drew it (MNIST's digits: 20, centred).")
+        return
+    steps = [ink, f"the object's box scaled to {prepared.box[0]}×{prepared.box[1]} pixels (longest side 20)",
              "centred by its centre of mass in 28×28"]
     st.caption("As MNIST was made: " + "; ".join(steps) + ".")
 
@@ -104,6 +147,10 @@ def predictions(run: Run, image: np.ndarray) -> None:
     classes = run.classes
     kinds = {m.label: "CNN" if m.net.is_cnn else "FC net" for m in run.models}
     for label, p in probs.items():
+        if not np.isfinite(p).all():  # a diverged model's outputs
+            st.markdown(f"**{label}** ({kinds.get(label, 'model')}) gives no answer: its outputs are not finite "
+                        "numbers (it diverged).")
+            continue
         best = int(np.argmax(p))
         st.markdown(f"**{label}** ({kinds.get(label, 'model')}) says **{classes[best]}** — {p[best]:.0%} sure.")
     st.plotly_chart(probabilities_figure(probs, classes), width="stretch", key="draw_probabilities")

@@ -20,7 +20,7 @@ from cnn_dash.tutorials import TUTORIALS, Tutorial, measured
 from cnn_dash.ui.links import PageLink
 
 NONE = "—"
-METRIC_NAMES = {"test_acc": "test accuracy", "train_acc": "train accuracy", "test_loss": "test loss",
+METRIC_NAMES = {"test_acc": "test accuracy", "train_acc": "train accuracy over the epoch", "test_loss": "test loss",
                 "train_loss": "train loss"}
 LOCAL_HINT = ("On your own machine, start the dashboard with `CNN_DASH_LIMITS=local` (or `limits = \"local\"` in "
               "`.streamlit/secrets.toml`) to lift the shared server's caps.")
@@ -170,7 +170,7 @@ def epoch_frame(history: Sequence[Progress], labels: Sequence[str], epoch: int) 
     return pd.DataFrame([{"model": label, "epoch": epoch,
                           "test acc": metric_at_epoch(history, label, epoch, "test_acc"),
                           "test loss": metric_at_epoch(history, label, epoch, "test_loss"),
-                          "train acc": metric_at_epoch(history, label, epoch, "train_acc")}
+                          "train acc (over the epoch)": metric_at_epoch(history, label, epoch, "train_acc")}
                          for label in labels]).set_index("model")
 
 
@@ -184,7 +184,8 @@ def epoch_table(run: Run, key: str | None = None) -> int | None:
                          help="Read any model at an earlier epoch, e.g. Adam at epoch 15 of a 25-epoch run.")
     frame = epoch_frame(run.history, [m.label for m in run.models], epoch)
     shown = frame.astype(object)
-    for column, template in {"test acc": "{:.2%}", "test loss": "{:.4f}", "train acc": "{:.2%}"}.items():
+    formats = {"test acc": "{:.2%}", "test loss": "{:.4f}", "train acc (over the epoch)": "{:.2%}"}
+    for column, template in formats.items():
         shown[column] = ["–" if pd.isna(v) else template.format(v) for v in frame[column]]
     st.table(shown)
     return epoch
