@@ -1,6 +1,7 @@
 """A training run as a record other pages can use: what it trains, its live history, its weights, its exports.
 
-The scheduler (cnn_dash.scheduler) trains it in a worker thread and appends to its history; pages only read.
+The scheduler (cnn_dash.scheduler) trains a `Training` in a worker thread and appends to its history; every
+visitor's `Run` of it only reads, so identical requests share one Training.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import io
 import threading
 import time
 import uuid
+from copy import deepcopy
+from dataclasses import replace
 from typing import Callable
 
 import torch
@@ -26,33 +29,139 @@ CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_
               "samples_per_s", "elapsed_s", "status")
 
 
-class Run:
-    """One training run: settings, models, live history; once trained, its weights and test set."""
+class Training:
+    """One computation of a run's numbers: what the scheduler queues and trains. Every visitor whose request has the
+    same key (cnn_dash.run_key) watches the same Training through a `Run` of their own, so identical requests train
+    once."""
 
-    def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str = "",
-                 alive: Callable[[], bool] | None = None, sweep: SweepTag | None = None):
-        self.id: str = uuid.uuid4().hex[:12]
-        self.name = name or f"run {self.id[:6]}"
-        self.settings = settings
-        self.models: tuple[ModelConfig, ...] = tuple(models)
-        self.sweep = sweep  # the data-efficiency sweep this run is one size of, if any
+    def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...], key: str = ""):
+        self.settings, self.models, self.key = settings, tuple(models), key
         self.status = Status.QUEUED  # queued, running, then finished, stopped or failed
         self.history: list[Progress] = []  # appended by the training thread; records are immutable
-        self.error: str | None = None  # why a run failed or was stopped by the server
+        self.error: str | None = None  # why it failed or was stopped by the server
         self.created_at = time.time()
         self.started_at: float | None = None
-        self.threads: int | None = None  # intra-op threads the scheduler gave the run
         self.ended_at: float | None = None
-        self.alive = alive or (lambda: True)  # does the owner (a browser session) still exist?
-        self.stop_event = threading.Event()  # the training loop watches it
+        self.threads: int | None = None  # intra-op threads the scheduler gave it
+        self.expected_s: float | None = None  # its estimated wall time (cnn_dash.estimate), for the queue's ETA
         self.modules: dict[str, nn.Module] = {}  # the models being trained, kept after training
-        self._dataset: Dataset | None = None  # shared with every session, never copied
+        self.dataset: Dataset | None = None  # shared with every session, never copied
+        self.stop_event = threading.Event()  # the training loop watches it
         self.lock = threading.Lock()  # status changes between a Stop click and the scheduler's worker
+        self.watchers: list[Run] = []  # the runs that show it, in the order they asked
 
     @property
     def active(self) -> bool:
         """Queued or running."""
         return self.status in ACTIVE
+
+    def alive(self) -> bool:
+        """Whether anyone who asked for it is still there (a broken callback counts as there)."""
+        return any(_alive(run) for run in list(self.watchers))
+
+    def stop(self, reason: str | None = None) -> None:
+        """Stop training (within about a second) and keep what was trained; a queued one never starts."""
+        with self.lock:
+            self.stop_event.set()
+            if reason and self.active:
+                self.error = reason
+            if self.status == Status.QUEUED:
+                self.status, self.ended_at = Status.STOPPED, time.time()
+
+    def attach(self, dataset: Dataset, modules: dict[str, nn.Module]) -> None:
+        """The dataset and the modules being trained, from the trainer (weights stay after training)."""
+        self.dataset, self.modules = dataset, modules
+
+    def progress(self) -> tuple[float, float | None]:
+        """(fraction done, seconds left or None): the slowest model still training sets both."""
+        last = {p.label: p for p in list(self.history)}
+        if not last:
+            return (1.0 if not self.active else 0.0), None
+        fractions, etas = [], [0.0]
+        for m in self.models:
+            p = last.get(m.label)
+            if p is None:
+                fractions.append(0.0)
+            elif p.status != Status.TRAINING:
+                fractions.append(1.0)
+            else:
+                fractions.append(p.step / p.total_steps)
+                etas.append(p.elapsed_s * (p.total_steps - p.step) / max(p.step, 1))
+        return min(fractions), max(etas) if self.status == Status.RUNNING else None
+
+    def frozen(self) -> Training:
+        """A stopped copy of what has been trained so far (history and weights), which training no longer
+        changes: what a visitor keeps who stops a run that others still watch."""
+        copy = Training(self.settings, self.models, self.key)
+        history = list(self.history)
+        last = {p.label: i for i, p in enumerate(history)}
+        for i in last.values():
+            if history[i].status == Status.TRAINING:
+                history[i] = replace(history[i], status=Status.STOPPED)
+        copy.history, copy.status, copy.error = history, Status.STOPPED, self.error
+        copy.started_at, copy.threads, copy.dataset = self.started_at, self.threads, self.dataset
+        copy.modules = {label: deepcopy(module) for label, module in dict(self.modules).items()}
+        copy.ended_at = time.time()
+        return copy
+
+
+def _alive(run: Run) -> bool:
+    try:
+        return bool(run.alive())
+    except Exception:  # noqa: BLE001 - a broken callback must not stop anyone's run; keep it
+        return True
+
+
+def _shared(name: str, doc: str) -> property:
+    return property(lambda self: getattr(self.training, name), doc=doc)
+
+
+class Run:
+    """A visitor's run: its name and settings, and the Training it shows (shared with every identical request
+    while it trains, or an earlier identical one that has finished); once trained, its weights and test set."""
+
+    def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str = "",
+                 alive: Callable[[], bool] | None = None, sweep: SweepTag | None = None,
+                 training: Training | None = None, identical: bool = False):
+        self.id: str = uuid.uuid4().hex[:12]
+        self.name = name or f"run {self.id[:6]}"
+        self.settings = settings
+        self.models: tuple[ModelConfig, ...] = tuple(models)
+        self.sweep = sweep  # the data-efficiency sweep this run is one size of, if any
+        self.created_at = time.time()
+        self.alive = alive or (lambda: True)  # does the owner (a browser session) still exist?
+        self.training = training or Training(settings, self.models)
+        self.identical = identical  # it joined an identical request's training, or got one already finished
+        self.training.watchers.append(self)
+
+    status = _shared("status", "Queued, running, then finished, stopped or failed.")
+    history = _shared("history", "Every model's progress records, in order.")
+    error = _shared("error", "Why the run failed or was stopped by the server.")
+    started_at = _shared("started_at", "When training began (time.time()), or None.")
+    ended_at = _shared("ended_at", "When training ended, or None.")
+    threads = _shared("threads", "The intra-op threads the scheduler gave the training.")
+    modules = _shared("modules", "Label -> the module being trained, kept after training.")
+    stop_event = _shared("stop_event", "Set once the training is asked to stop.")
+
+    @property
+    def active(self) -> bool:
+        """Queued or running."""
+        return self.status in ACTIVE
+
+    @property
+    def shared(self) -> bool:
+        """True while another visitor's run shows the same training."""
+        return any(run is not self for run in list(self.training.watchers))
+
+    def leave(self, keep: bool = True) -> None:
+        """Stop watching a training that others still watch: with `keep`, this run keeps a stopped copy of what has
+        been trained so far (its Stop), else nothing (a delete). Training goes on for the others."""
+        training = self.training
+        if keep:
+            self.training = training.frozen()
+            self.training.watchers.append(self)
+        if self in training.watchers:
+            training.watchers.remove(self)
 
     @property
     def has_weights(self) -> bool:
@@ -62,9 +171,9 @@ class Run:
     @property
     def dataset(self) -> Dataset:
         """The run's dataset (loaded once per process, shared read-only)."""
-        if self._dataset is None:
-            self._dataset = load_dataset(self.settings.dataset, source=self.settings.source)
-        return self._dataset
+        if self.training.dataset is None:
+            self.training.dataset = load_dataset(self.settings.dataset, source=self.settings.source)
+        return self.training.dataset
 
     @property
     def stats(self) -> Stats:
@@ -74,7 +183,7 @@ class Run:
     @property
     def source(self) -> str | None:
         """Where the run's images come from, in words (None until the run has started)."""
-        return self._dataset.source if self._dataset is not None else None
+        return self.training.dataset.source if self.training.dataset is not None else None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -93,20 +202,7 @@ class Run:
 
     def progress(self) -> tuple[float, float | None]:
         """(fraction done, seconds left or None): the slowest model still training sets both."""
-        last = {p.label: p for p in list(self.history)}
-        if not last:
-            return (1.0 if not self.active else 0.0), None
-        fractions, etas = [], [0.0]
-        for m in self.models:
-            p = last.get(m.label)
-            if p is None:
-                fractions.append(0.0)
-            elif p.status != Status.TRAINING:
-                fractions.append(1.0)
-            else:
-                fractions.append(p.step / p.total_steps)
-                etas.append(p.elapsed_s * (p.total_steps - p.step) / max(p.step, 1))
-        return min(fractions), max(etas) if self.status == Status.RUNNING else None
+        return self.training.progress()
 
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
         """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights."""
@@ -144,16 +240,3 @@ class Run:
             writer.writerow([self.name, p.label, p.step, f"{p.epoch:.4f}", p.train_loss, p.train_acc,
                              p.test_loss, p.test_acc, f"{p.samples_per_s:.1f}", f"{p.elapsed_s:.3f}", p.status])
         return out.getvalue()
-
-    def stop(self, reason: str | None = None) -> None:
-        """Stop training (within about a second) and keep what was trained; a queued run never starts."""
-        with self.lock:
-            self.stop_event.set()
-            if reason and self.active:
-                self.error = reason
-            if self.status == Status.QUEUED:
-                self.status, self.ended_at = Status.STOPPED, time.time()
-
-    def attach(self, dataset: Dataset, modules: dict[str, nn.Module]) -> None:
-        """The dataset and the modules being trained, from the trainer (weights stay after training)."""
-        self._dataset, self.modules = dataset, modules
