@@ -132,6 +132,7 @@ class Run:
         self.alive = alive or (lambda: True)  # does the owner (a browser session) still exist?
         self.training = training or Training(settings, self.models)
         self.identical = identical  # it joined an identical request's training, or got one already finished
+        self.reused = identical and not self.training.active  # the training had finished
         self.training.watchers.append(self)
 
     status = _shared("status", "Queued, running, then finished, stopped or failed.")
@@ -147,6 +148,17 @@ class Run:
     def active(self) -> bool:
         """Queued or running."""
         return self.status in ACTIVE
+
+    @property
+    def identical_note(self) -> str | None:
+        """Why this run shows numbers it did not train itself, or None: it joined an identical request's training, or
+        got one already finished."""
+        if not self.identical:
+            return None
+        if self.reused:
+            return "Identical settings and seed: the same numbers as an earlier run (shown at once, not trained again)."
+        return ("Identical settings and seed to a run already training: you watch that race from where it is "
+                "(Stop leaves it to the others and keeps what you have seen).")
 
     @property
     def shared(self) -> bool:
