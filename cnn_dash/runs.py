@@ -165,6 +165,15 @@ class Run:
         """True while another visitor's run shows the same training."""
         return any(run is not self for run in list(self.training.watchers))
 
+    def stop(self, reason: str | None = None) -> None:
+        """Stop this run: one that others still watch is left to them (this run keeps a stopped copy of what it has
+        shown), else its training stops within about a second and keeps what was trained (a queued one never
+        starts)."""
+        if self.active and self.shared:
+            self.leave(keep=True)
+        else:
+            self.training.stop(reason)
+
     def leave(self, keep: bool = True) -> None:
         """Stop watching a training that others still watch: with `keep`, this run keeps a stopped copy of what has
         been trained so far (its Stop), else nothing (a delete). Training goes on for the others."""

@@ -406,9 +406,9 @@ class RunRegistry:
 
     def _stop(self, run: Run, keep: bool) -> None:
         if run.active and run.shared:
-            run.leave(keep)
+            run.leave(keep)  # the training goes on for the others
         else:
-            self.scheduler.cancel(run.training)
+            self.scheduler.cancel(run.training)  # out of the queue at once, so the places behind it move up
 
     def delete(self, run_id: str) -> None:
         """Stop a run if needed and forget it, weights and curves included (a sweep's other runs go on, and so does

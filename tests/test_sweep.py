@@ -103,7 +103,7 @@ def test_a_sweeps_runs_are_ordinary_runs_queued_in_order(scheduler):
     assert [registry.position(r.id) for r in runs] == [1, 2] and scheduler.counts() == (1, 2)
     assert registry.active() is runs[0]  # the live view shows the sweep run by run
     assert registry.start(TINY, PAIR) is runs[0] and registry.start_sweep(quick_plan()) == runs  # no duplicate
-    scheduler.cancel(blocker.training)
+    blocker.stop()
     for run in runs:
         wait_for_run(run)
     assert [r.status for r in runs] == ["finished", "finished"]
@@ -136,7 +136,7 @@ def test_deleting_a_sweep_run_leaves_the_rest_of_the_sweep_queued(scheduler):
     registry.delete(second.id)
     assert registry.runs() == [first] and first.status == "queued" and second.status == "stopped"
     registry.stop(first.id)
-    scheduler.cancel(blocker.training)
+    blocker.stop()
 
 
 def test_a_sweep_over_a_session_cap_or_a_limit_is_refused_whole(scheduler):
@@ -161,18 +161,18 @@ def test_a_sweep_the_scheduler_refuses_part_way_leaves_nothing_queued(scheduler,
     submitted = []
     original = scheduler.submit
 
-    def submit_one(training):
+    def submit_one(run):
         if submitted:
             raise LimitError("refused (simulated)")
-        submitted.append(training)
-        original(training)
+        submitted.append(run)
+        original(run)
 
     monkeypatch.setattr(scheduler, "submit", submit_one)
     registry = RunRegistry(scheduler)
     with pytest.raises(LimitError, match="simulated"):
         registry.start_sweep(quick_plan())
     assert registry.runs() == [] and submitted[0].status == "stopped" and scheduler.counts() == (1, 0)
-    scheduler.cancel(blocker.training)
+    blocker.stop()
 
 
 def test_the_frame_and_chart_of_a_finished_sweep(scheduler):
