@@ -289,6 +289,8 @@ def report(load: Load, press: str, memory: list, cpu: tuple, wall_s: float) -> N
     print(f"runs: {finished} finished, {shown} training or shown in the queue with their place, {lost} lost; "
           f"start seen after {fmt(min(starts, default=None))}-{fmt(max(starts, default=None))} s, "
           f"finish after {fmt(min(ends, default=None))}-{fmt(max(ends, default=None))} s")
+    if ends:
+        print(f"runs finished per minute (the click to the last finish): {len(ends) / max(ends) * 60:.1f}")
     peak = max(rss for _, rss in memory)
     server, client, machine = (b - a for a, b in zip(*cpu))
     print(f"server RSS: after warm-up {memory[0][1] / 2**20:,.0f} MiB, peak {peak / 2**20:,.0f} MiB")

@@ -86,13 +86,17 @@ class Scheduler:
 
     def __init__(self, max_running: int | None = None, cores: int | None = None, orphan_after_s: float = 60.0,
                  poll_s: float = 1.0, device: str | None = None,
-                 estimator: Callable[[Training, int], float] | None = None):
+                 estimator: Callable[[Training, int], float] | None = None,
+                 lookup: Callable[[str], Training | None] | None = None):
         cores = cores or cpu_count()
         self.device = device or default_device().type
         self.max_running = max(1, max_running or concurrency(self.device, cores))
         self.threads_per_run = max(1, cores // self.max_running)
         self.orphan_after_s, self.poll_s = orphan_after_s, poll_s
         self.estimator = estimator or estimated_seconds
+        # Where finished trainings are found beyond this process (a run store shared across restarts and replicas):
+        # key -> a finished Training, or None. In-process trainings are found first.
+        self.lookup = lookup or (lambda key: None)
         self._queue: list[Training] = []
         self._running: list[Training] = []
         self._by_key: weakref.WeakValueDictionary[str, Training] = weakref.WeakValueDictionary()  # kept by its runs
@@ -107,6 +111,10 @@ class Scheduler:
         check_run(settings, models)
         with self._lock:
             found = self._by_key.get(key) if key else None
+            if found is None and key:
+                found = self.lookup(key)
+                if found is not None and found.status == Status.FINISHED:
+                    self._by_key[key] = found
             if found is not None and (found.active or found.status == Status.FINISHED):
                 return found, True
             training = Training(settings, models, key)

@@ -112,3 +112,23 @@ def test_a_stopped_or_failed_training_is_not_reused(scheduler):
     assert again.training is not run.training and not again.identical
     scheduler.cancel(again.training)
     wait_for_run(again)
+
+
+def test_a_finished_training_from_elsewhere_is_found_by_its_key(scheduler):
+    """The seam for a run store shared across restarts: the scheduler asks `lookup(key)` when this process has no
+    training with that key, and serves a finished one like its own."""
+    trained = wait_for_run(RunRegistry(scheduler).start(TINY, PAIR))
+    keys = []
+
+    def lookup(key):
+        keys.append(key)
+        return trained.training if key == trained.training.key else None
+
+    elsewhere = Scheduler(max_running=1, cores=2, lookup=lookup)  # a restarted server, or another replica
+    run = RunRegistry(elsewhere).start(TINY, PAIR)
+    assert keys == [trained.training.key] and run.reused and run.status == Status.FINISHED
+    assert numbers(run) == numbers(trained) and same_weights(run, trained)
+    other = RunRegistry(elsewhere).start(replace(TINY, seed=5), PAIR)  # unknown key: trained here
+    assert not other.identical and other.active
+    elsewhere.cancel(other.training)
+    wait_for_run(other)
