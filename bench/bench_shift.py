@@ -25,7 +25,8 @@ from cnn_dash.build import build_model  # noqa: E402
 from cnn_dash.data import load_dataset, normalize  # noqa: E402
 from cnn_dash.presets import PRESETS  # noqa: E402
 from cnn_dash.presets import quick_demo  # noqa: E402
-from cnn_dash.shift import DIRECTIONS, SUBSET, _fast, shift_curve, shift_images, stratified_subset  # noqa: E402
+from cnn_dash.device import inference_copy  # noqa: E402
+from cnn_dash.shift import DIRECTIONS, SUBSET, shift_curve, shift_images, stratified_subset  # noqa: E402
 
 N, MAX_SHIFT = 10_000, 4
 
@@ -33,7 +34,7 @@ N, MAX_SHIFT = 10_000, 4
 def per_pass_reference(models, images, labels, prepare, max_shift):
     """The previous method: every model, shift and direction in its own pass over the images, batches of 256."""
     for model in models.values():
-        model = _fast(model)
+        model = inference_copy(model)
         with torch.inference_mode():
             for uy, ux in [(0, 0)] + [d for d in DIRECTIONS.values() for _ in range(max_shift)]:
                 for start in range(0, len(images), 256):

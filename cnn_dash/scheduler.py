@@ -23,6 +23,7 @@ from typing import Callable
 import torch
 
 from cnn_dash.data import load_dataset
+from cnn_dash.device import default_device
 from cnn_dash.estimate import estimate_run
 from cnn_dash.limits import Limits, LimitError, check_run, default_limits
 from cnn_dash.records import Status, summarize
@@ -31,7 +32,7 @@ from cnn_dash.runs import Run, Training
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.sweep import SweepPlan, SweepTag
-from cnn_dash.train import Trainer, default_device
+from cnn_dash.train import Trainer
 
 # Per session: each run keeps its weights and curves in memory. Room for a data-efficiency sweep (6 runs) beside
 # 10 ordinary ones; the weights stay bounded by Limits.max_session_params and a run's curves are a few MB at most.
