@@ -218,11 +218,13 @@ class Scheduler:
         try:
             train_run(training, self.threads_per_run, self.device)
         finally:
+            finished = training.status == Status.FINISHED and training.started_at is not None
+            expected = self._expected(training) if finished else 0.0  # outside the lock: it may time a few steps
             with self._lock:
                 self._running.remove(training)
                 self._lost_since.pop(id(training), None)
-                if training.status == Status.FINISHED and training.started_at and self._expected(training):
-                    self._pace.append((training.ended_at - training.started_at) / training.expected_s)
+                if expected:
+                    self._pace.append((training.ended_at - training.started_at) / expected)
                 self._dispatch()
 
     def _watch(self) -> None:
