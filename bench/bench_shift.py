@@ -25,7 +25,7 @@ from cnn_dash.build import build_model  # noqa: E402
 from cnn_dash.data import load_dataset, normalize  # noqa: E402
 from cnn_dash.presets import PRESETS  # noqa: E402
 from cnn_dash.presets import quick_demo  # noqa: E402
-from cnn_dash.device import inference_copy  # noqa: E402
+from cnn_dash.inference import placed  # noqa: E402
 from cnn_dash.shift import DIRECTIONS, SUBSET, shift_curve, shift_images, stratified_subset  # noqa: E402
 
 N, MAX_SHIFT = 10_000, 4
@@ -34,7 +34,6 @@ N, MAX_SHIFT = 10_000, 4
 def per_pass_reference(models, images, labels, prepare, max_shift):
     """The previous method: every model, shift and direction in its own pass over the images, batches of 256."""
     for model in models.values():
-        model = inference_copy(model)
         with torch.inference_mode():
             for uy, ux in [(0, 0)] + [d for d in DIRECTIONS.values() for _ in range(max_shift)]:
                 for start in range(0, len(images), 256):
@@ -65,8 +64,9 @@ def main() -> None:
           f"test images ({data.source}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     torch.manual_seed(0)
-    pairs = {"quick demo": {m.label: build_model(m.net).eval() for m in quick_demo()[1]},
-             "ConvNet + FCNet (CNN notebook)": {n: build_model(PRESETS[n]).eval()
+    # placed as a run's trained models are (Run.trained_models): channels-last CNNs on a CPU
+    pairs = {"quick demo": {m.label: placed(build_model(m.net)).eval() for m in quick_demo()[1]},
+             "ConvNet + FCNet (CNN notebook)": {n: placed(build_model(PRESETS[n])).eval()
                                                 for n in ("ConvNet (CNN notebook)", "FCNet (CNN notebook)")}}
     prepare = lambda b: normalize(b, data)  # noqa: E731
     for name, models in pairs.items():

@@ -1,4 +1,5 @@
-"""A student's own digit: validate an upload or read the canvas, prepare it the way MNIST was made, predict.
+"""A student's own digit: validate an upload or read the canvas, and prepare it the way MNIST was made: a picture
+in, a 28×28 input out (what a run's models make of it: cnn_dash.inference).
 
 MNIST's recipe (LeCun et al.): grey digits, light ink on a dark background, each scaled to fit a 20×20 box
 (keeping its aspect ratio, anti-aliased) and placed in a 28×28 field so that its centre of mass is at the
@@ -10,14 +11,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
-from torch import nn
-
-from cnn_dash.data import input_stats, normalize
-from cnn_dash.features import FeatureMaps, feature_maps
-from cnn_dash.specs import TrainSettings
-from cnn_dash.train import permute_pixels, pixel_permutation
 
 SIZE = 28  # the field, as in MNIST
 BOX = 20  # the digit's longest side inside the field
@@ -164,37 +158,3 @@ def _paste_centred(patch: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     out[top : top + h, left : left + w] = patch
     return out, (top + cy - centre, left + cx - centre)
 
-
-def model_input(images: np.ndarray | torch.Tensor, settings: TrainSettings) -> torch.Tensor:
-    """uint8 (B, 28, 28) as a run's models saw their images: pixel-shuffled if the run was, then standardised
-    with the dataset's statistics -> float32 (B, 1, 28, 28). The one place a drawing becomes a model input."""
-    x = torch.tensor(np.asarray(images, dtype=np.uint8))  # a copy: the page may hand a read-only array
-    permutation = pixel_permutation(settings, x.shape[-2] * x.shape[-1])
-    if permutation is not None:
-        x = permute_pixels(x, permutation)
-    return normalize(x, input_stats(settings.dataset, settings.scaling))
-
-
-def as_seen(image: np.ndarray, settings: TrainSettings) -> np.ndarray:
-    """One uint8 image (28, 28) as the run's models see it: pixel-shuffled if the run was."""
-    permutation = pixel_permutation(settings, image.size)
-    if permutation is None:
-        return image
-    return permute_pixels(torch.as_tensor(image)[None], permutation)[0].numpy()
-
-
-def probabilities(models: dict[str, nn.Module], image: np.ndarray, settings: TrainSettings) -> dict[str, np.ndarray]:
-    """Label -> softmax probabilities of every class (10,) for one uint8 image (28, 28), every model."""
-    x = model_input(image[None], settings)  # (1, 1, 28, 28)
-    out = {}
-    with torch.inference_mode():
-        for label, model in models.items():
-            model.eval()
-            device = next(model.parameters()).device
-            out[label] = torch.softmax(model(x.to(device)).float(), dim=1)[0].cpu().numpy()
-    return out
-
-
-def maps_for(model: nn.Module, image: np.ndarray, settings: TrainSettings) -> list[FeatureMaps]:
-    """Every convolution's feature maps for one uint8 image (28, 28), fed as the run's models were fed."""
-    return feature_maps(model, model_input(image[None], settings)[0])

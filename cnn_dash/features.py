@@ -1,13 +1,16 @@
 """Inside a CNN: the first convolution's learned kernels and every convolution's feature maps."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from cnn_dash.data import normalize
+# A run's models are shared by every page and session that shows it (runs.Run.trained_models): one capture at
+# a time, so that no forward pass sees another's hooks. A capture is one image's forward pass: milliseconds.
+_HOOKS = threading.Lock()
 
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
@@ -48,22 +51,18 @@ def feature_maps(model: nn.Module, image: torch.Tensor) -> list[FeatureMaps]:
         return hook
 
     convs = conv_layers(model)
-    handles = [m.register_forward_hook(keep(name)) for name, m in convs]
-    try:
-        model.eval()
-        device = next(model.parameters()).device
-        with torch.inference_mode():
-            model(image.unsqueeze(0).to(device))  # (1, C, H, W)
-    finally:
-        for h in handles:
-            h.remove()
+    with _HOOKS:
+        handles = [m.register_forward_hook(keep(name)) for name, m in convs]
+        try:
+            model.eval()
+            device = next(model.parameters()).device
+            with torch.inference_mode():
+                model(image.unsqueeze(0).to(device))  # (1, C, H, W)
+        finally:
+            for h in handles:
+                h.remove()
     return [
         FeatureMaps(name, _label(i + 1, m), captured[name][0].float().cpu().numpy())
         for i, (name, m) in enumerate(convs)
     ]
 
-
-def feature_maps_of(model: nn.Module, image: np.ndarray, mean: float, std: float) -> list[FeatureMaps]:
-    """Feature maps for one uint8 image (H, W), standardised with the statistics the model was trained on."""
-    x = normalize(torch.as_tensor(image)[None], (mean, std))  # (1, 1, H, W)
-    return feature_maps(model, x[0])

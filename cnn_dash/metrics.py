@@ -13,7 +13,6 @@ import torch
 from torch import nn
 
 from cnn_dash.data import Dataset, Stats, normalize
-from cnn_dash.device import inference_copy
 
 ArrayLike = Any  # a numpy array, a torch tensor or a sequence of ints
 
@@ -56,8 +55,9 @@ def batched_logits(model: nn.Module, images: torch.Tensor, stats: Stats | Datase
 
 def predict(model: nn.Module, images: torch.Tensor, stats: Stats | Dataset,
             batch_size: int = EVAL_BATCH) -> Predictions:
-    """Class probabilities and predictions of `model` on uint8 images (N, H, W), with the training's `stats`."""
-    logits = batched_logits(inference_copy(model), images, stats, batch_size)  # on the GPU if there is one
+    """Class probabilities and predictions of `model` on uint8 images (N, H, W), with the training's `stats`.
+    A run's models come placed (inference.placed: channels-last for a CNN on a CPU, up to twice as fast)."""
+    logits = batched_logits(model, images, stats, batch_size)
     return Predictions(probs=torch.softmax(logits, dim=1).numpy(), preds=logits.argmax(dim=1).numpy())
 
 

@@ -14,10 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnn_dash import shapes
-from cnn_dash.drawing import model_input
 from cnn_dash.features import conv_layers
-from cnn_dash.specs import LayerSpec
-from cnn_dash.specs import TrainSettings
+from cnn_dash.inference import model_input
+from cnn_dash.specs import LayerSpec, TrainSettings
 
 _SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 PRESETS: dict[str, list[list[float]]] = {

@@ -230,7 +230,6 @@ def quick_demo(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig
     settings = TrainSettings(dataset=dataset, train_subset=48_000, batch_size=256, epochs=2, seed=0,
                              evals_per_epoch=1, lr_decay=True)
     return settings, (
-        ModelConfig("A · Small CNN (batch norm) (Adam 0.008)", PRESETS["Small CNN (batch norm)"],
-                    OptimizerSpec("adam", 0.008)),
-        ModelConfig("B · MLP 784-128-10 (Adam 0.004)", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.004)),
+        ModelConfig.lettered("A", PRESETS["Small CNN (batch norm)"], OptimizerSpec("adam", 0.008)),
+        ModelConfig.lettered("B", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.004)),
     )

@@ -1,4 +1,5 @@
-"""What training reports, torch-free: a typed status, one progress record per model and report, the results."""
+"""What training reports, torch-free: a typed status, one progress record per model and report, the results, and
+which data-efficiency sweep a run belongs to."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +20,17 @@ class Status(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+@dataclass(frozen=True)
+class SweepTag:
+    """Which sweep a run belongs to, and where in it: run `index` of `count`, trained on `images` images."""
+
+    id: str  # shared by the sweep's runs
+    number: int  # the session's first, second, ... sweep
+    index: int  # 1 for the smallest subset
+    count: int
+    images: int
 
 
 @dataclass(frozen=True)

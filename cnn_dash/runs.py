@@ -17,12 +17,11 @@ from typing import Callable
 import torch
 from torch import nn
 
-from cnn_dash.build import build_model
-from cnn_dash.data import Dataset, Stats, input_stats, load_dataset
-from cnn_dash.records import ModelResult, Progress, Status, summarize
+from cnn_dash import inference
+from cnn_dash.data import Dataset, Stats, load_dataset
+from cnn_dash.device import default_device
+from cnn_dash.records import ModelResult, Progress, Status, SweepTag, summarize
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.sweep import SweepTag
-from cnn_dash.train import evaluation_set, placed
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
 CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc",
@@ -49,6 +48,8 @@ class Training:
         self.stop_event = threading.Event()  # the training loop watches it
         self.lock = threading.Lock()  # status changes between a Stop click and the scheduler's worker
         self.watchers: list[Run] = []  # the runs that show it, in the order they asked
+        self._trained: tuple[tuple, dict[str, nn.Module]] | None = None  # (weights' version, models)
+        self._trained_lock = threading.Lock()  # pages of several sessions may ask at once
 
     @property
     def active(self) -> bool:
@@ -88,6 +89,21 @@ class Training:
                 fractions.append(p.step / p.total_steps)
                 etas.append(p.elapsed_s * (p.total_steps - p.step) / max(p.step, 1))
         return min(fractions), max(etas) if self.status == Status.RUNNING else None
+
+    def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights."""
+        return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+                for label, module in dict(self.modules).items()}
+
+    def trained_models(self) -> dict[str, nn.Module]:
+        """Label -> the model with its trained weights, in eval mode, on the GPU when there is one (inference.trained).
+        Built once and shared by every page of every visitor watching this training: read them, never train or move
+        them. Rebuilt only when the weights may have changed, which a finished or stopped training's never do."""
+        version = (self.status, len(self.history))
+        with self._trained_lock:
+            if self._trained is None or self._trained[0] != version:
+                self._trained = version, inference.trained(self.models, self.state_dicts(), default_device())
+            return dict(self._trained[1])  # the caller's own dict of the shared modules
 
     def frozen(self) -> Training:
         """A stopped copy of what has been trained so far (history and weights), which training no longer
@@ -199,7 +215,7 @@ class Run:
     @property
     def stats(self) -> Stats:
         """The (mean, std) the run's inputs are standardised with."""
-        return input_stats(self.settings.dataset, self.settings.scaling)
+        return inference.stats(self.settings)
 
     @property
     def source(self) -> str | None:
@@ -227,24 +243,17 @@ class Run:
 
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
         """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights."""
-        return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
-                for label, module in dict(self.modules).items()}
+        return self.training.state_dicts()
 
     def trained_models(self) -> dict[str, nn.Module]:
-        """Label -> a fresh module built from its spec with the trained weights, in eval mode."""
-        out = {}
-        weights = self.state_dicts()
-        for m in self.models:
-            if m.label in weights:
-                model = placed(build_model(m.net), m.net)  # as it trained, so it computes the same numbers
-                model.load_state_dict(weights[m.label])
-                out[m.label] = model.eval()
-        return out
+        """Label -> the model with its trained weights, in eval mode: built once per training, shared by every
+        visitor's pages (Training.trained_models); read them, never train or move them."""
+        return self.training.trained_models()
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The full test set of the run's data source: uint8 images (N, 28, 28), pixel-permuted if the run
         was, and int64 labels (N,)."""
-        return evaluation_set(self.settings, self.dataset)  # recomputed, not kept: runs stay small in memory
+        return inference.evaluation_set(self.settings, self.dataset)  # recomputed, not kept: runs stay small
 
     def weights_file(self, label: str) -> bytes:
         """One model's state_dict as torch.save bytes (load with torch.load(..., weights_only=True))."""

@@ -26,12 +26,12 @@ from cnn_dash.data import load_dataset
 from cnn_dash.device import default_device
 from cnn_dash.estimate import estimate_run
 from cnn_dash.limits import Limits, LimitError, check_run, default_limits
-from cnn_dash.records import Status, summarize
+from cnn_dash.records import Status, SweepTag, summarize
 from cnn_dash.run_key import run_key
 from cnn_dash.runs import Run, Training
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.sweep import SweepPlan, SweepTag
+from cnn_dash.sweep import SweepPlan
 from cnn_dash.train import Trainer
 
 # Per session: each run keeps its weights and curves in memory. Room for a data-efficiency sweep (6 runs) beside
@@ -108,8 +108,7 @@ class Scheduler:
 
     def request(self, settings: TrainSettings, models: tuple[ModelConfig, ...], key: str = "") -> tuple[Training, bool]:
         """The training for `key`, and whether it is one already queued, training or finished (joined); else a new
-        one, queued. An empty key never matches."""
-        check_run(settings, models)
+        one, queued. An empty key never matches. Its limits were checked at the door (RunRegistry)."""
         with self._lock:
             found = self._by_key.get(key) if key else None
             if found is None and key:
@@ -125,8 +124,7 @@ class Scheduler:
         return training, False
 
     def submit(self, training: Training) -> None:
-        """Queue a training; it starts as soon as a slot is free."""
-        check_run(training.settings, training.models)
+        """Queue a training; it starts as soon as a slot is free. Its limits were checked at the door (RunRegistry)."""
         with self._lock:
             self._enqueue(training)
 
@@ -347,16 +345,8 @@ class RunRegistry:
                           alive=self.alive, sweep=SweepTag(sweep_id, number, index, count, images))
                 self._runs[run.id] = run
                 runs.append(run)
-        try:
-            for run in runs:
-                self.scheduler.submit(run.training)  # in order: the queue trains the sizes one after another
-        except Exception:  # a check the scheduler makes on its own (the process's limits): queue none of them
-            for run in runs:
-                self.scheduler.cancel(run.training)
-            with self._lock:
-                for run in runs:
-                    self._runs.pop(run.id, None)
-            raise
+        for run in runs:
+            self.scheduler.submit(run.training)  # in order: the queue trains the sizes one after another
         return runs
 
     def _check_sweep(self, plan: SweepPlan) -> None:  # with self._lock held

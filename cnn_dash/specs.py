@@ -53,6 +53,11 @@ class OptimizerSpec:
     lr: float = 0.01
     momentum: float = 0.0
 
+    @property
+    def brief(self) -> str:
+        """'Adam 0.001' or 'SGD 0.05': the optimizer and its learning rate, as a model's label shows them."""
+        return f"{'Adam' if self.name == 'adam' else 'SGD'} {self.lr:g}"
+
     def __str__(self) -> str:
         if self.name == "adam":
             return f"Adam(lr={self.lr:g})"
@@ -61,11 +66,34 @@ class OptimizerSpec:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """One model of a run: a unique label, its architecture and its optimizer."""
+    """One model of a run: a unique label (its key in progress records and exports), its architecture, its
+    optimizer, and the form's letter for it ("A"; empty for a model named in full, e.g. a tutorial's).
+    Pages read the short names from the fields below; no code takes a label apart."""
 
     label: str
     net: NetSpec
     optimizer: OptimizerSpec = OptimizerSpec()
+    letter: str = ""
+
+    @classmethod
+    def lettered(cls, letter: str, net: NetSpec, optimizer: OptimizerSpec = OptimizerSpec()) -> ModelConfig:
+        """A form's model, labelled from its fields: 'A · Small CNN (batch norm) (Adam 0.001)'."""
+        return cls(f"{letter} · {net.name} ({optimizer.brief})", net, optimizer, letter)
+
+    @property
+    def short(self) -> str:
+        """'A' for a lettered model, else the whole label: the name of a table column or a score."""
+        return self.letter or self.label
+
+    @property
+    def named(self) -> str:
+        """'A · Small CNN (batch norm)': the letter and the network, without the optimizer; else the label."""
+        return f"{self.letter} · {self.net.name}" if self.letter else self.label
+
+    @property
+    def detail(self) -> str:
+        """'Small CNN (batch norm) (Adam 0.001)': what the letter stands for; else the label."""
+        return f"{self.net.name} ({self.optimizer.brief})" if self.letter else self.label
 
 
 SCALINGS = ("standardise", "divide")  # pixel/255, then minus the dataset's mean over its std; or pixel/255 only

@@ -31,17 +31,6 @@ class SweepError(ValueError):
 
 
 @dataclass(frozen=True)
-class SweepTag:
-    """Which sweep a run belongs to, and where in it: run `index` of `count`, trained on `images` images."""
-
-    id: str  # shared by the sweep's runs
-    number: int  # the session's first, second, ... sweep
-    index: int  # 1 for the smallest subset
-    count: int
-    images: int
-
-
-@dataclass(frozen=True)
 class SweepPlan:
     """What a sweep trains: the CNN and the FC net, and one run's settings per training-set size."""
 

@@ -17,7 +17,7 @@ from torch import nn
 from cnn_dash.build import build_model
 from cnn_dash.data import Dataset, Stats, input_stats, load_dataset, normalize
 from cnn_dash.device import default_device
-from cnn_dash.limits import check_run
+from cnn_dash.inference import evaluation_set, permute_pixels, pixel_permutation, placed, seeded_stream
 from cnn_dash.metrics import EVAL_BATCH, batched_logits
 from cnn_dash.records import Progress, Status
 from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings
@@ -42,37 +42,13 @@ class TrainData:
     stats: Stats  # (mean, std) the inputs are standardised with
 
 
-def _generator(seed: int, salt: int) -> torch.Generator:
-    """An independent random stream per purpose (0 subset, 1 permutation, 2 batch order, 3 dropout)."""
-    return torch.Generator().manual_seed(seed * 4 + salt)
-
-
-def permute_pixels(images: torch.Tensor, permutation: torch.Tensor) -> torch.Tensor:
-    """Images (N, H, W) with their pixels reordered by `permutation` (H*W,)."""
-    return images.flatten(1)[:, permutation].view(images.shape)  # (N, H*W) -> (N, H, W)
-
-
-def pixel_permutation(settings: TrainSettings, pixels: int = 28 * 28) -> torch.Tensor | None:
-    """The run's fixed pixel order (drawn by the seed alone), or None when pixels are not shuffled."""
-    if not settings.permute_pixels:
-        return None
-    return torch.randperm(pixels, generator=_generator(settings.seed, 1))
-
-
-def evaluation_set(settings: TrainSettings, dataset: Dataset | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The full test set as the run sees it: uint8 (M, 28, 28) images, pixel-permuted if asked, and labels."""
-    ds = dataset or load_dataset(settings.dataset, source=settings.source)
-    perm = pixel_permutation(settings, ds.test_images[0].numel())
-    return (ds.test_images if perm is None else permute_pixels(ds.test_images, perm)), ds.test_labels
-
-
 def prepare_data(settings: TrainSettings, dataset: Dataset | None = None) -> TrainData:
     """The run's train subset (drawn by the seed) and full test set, pixel-permuted if the settings ask."""
     ds = dataset or load_dataset(settings.dataset, source=settings.source)
     n = len(ds.train_labels)
     train_x, train_y = ds.train_images, ds.train_labels  # shared, read-only: copies only where they differ
     if settings.train_subset is not None and settings.train_subset < n:
-        pick = torch.randperm(n, generator=_generator(settings.seed, 0))[: settings.train_subset]
+        pick = torch.randperm(n, generator=seeded_stream(settings.seed, 0))[: settings.train_subset]
         train_x, train_y = train_x[pick], train_y[pick]
     perm = pixel_permutation(settings, train_x[0].numel())
     if perm is not None:
@@ -83,7 +59,7 @@ def prepare_data(settings: TrainSettings, dataset: Dataset | None = None) -> Tra
 
 def epoch_orders(settings: TrainSettings, n: int) -> Iterator[torch.Tensor]:
     """The sample order of each epoch: one seeded permutation per epoch, the same for every model."""
-    generator = _generator(settings.seed, 2)
+    generator = seeded_stream(settings.seed, 2)
     for _ in range(settings.epochs):
         yield torch.randperm(n, generator=generator)
 
@@ -110,16 +86,7 @@ def build_seeded(net: NetSpec, seed: int) -> nn.Module:
         model = build_model(net)
     for name, child in list(model.named_children()):
         if type(child) is nn.Dropout:  # Dropout2d and others still use the global generator
-            setattr(model, name, SeededDropout(child.p, _generator(seed, 3)))
-    return model
-
-
-def placed(model: nn.Module, net: NetSpec, device: torch.device | str = "cpu") -> nn.Module:
-    """The model on `device`; on a CPU a CNN in channels-last memory format, where its convolutions and max-pools
-    run faster (the seed ConvNet trains about 1.5x faster: bench/bench_train.py)."""
-    model = model.to(device)
-    if torch.device(device).type == "cpu" and net.is_cnn:
-        model = model.to(memory_format=torch.channels_last)
+            setattr(model, name, SeededDropout(child.p, seeded_stream(seed, 3)))
     return model
 
 
@@ -203,11 +170,10 @@ class Trainer:
 
     def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig], *,
                  data: TrainData | None = None, device: str | None = None, stop: threading.Event | None = None):
-        self.settings, self.configs = settings, tuple(models)
-        check_run(settings, self.configs)
+        self.settings, self.configs = settings, tuple(models)  # checked against the limits at the door (scheduler)
         self.device = torch.device(device) if device else default_device()
         self.data = data or prepare_data(settings)
-        self.modules = {m.label: placed(build_seeded(m.net, settings.seed), m.net, self.device)
+        self.modules = {m.label: placed(build_seeded(m.net, settings.seed), self.device)
                         for m in self.configs}
         self._stop = stop or threading.Event()
         self._started = False

@@ -20,13 +20,14 @@ if not runs:
     st.stop()
 
 run = ui.run_picker(runs)
-ev, models, originals = ui.run_evaluation(run)
+ev, originals = ui.run_evaluation(run)
 classes = ev.classes
 labels = [r.label for r in ev.results]
 title, sentence = ui.verdict(ev)
 heading.title(f"Evaluation: {title}")
 st.markdown(f"**{sentence}**")
-names = ui.short_names(labels)  # "A" for "A · LeNet-5 (SGD)": table columns and captions stay readable
+evaluated = [m for m in run.models if m.label in labels]
+names = ui.short_names(evaluated)  # "A" for "A · LeNet-5 (SGD)": table columns and captions stay readable
 st.caption(f"{len(ev.labels):,} test images from the {run.source}; every model evaluated in {ev.seconds:.2f} s.")
 if run.status == "stopped":
     st.info("This run was stopped before the end: its models are evaluated with the weights they had then.")
@@ -35,11 +36,11 @@ for label, step in run.diverged.items():
 
 st.subheader("Scores")
 summary = metrics.summary_table(ev)
-short = ui.short_names(list(summary.index))  # 'A', 'B': on a phone the long labels would push the numbers off
-ui.table(summary.rename(index=short).style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}",
+# 'A', 'B': on a phone the long labels would push the numbers off
+ui.table(summary.rename(index=names).style.format({"accuracy": "{:.2%}", "balanced accuracy": "{:.2%}",
                                                    "macro F1": "{:.3f}"}))
-if any(name != label for label, name in short.items()):
-    st.caption(" · ".join(f"**{name}**: {label.split(' · ', 1)[1]}" for label, name in short.items()))
+if (legend := ui.legend(evaluated, names)) is not None:
+    st.caption(legend)
 ui.csv_download("Scores (CSV)", summary, f"{run.name} scores", "dl_scores")
 with st.expander("Test accuracy at an earlier epoch, and the tutorial's numbers"):
     tutorials.epoch_table(run, key="eval_epoch")  # e.g. Adam at epoch 15 of seed 003's 25-epoch run
@@ -86,8 +87,8 @@ ui.csv_download(f"Advantage of {names[a]} over {names[b]} (CSV, {unit})", frame,
 
 # ---- Per-class scores ---------------------------------------------------------------------------------
 st.subheader("Per class")
-if any(name != label for label, name in names.items()):
-    st.caption(" · ".join(f"**{name}** = {label.split(' · ', 1)[1]}" for label, name in names.items()))
+if (legend := ui.legend(evaluated, names, " = ")) is not None:
+    st.caption(legend)
 table = metrics.comparison_table(ev, names)
 ui.table(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
 st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
@@ -119,7 +120,7 @@ if not cnns:
 left, right = st.columns(2)
 model = left.selectbox("CNN", cnns, key="eval_cnn")
 index = int(right.number_input("Test image #", 0, len(ev.labels) - 1, 0, key="eval_image"))
-kernels, maps = ui.inside_cnn(ev, models[model], run.stats, index)
+kernels, maps = ui.inside_cnn(run, model, originals, index)
 p = ev.result(model).predictions
 st.caption(f"Image #{index}: true {classes[ev.labels[index]]}, {model} says {classes[p.preds[index]]} "
            f"({p.confidence[index]:.0%}).")

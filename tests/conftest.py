@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -36,3 +37,21 @@ def scheduler():
     sched.stop_all()
     for job in jobs:
         wait_for_run(job)
+
+
+@pytest.fixture
+def limit_checks(monkeypatch):
+    """Every call of limits.check_run from here on, wherever a cnn_dash module imported it: (settings, models)."""
+    from cnn_dash import limits  # here, like the scheduler fixture's import: conftest itself stays torch-free
+
+    calls = []
+    original = limits.check_run
+
+    def counted(settings, models, *args, **kwargs):
+        calls.append((settings, tuple(models)))
+        return original(settings, models, *args, **kwargs)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("cnn_dash") and getattr(module, "check_run", None) is original:
+            monkeypatch.setattr(module, "check_run", counted)
+    return calls

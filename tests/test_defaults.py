@@ -8,7 +8,7 @@ from cnn_dash.presets import PRESETS
 from cnn_dash.records import summarize
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.train import Trainer
-from cnn_dash.ui.training import DEFAULT_LR, DEFAULT_NETS, model_label
+from cnn_dash.ui.training import DEFAULT_LR, DEFAULT_NETS
 
 PAIRS = ((0, 1), (2, 3))  # the page's models A, B, C, D: a CNN, then the FC net beside it
 
@@ -16,8 +16,7 @@ PAIRS = ((0, 1), (2, 3))  # the page's models A, B, C, D: a CNN, then the FC net
 def default_models(optimizer: str) -> tuple[ModelConfig, ...]:
     spec = (OptimizerSpec("adam", DEFAULT_LR["Adam"]) if optimizer == "Adam"
             else OptimizerSpec("sgd", DEFAULT_LR["SGD"], 0.9))
-    return tuple(ModelConfig(model_label("ABCD"[i], name, spec), PRESETS[name], spec)
-                 for i, name in enumerate(DEFAULT_NETS))
+    return tuple(ModelConfig.lettered("ABCD"[i], PRESETS[name], spec) for i, name in enumerate(DEFAULT_NETS))
 
 
 def test_the_defaults_alternate_cnn_and_fc():

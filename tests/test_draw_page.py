@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnn_dash import drawing
+from cnn_dash import drawing, inference
 from cnn_dash.data import load_dataset
 from cnn_dash.scheduler import RunRegistry, Scheduler
 from cnn_dash.specs import TrainSettings
@@ -82,7 +82,7 @@ def test_an_uploaded_digit_gets_every_models_probabilities(registry):
     digit = load_dataset("MNIST", source="bundled").test_images[7].numpy()
     at = upload(at, png_of(255 - np.kron(digit, np.ones((5, 5), dtype=np.uint8))))  # dark on white, 140×140
     image = drawing.to_mnist(drawing.decode_upload(png_of(255 - np.kron(digit, np.ones((5, 5), np.uint8))))).image
-    expected = drawing.probabilities(run.trained_models(), image, run.settings)
+    expected = inference.probabilities(run.trained_models(), image, run.settings)
     said = [m.value for m in at.markdown if " says " in m.value]
     assert len(said) == 2
     for (label, p), line in zip(expected.items(), said):

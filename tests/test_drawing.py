@@ -1,21 +1,15 @@
-"""MNIST's recipe applied to a drawing, upload validation, and every model's probabilities, against oracles:
-the bundled MNIST test digits (already made by the recipe), Pillow, and a direct forward pass."""
+"""MNIST's recipe applied to a drawing and upload validation, against oracles: the bundled MNIST test digits
+(already made by the recipe) and Pillow. What models make of a drawing: test_inference.py."""
 from __future__ import annotations
 
 import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from cnn_dash import drawing
-from cnn_dash.build import build_model
-from cnn_dash.data import load_dataset, normalize
-from cnn_dash.features import feature_maps_of
-from cnn_dash.specs import TrainSettings
-from cnn_dash.train import permute_pixels, pixel_permutation
-from tests.test_evaluation_page import TINY_CNN, TINY_FC
+from cnn_dash.data import load_dataset
 
 
 @pytest.fixture(scope="module")
@@ -122,31 +116,3 @@ def test_an_animated_png_is_refused():
     frames[0].save(buffer, format="PNG", save_all=True, append_images=frames[1:])
     with pytest.raises(drawing.DrawingError, match="animated \\(2 frames\\)"):
         drawing.decode_upload(buffer.getvalue())
-
-
-@pytest.mark.parametrize("dataset, shuffled", [("MNIST", False), ("FashionMNIST", False), ("MNIST", True)])
-def test_probabilities_equal_a_direct_forward_pass(digits, dataset, shuffled):
-    torch.manual_seed(0)
-    models = {"cnn": build_model(TINY_CNN).eval(), "fc": build_model(TINY_FC).eval()}
-    settings = TrainSettings(dataset, seed=3, permute_pixels=shuffled)
-    image = drawing.to_mnist(digits[3]).image
-    x = torch.as_tensor(image)[None]
-    if shuffled:
-        x = permute_pixels(x, pixel_permutation(settings))
-    x = normalize(x, load_dataset(dataset, source="bundled"))  # the training pipeline's own standardisation
-    probs = drawing.probabilities(models, image, settings)
-    for label, model in models.items():
-        with torch.no_grad():
-            expected = torch.softmax(model(x), dim=1)[0].numpy()
-        np.testing.assert_allclose(probs[label], expected, rtol=1e-6, atol=1e-7)
-        assert probs[label].shape == (10,) and abs(probs[label].sum() - 1) < 1e-5
-
-
-def test_feature_maps_of_a_drawing_are_the_evaluation_pages(digits):
-    torch.manual_seed(1)
-    model = build_model(TINY_CNN).eval()
-    ours = drawing.maps_for(model, digits[4], TrainSettings("MNIST"))
-    theirs = feature_maps_of(model, digits[4], 0.1307, 0.3081)
-    assert [m.name for m in ours] == [m.name for m in theirs]
-    for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a.maps, b.maps, rtol=1e-6, atol=1e-6)

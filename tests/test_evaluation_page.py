@@ -26,8 +26,8 @@ TINY_CNN = NetSpec("Tiny CNN", (
 ))
 TINY_FC = NetSpec("Tiny FC", (L("Flatten"), L("Linear", out_features=24), L("ReLU"), L("Linear", out_features=10)))
 MODELS = (
-    ModelConfig("A · Tiny CNN (Adam)", TINY_CNN, OptimizerSpec("adam", 0.003)),
-    ModelConfig("B · Tiny FC (Adam)", TINY_FC, OptimizerSpec("adam", 0.003)),
+    ModelConfig.lettered("A", TINY_CNN, OptimizerSpec("adam", 0.003)),
+    ModelConfig.lettered("B", TINY_FC, OptimizerSpec("adam", 0.003)),
 )
 
 

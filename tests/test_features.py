@@ -61,13 +61,3 @@ def test_grids_hold_every_tile():
     z = np.asarray(fig.data[0].z, dtype=float)
     assert z.shape == (2 * 29 - 1, 4 * 29 - 1)
     assert np.nanmin(z) == 0 and np.nanmax(z) == 1  # each map scaled to its own range
-
-
-def test_feature_maps_of_a_uint8_image_standardise_it_first():
-    model = make_cnn()
-    image = (torch.rand(28, 28) * 255).to(torch.uint8)
-    maps = features.feature_maps_of(model, image.numpy(), 0.1307, 0.3081)
-    x = (image.float() / 255 - 0.1307) / 0.3081  # (28, 28)
-    expected = features.feature_maps(model, x.unsqueeze(0))
-    for got, want in zip(maps, expected):
-        np.testing.assert_allclose(got.maps, want.maps, atol=1e-5)

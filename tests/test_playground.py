@@ -11,7 +11,7 @@ from torch import nn
 from cnn_dash import playground, shapes
 from cnn_dash.build import build_model
 from cnn_dash.data import load_dataset
-from cnn_dash.drawing import model_input
+from cnn_dash.inference import model_input
 from cnn_dash.features import feature_maps
 from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.specs import TrainSettings

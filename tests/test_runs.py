@@ -239,6 +239,16 @@ def test_limits_reject_oversize_requests_with_a_message(settings, models, messag
     assert registry.runs() == [] and scheduler.counts() == (0, 0)
 
 
+def test_a_train_click_checks_the_limits_once_at_the_door(scheduler, limit_checks):
+    run = wait_for_run(RunRegistry(scheduler).start(TINY, PAIR))
+    assert run.status == "finished" and limit_checks == [(TINY, PAIR)]
+
+
+def test_the_engine_trusts_its_input():
+    over = replace(TINY, epochs=10_000)  # far over every limit: the door refuses it, the engine does not ask
+    assert Trainer(over, PAIR).total_steps == 10_000 * Trainer(TINY, PAIR).total_steps
+
+
 def test_an_invalid_network_is_refused_with_the_shape_message():
     broken = NetSpec("broken", (L("Conv2d", out_channels=4, kernel_size=40), L("Flatten"),
                                 L("Linear", out_features=10)))

@@ -9,7 +9,8 @@ from cnn_dash.data import load_dataset, normalize
 from cnn_dash.shift import DIRECTIONS, shift_curve, shift_images
 from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
-from cnn_dash.train import Trainer, permute_pixels
+from cnn_dash.inference import permute_pixels
+from cnn_dash.train import Trainer
 
 L = LayerSpec.of
 

@@ -156,23 +156,12 @@ def test_a_sweep_over_a_session_cap_or_a_limit_is_refused_whole(scheduler):
     assert registry.runs() == [] and scheduler.counts() == (0, 0) and kept.status == "finished"
 
 
-def test_a_sweep_the_scheduler_refuses_part_way_leaves_nothing_queued(scheduler, monkeypatch):
-    blocker = RunRegistry(scheduler).start(LONG, PAIR)
-    submitted = []
-    original = scheduler.submit
-
-    def submit_one(run):
-        if submitted:
-            raise LimitError("refused (simulated)")
-        submitted.append(run)
-        original(run)
-
-    monkeypatch.setattr(scheduler, "submit", submit_one)
-    registry = RunRegistry(scheduler)
-    with pytest.raises(LimitError, match="simulated"):
-        registry.start_sweep(quick_plan())
-    assert registry.runs() == [] and submitted[0].status == "stopped" and scheduler.counts() == (1, 0)
-    blocker.stop()
+def test_a_sweep_checks_each_run_once_at_the_door(scheduler, limit_checks):
+    plan = quick_plan()  # the form's planning checks each size to leave out those over a limit
+    limit_checks.clear()
+    runs = [wait_for_run(run) for run in RunRegistry(scheduler).start_sweep(plan)]
+    assert all(run.status == "finished" for run in runs)
+    assert limit_checks == [(settings, plan.models) for settings in plan.runs]
 
 
 def test_the_frame_and_chart_of_a_finished_sweep(scheduler):

@@ -7,14 +7,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnn_dash import drawing, features, playground
+from cnn_dash import drawing, features, inference, playground
 from cnn_dash.data import Dataset
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.drawing import grid_figure, probabilities_figure
 from cnn_dash.runs import Run
 
 DRAWN_KEY = "_draw_image"  # the last prepared 28×28 input (uint8), for the playground; no widget uses it
-MODELS_KEY = "_draw_models"  # (run id, status) -> trained models; no widget uses it
 CANVAS_PX = 280  # 10 screen pixels per MNIST pixel; fits a phone's width
 SOURCES = ("Draw", "Upload a picture")
 CUSTOM = {"Your own 3×3": 3, "Your own 5×5": 5}
@@ -90,7 +89,7 @@ def show_input(prepared: drawing.Prepared, run: Run | None) -> None:
     """The 28×28 input the models get, with what was done to make it."""
     images, captions = [prepared.image], ["the 28×28 input"]
     if run is not None and run.settings.permute_pixels:
-        images.append(drawing.as_seen(prepared.image, run.settings))
+        images.append(inference.as_seen(prepared.image, run.settings))
         captions.append("shuffled: what the run sees")
     st.plotly_chart(plots.gallery_figure(np.stack(images), captions, columns=2), width="stretch", key="draw_input")
     steps = ["inverted to light ink on black" if prepared.inverted else "kept light ink on black",
@@ -99,20 +98,9 @@ def show_input(prepared: drawing.Prepared, run: Run | None) -> None:
     st.caption("As MNIST was made: " + "; ".join(steps) + ".")
 
 
-def run_models(run: Run) -> dict:
-    """The run's trained models (label -> eval-mode module), built once per run and status in the session."""
-    cache: dict = st.session_state.setdefault(MODELS_KEY, {})
-    key = (run.id, run.status)
-    if key not in cache:
-        cache.clear()  # one run's models at a time: they are rebuilt in milliseconds
-        cache[key] = run.trained_models()
-    return cache[key]
-
-
 def predictions(run: Run, image: np.ndarray) -> None:
     """Every model's answer and its probabilities for all classes, side by side."""
-    models = run_models(run)
-    probs = drawing.probabilities(models, image, run.settings)
+    probs = inference.probabilities(run.trained_models(), image, run.settings)
     classes = run.classes
     kinds = {m.label: "CNN" if m.net.is_cnn else "FC net" for m in run.models}
     for label, p in probs.items():
@@ -123,7 +111,7 @@ def predictions(run: Run, image: np.ndarray) -> None:
 
 def feature_maps(run: Run, image: np.ndarray) -> None:
     """The chosen CNN's first-layer kernels and every convolution's feature maps for the input."""
-    models = run_models(run)
+    models = run.trained_models()
     cnns = [m.label for m in run.models if m.net.is_cnn and m.label in models]
     if not cnns:
         st.info("This run has no convolutional model: there are no feature maps to show.")
@@ -131,7 +119,7 @@ def feature_maps(run: Run, image: np.ndarray) -> None:
     model = st.selectbox("CNN", cnns, key="draw_cnn") if len(cnns) > 1 else cnns[0]
     st.plotly_chart(plots.kernels_figure(features.first_conv_kernels(models[model])), width="stretch",
                     key="draw_kernels")
-    for fm in drawing.maps_for(models[model], image, run.settings):
+    for fm in inference.feature_maps(models[model], image, run.settings):
         title = f"{fm.label}: {fm.maps.shape[0]} maps of {fm.maps.shape[1]}×{fm.maps.shape[2]}"
         st.plotly_chart(plots.feature_maps_figure(fm.maps, title), width="stretch", key=f"draw_maps_{fm.name}")
 
@@ -177,7 +165,7 @@ def trained_kernels(runs: list[Run], image: np.ndarray) -> None:
         st.caption("Train a run with a CNN (the Quick demo has one) to apply its learned kernels here.")
         return
     run, label = choices[st.selectbox("Trained CNN", list(choices), key="play_cnn")]
-    model = run_models(run)[label]
+    model = run.trained_models()[label]
     try:
         maps = playground.apply_first_layer(model, image, run.settings)
     except ValueError as exc:  # ShapeError included

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -11,14 +11,15 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 from streamlit.errors import StreamlitPageNotFoundError
 
-from cnn_dash import features, metrics, shift
+from cnn_dash import features, inference, metrics, shift
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.shift import shift_figure, shift_frame
 from cnn_dash.runs import Run
+from cnn_dash.specs import ModelConfig
 from cnn_dash.ui.tables import table
 from cnn_dash.ui.training import session_registry
 
-CACHE_KEY = "_evaluation_cache"  # (run id, status) -> (Evaluation, models, originals); no widget uses it
+CACHE_KEY = "_evaluation_cache"  # (run id, status) -> (Evaluation, originals); no widget uses it
 CACHE_RUNS = 4  # evaluations kept per session, the most recent first
 SHIFT_CACHE_KEY = "_shift_cache"  # (run id, status, max shift) -> (curves, seconds); no widget uses it
 
@@ -55,19 +56,18 @@ def run_picker(runs: list[Run], key: str = "eval_run") -> Run:
     return by_id.get(chosen, next(iter(by_id.values())))
 
 
-def run_evaluation(run: Run) -> tuple[metrics.Evaluation, dict[str, Any], np.ndarray]:
-    """The run's evaluation, trained models and test images as a person sees them (never pixel-shuffled);
-    computed once per run and kept in the session."""
+def run_evaluation(run: Run) -> tuple[metrics.Evaluation, np.ndarray]:
+    """The run's evaluation and its test images as a person sees them (never pixel-shuffled); computed once per
+    run and kept in the session (the models themselves are the run's own: Run.trained_models)."""
     cache: dict = st.session_state.setdefault(CACHE_KEY, {})
     key = (run.id, run.status)
     if key not in cache:
         with st.spinner("Evaluating every model on the test set…"):
-            models = run.trained_models()
             images, labels = run.test_set()  # pixel-shuffled if the run was
-            ev = metrics.evaluate(models, images, labels, run.stats, run.classes)
+            ev = metrics.evaluate(run.trained_models(), images, labels, run.stats, run.classes)
             # The shuffle moves pixels, not images: the dataset's own test images are in the same order.
             originals = np.asarray(run.dataset.test_images) if run.settings.permute_pixels else ev.images
-            cache[key] = (ev, models, originals)
+            cache[key] = (ev, originals)
         for old in list(cache)[:-CACHE_RUNS]:
             del cache[old]
     return cache[key]
@@ -104,12 +104,21 @@ CONFUSED_CLASSES = {  # where models usually part ways, per dataset
 }
 
 
-def short_names(labels: list[str]) -> dict[str, str]:
-    """Label -> short name for table columns: 'A' for 'A · LeNet-5 (SGD)' when every prefix is unique."""
-    prefixes = [label.split(" · ")[0] for label in labels]
-    if all(" · " in label for label in labels) and len(set(prefixes)) == len(labels):
-        return dict(zip(labels, prefixes))
-    return {label: label for label in labels}
+def short_names(models: Sequence[ModelConfig]) -> dict[str, str]:
+    """Label -> short name for table columns: each model's letter ('A') when every model has its own, else the
+    labels themselves."""
+    letters = [m.letter for m in models]
+    if all(letters) and len(set(letters)) == len(letters):
+        return {m.label: m.letter for m in models}
+    return {m.label: m.label for m in models}
+
+
+def legend(models: Sequence[ModelConfig], names: dict[str, str], sep: str = ": ") -> str | None:
+    """'**A**: Small CNN (Adam 0.008) · **B**: MLP (Adam 0.004)': what each short name stands for; None when the
+    names are the labels themselves."""
+    if all(names[m.label] == m.label for m in models):
+        return None
+    return " · ".join(f"**{names[m.label]}**{sep}{m.detail}" for m in models)
 
 
 def pair_picker(evaluation: metrics.Evaluation) -> tuple[str, str]:
@@ -217,12 +226,12 @@ def by_confidence(evaluation: metrics.Evaluation, indices: np.ndarray, label: st
     return indices[np.argsort(-confidence, kind="stable")]
 
 
-def inside_cnn(
-    evaluation: metrics.Evaluation, model: Any, stats: tuple[float, float], index: int
-) -> tuple[np.ndarray, list[features.FeatureMaps]]:
-    """The first convolution's kernels and every convolution's feature maps for test image `index`."""
-    maps = features.feature_maps_of(model, evaluation.images[index], *stats)
-    return features.first_conv_kernels(model), maps
+def inside_cnn(run: Run, label: str, originals: np.ndarray,
+               index: int) -> tuple[np.ndarray, list[features.FeatureMaps]]:
+    """Model `label`'s first-convolution kernels and every convolution's feature maps for test image `index`
+    (`originals`: the test images as a person sees them)."""
+    model = run.trained_models()[label]
+    return features.first_conv_kernels(model), inference.feature_maps(model, originals[index], run.settings)
 
 
 def input_figure(evaluation: metrics.Evaluation, originals: np.ndarray, index: int) -> go.Figure:

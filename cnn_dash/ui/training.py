@@ -80,11 +80,6 @@ def optimizer_input(link: PageLink, key: str) -> OptimizerSpec:
     return OptimizerSpec("sgd", lr, momentum)
 
 
-def model_label(letter: str, net_name: str, optimizer: OptimizerSpec) -> str:
-    """'A · Small CNN (batch norm) (Adam 0.001)': the letter, the network and its optimizer with learning rate."""
-    return f"{letter} · {net_name} ({'Adam' if optimizer.name == 'adam' else 'SGD'} {optimizer.lr:g})"
-
-
 def model_inputs(link: PageLink) -> list[ModelConfig] | None:
     """2-4 models side by side, each a preset or custom stack with its optimizer; None if a stack is invalid."""
     count = link.radio("Models side by side", (2, 3, 4), horizontal=True, key="train_count")
@@ -94,8 +89,7 @@ def model_inputs(link: PageLink) -> list[ModelConfig] | None:
             net = model_picker(f"train_model_{i}", kind="cnn" if i % 2 == 0 else "fc", default=DEFAULT_NETS[i],
                                label=f"Model {LETTERS[i]}", link=link)
             optimizer = optimizer_input(link, f"train_opt_{i}")
-            configs.append(None if net is None else ModelConfig(model_label(LETTERS[i], net.name, optimizer), net,
-                                                                 optimizer))
+            configs.append(None if net is None else ModelConfig.lettered(LETTERS[i], net, optimizer))
     return None if any(c is None for c in configs) else configs  # type: ignore[return-value]
 
 
@@ -272,7 +266,7 @@ def run_title(run: Run) -> str:
     if run.active:
         return run.name  # a title that stays put while it trains: the overlay's choice keeps it
     results = run.results
-    accs = [f"{m.label.split(' ·')[0]} {results[m.label].test_acc:.1%}" for m in run.models
+    accs = [f"{m.short} {results[m.label].test_acc:.1%}" for m in run.models
             if m.label in results and results[m.label].test_acc is not None]
     return f"{run.name} ({', '.join(accs)})" if accs else run.name
 
@@ -297,14 +291,15 @@ def race_line(run: Run) -> str | None:
         return None
     images = run.settings.train_subset or len(run.dataset.train_labels)
     seen = round(max(p.epoch for p in shown.values()) * images)
-    parts = [f"{label.rsplit(' (', 1)[0]} **{(p.test_acc if tested else p.train_acc):.1%}**"
+    named = {m.label: m.named for m in run.models}
+    parts = [f"{named.get(label, label)} **{(p.test_acc if tested else p.train_acc):.1%}**"
              for label, p in shown.items()]
     return f"{what} after {seen:,} training images: " + " · ".join(parts)
 
 
 def _scores(run: Run) -> str:
     results = run.results
-    return ", ".join(f"{m.label.split(' ·')[0]} {results[m.label].test_acc:.1%}" for m in run.models
+    return ", ".join(f"{m.short} {results[m.label].test_acc:.1%}" for m in run.models
                      if m.label in results and results[m.label].test_acc is not None)
 
 
