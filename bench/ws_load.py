@@ -348,7 +348,8 @@ def main() -> None:
     what = "Quick demo" if args.press == "demo" else "Train, each with its own seed"
     print(f"cnn-dash websocket load: {args.sessions} sessions press {what} at once; between two clicks a visitor "
           f"reads for {think[0]:g}-{think[1]:g} s. {os.cpu_count()} cores, shared with this client and whatever "
-          f"else runs here.\nServer environment: {env}", flush=True)
+          f"else runs here (load average {os.getloadavg()[0]:.1f}).\nServer environment: {env}; data: "
+          f"{os.environ.get('CNN_DASH_DATA_DIR') or 'the bundled sample (no CNN_DASH_DATA_DIR)'}", flush=True)
     with streamlit_server(env=env) as url:
         server = server_pid(urlparse(url).port)
         asyncio.run(warm_up(url))
@@ -359,6 +360,7 @@ def main() -> None:
         wall_s, after = time.monotonic() - start, cpu_now(server)
         samples = memory.stop()
     report(load, args.press, samples, (before, after), wall_s)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
