@@ -2,6 +2,8 @@
 import streamlit as st
 
 from cnn_dash.ui.dataset import dataset_sidebar
+from cnn_dash.ui.owner import handshake
+from cnn_dash.ui.training import store_notices
 
 st.set_page_config(page_title="cnn-dash: CNN vs fully-connected", page_icon=":material/grid_on:", layout="wide")
 
@@ -13,5 +15,7 @@ navigation = st.navigation([
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/grid_view:"),
     st.Page("pages/draw.py", title="Try it yourself", icon=":material/draw:"),
 ])
+handshake()  # the browser's owner token: its runs come back after a reload
+store_notices()
 dataset_sidebar()
 navigation.run()

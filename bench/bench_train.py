@@ -10,7 +10,11 @@ Prints samples/s (training samples summed over both models, one test pass per mo
   (b2) the same bare loop, one thread per model with one intra-op thread each;
   (c)  the seed notebook's style: a torchvision dataset with ToTensor through a DataLoader, the models
        trained one after the other;
-then the ratios a/b1, a/b2 and a/b against the faster bare loop (aim >= 0.95), and a/c (aim >= 2.0);
+  (s)  the engine as the server runs it, saving to the run store (cnn_dash.store, SQLite in a temporary
+       folder): the records every 2 s, the status, the final weights;
+then the ratios a/b1, a/b2 and a/b against the faster bare loop (aim >= 0.95), a/c (aim >= 2.0), and s/b and
+s/a (the store's cost: aim s/b >= 0.95); the time to save a finished run to the store and to load it back
+(records, weights, models rebuilt);
 finally the quick-demo preset on the full MNIST in a fresh process: wall time, test accuracy of each model
 and the process's peak memory (aims: CNN >= 98.5% within 10 s, peak < 1 GiB).
 Set CNN_DASH_DATA_DIR (default: ../shared/datasets when present) for the full datasets. --demo-images trains the
@@ -23,6 +27,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -38,6 +43,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from cnn_dash.data import load_dataset, normalize  # noqa: E402
+from cnn_dash.library import Library  # noqa: E402
+from cnn_dash.runs import Run  # noqa: E402
+from cnn_dash.scheduler import train_run  # noqa: E402
+from cnn_dash.store import RunStore  # noqa: E402
 from cnn_dash.presets import PRESETS  # noqa: E402
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings  # noqa: E402
 from cnn_dash.presets import quick_demo  # noqa: E402
@@ -56,6 +65,46 @@ def engine(settings: TrainSettings) -> float:
     for _ in trainer:
         pass
     return time.perf_counter() - start
+
+
+def engine_with_store(settings: TrainSettings) -> float:
+    """The engine as a server runs it (cnn_dash.scheduler.train_run), saving the run to a fresh store."""
+    load_dataset(settings.dataset)  # loaded before the clock starts, as for (a)
+    with tempfile.TemporaryDirectory() as folder:
+        store = RunStore(folder)
+        run = Run(settings, MODELS, owner="bench", store=store)
+        store.create(run.stored_record())
+        start = time.perf_counter()
+        train_run(run)
+        seconds = time.perf_counter() - start
+        assert run.status == "finished" and store.problem is None, (run.status, run.error, store.problem)
+        return seconds
+
+
+def store_costs(settings: TrainSettings) -> None:
+    """Time saving a finished run to the store (every record and the weights) and loading it back in a new
+    library, as a restarted server does, to models ready to evaluate."""
+    with tempfile.TemporaryDirectory() as folder:
+        token = "b" * 43
+        library = Library(RunStore(folder))
+        run = library.registry(token).start(settings, MODELS)
+        while run.active:
+            time.sleep(0.05)
+        fresh = Library(RunStore(folder)).store
+        start = time.perf_counter()
+        fresh.create(run.stored_record())
+        fresh.update(run.id, status=str(run.status), error=None, started_at=run.started_at, ended_at=run.ended_at,
+                     records=enumerate(run.history))
+        fresh.save_weights(run.id, run.weights_bytes())
+        saved = time.perf_counter() - start
+        start = time.perf_counter()
+        (back,) = Library(RunStore(folder)).registry(token).runs()
+        models = back.trained_models()
+        loaded = time.perf_counter() - start
+        params = sum(p.numel() for model in models.values() for p in model.parameters())
+        print(f"store: a finished run of {len(back.history)} records and {params:,} parameters "
+              f"({fresh.size() / 1024:,.0f} KiB) saved in {saved * 1000:.0f} ms, loaded back (records, weights, "
+              f"models rebuilt) in {loaded * 1000:.0f} ms")
 
 
 def _bare_steps(models, optimizers, data, settings) -> None:
@@ -142,6 +191,7 @@ VARIANTS = {
     "(b1) bare loop, one thread, models in turn": lambda settings: bare(settings, threaded=False),
     "(b2) bare loop, one thread per model": lambda settings: bare(settings, threaded=True),
     "(c)  notebook style: ToTensor + DataLoader": notebook,
+    "(s)  engine saving to the run store": engine_with_store,
 }
 
 
@@ -236,6 +286,8 @@ def main() -> None:
     print(f"a/b1 = {a / rate['(b1)']:.2f}   a/b2 = {a / rate['(b2)']:.2f}   "
           f"a/b = {a / b:.2f} against the faster bare loop  [aim >= 0.95]")
     print(f"a/c  = {a / rate['(c)']:.2f}   [aim >= 2.0]")
+    print(f"s/b  = {rate['(s)'] / b:.2f}   s/a = {rate['(s)'] / a:.2f}   (the run store's cost)  [aim s/b >= 0.95]")
+    store_costs(settings)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     subprocess.run([sys.executable, __file__, "--quick-demo-only", "--demo-images", str(args.demo_images)],
                    check=True)

@@ -39,7 +39,10 @@ class Limits:
     # (training costs ~3x the forward pass). The 2020 tutorial's CNN on all 60,000 images fits.
     max_epoch_macs: int = 1_000_000_000_000
     max_run_macs: int = 2_000_000_000_000  # all models, all epochs
-    max_session_params: int = 20_000_000  # trained weights a session keeps over all its runs (80 MB)
+    max_session_params: int = 20_000_000  # trained weights an owner (a browser) keeps over all its runs (80 MB)
+    max_runs_kept: int = 16  # runs an owner keeps: room for a data-efficiency sweep (6 runs) beside 10 others
+    max_store_mb: int = 500  # the run store's size; the oldest runs (of any owner) are removed first
+    max_run_age_days: int = 30  # a run older than this is removed from the store
 
 
 PROFILES: dict[str, Limits] = {
@@ -49,7 +52,7 @@ PROFILES: dict[str, Limits] = {
     # multiply-adds on 60,000 images = 14,500 billion; seed 001 is 10 × 831 billion).
     "local": Limits(max_epochs=100, max_batch_size=4096, max_evals_per_epoch=20,
                     max_epoch_macs=10_000_000_000_000, max_run_macs=100_000_000_000_000,
-                    max_session_params=100_000_000),
+                    max_session_params=100_000_000, max_store_mb=2_000, max_run_age_days=365),
 }
 DEFAULT_PROFILE = "shared"  # the safe choice where nothing is configured
 PROFILE_VAR = "CNN_DASH_LIMITS"
@@ -244,6 +247,8 @@ def describe(limits: Limits | None = None) -> list[str]:
         f"session's runs",
         f"at most {lim.max_epoch_macs / 1e9:,.0f} billion multiply-adds per model and epoch, "
         f"{lim.max_run_macs / 1e9:,.0f} billion for the whole run",
+        f"{lim.max_runs_kept} runs kept per browser, for {lim.max_run_age_days} days; the server keeps "
+        f"{lim.max_store_mb:,} MB of runs in all and removes the oldest first",
     ]
 
 

@@ -7,7 +7,8 @@ from enum import Enum
 
 
 class Status(str, Enum):
-    """Where a run or one of its models stands. Runs: queued, running, then finished, stopped or failed.
+    """Where a run or one of its models stands. Runs: queued, running, then finished, stopped or failed
+    (or interrupted by a server restart).
     Models: training, then finished, stopped or diverged. A str, so `status == "finished"` reads naturally."""
 
     QUEUED = "queued"
@@ -17,6 +18,7 @@ class Status(str, Enum):
     STOPPED = "stopped"
     DIVERGED = "diverged"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # a run the server was training when it stopped (restart, crash)
 
     def __str__(self) -> str:
         return self.value

@@ -2,14 +2,16 @@
 
 The scheduler (cnn_dash.scheduler) trains a `Training` in a worker thread and appends to its history; every
 visitor's `Run` of it only reads, so identical requests share one Training.
+A run with a store (cnn_dash.store) is saved as it trains: its records every FLUSH_S seconds, its weights at the
+end; `Run.restored` brings it back after a reload or a restart, its weights read only when a page needs them.
 """
 from __future__ import annotations
 
 import csv
 import io
+import secrets
 import threading
 import time
-import uuid
 from copy import deepcopy
 from dataclasses import replace
 from typing import Callable
@@ -22,8 +24,10 @@ from cnn_dash.data import Dataset, Stats, load_dataset
 from cnn_dash.device import default_device
 from cnn_dash.records import ModelResult, Progress, Status, SweepTag, summarize
 from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.store import RunStore, StoredRun
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
+FLUSH_S = 2.0  # a training run's new records reach the store at least this often (a crash loses at most these)
 CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc",
               "samples_per_s", "elapsed_s", "status")
 
@@ -66,8 +70,16 @@ class Training:
             self.stop_event.set()
             if reason and self.active:
                 self.error = reason
-            if self.status == Status.QUEUED:
+            queued = self.status == Status.QUEUED
+            if queued:
                 self.status, self.ended_at = Status.STOPPED, time.time()
+        if queued:
+            self.save(final=True)  # it never starts, so no training thread saves it
+
+    def save(self, final: bool = False, status: Status | None = None) -> None:
+        """Every watcher's run to its store (Run.save)."""
+        for run in list(self.watchers):
+            run.save(final, status)
 
     def attach(self, dataset: Dataset, modules: dict[str, nn.Module]) -> None:
         """The dataset and the modules being trained, from the trainer (weights stay after training)."""
@@ -95,14 +107,16 @@ class Training:
         return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
                 for label, module in dict(self.modules).items()}
 
-    def trained_models(self) -> dict[str, nn.Module]:
-        """Label -> the model with its trained weights, in eval mode, on the GPU when there is one (inference.trained).
-        Built once and shared by every page of every visitor watching this training: read them, never train or move
-        them. Rebuilt only when the weights may have changed, which a finished or stopped training's never do."""
+    def trained_models(self, weights: Callable[[], dict] | None = None) -> dict[str, nn.Module]:
+        """Label -> the model with its trained weights (`weights()`, default its modules'), in eval mode, on the GPU
+        when there is one (inference.trained). Built once and shared by every page of every visitor watching this
+        training: read them, never train or move them. Rebuilt only when the weights may have changed, which a
+        finished or stopped training's never do."""
         version = (self.status, len(self.history))
         with self._trained_lock:
             if self._trained is None or self._trained[0] != version:
-                self._trained = version, inference.trained(self.models, self.state_dicts(), default_device())
+                self._trained = version, inference.trained(self.models, (weights or self.state_dicts)(),
+                                                           default_device())
             return dict(self._trained[1])  # the caller's own dict of the shared modules
 
     def frozen(self) -> Training:
@@ -138,9 +152,11 @@ class Run:
 
     def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str = "",
                  alive: Callable[[], bool] | None = None, sweep: SweepTag | None = None,
-                 training: Training | None = None, identical: bool = False):
-        self.id: str = uuid.uuid4().hex[:12]
+                 training: Training | None = None, identical: bool = False,
+                 owner: str | None = None, store: RunStore | None = None, run_id: str | None = None):
+        self.id: str = run_id or secrets.token_urlsafe(16)  # 128 random bits: the run's shared link names it
         self.name = name or f"run {self.id[:6]}"
+        self.owner = owner  # a hash of the owner's token (None: a run outside any browser, e.g. a test's)
         self.settings = settings
         self.models: tuple[ModelConfig, ...] = tuple(models)
         self.sweep = sweep  # the data-efficiency sweep this run is one size of, if any
@@ -150,6 +166,51 @@ class Run:
         self.identical = identical  # it joined an identical request's training, or got one already finished
         self.reused = identical and not self.training.active  # the training had finished
         self.training.watchers.append(self)
+        self.store = store  # where the run is saved, or None: in memory only
+        self._saved = 0  # records already in the store
+        self._saved_at = -float("inf")  # time.monotonic() of the last save
+        self._stored_weights = False  # the store holds final weights that `modules` does not
+        self._loaded: dict[str, dict[str, torch.Tensor]] | None = None  # those weights, once read
+
+    @classmethod
+    def restored(cls, stored: StoredRun, store: RunStore) -> Run:
+        """A run brought back from the store. One that was queued or training when its server stopped is
+        marked interrupted (and saved so): no process trains it any more."""
+        run = cls(stored.settings, stored.models, stored.name, sweep=stored.sweep, owner=stored.owner,
+                  store=store, run_id=stored.id)
+        training = run.training
+        training.history = store.history(stored.id)
+        training.status, training.error = Status(stored.status), stored.error
+        run.created_at, training.started_at, training.ended_at = stored.created_at, stored.started_at, stored.ended_at
+        run._saved, run._stored_weights = len(training.history), stored.has_weights
+        if training.status in ACTIVE:
+            training.status, training.ended_at = Status.INTERRUPTED, training.ended_at or stored.updated_at
+            run.save(final=True)
+        return run
+
+    @property
+    def interrupted_at(self) -> int | None:
+        """The last step recorded before the server stopped, for an interrupted run; else None."""
+        if self.status != Status.INTERRUPTED:
+            return None
+        return max((p.step for p in list(self.history)), default=0)
+
+    def stored_record(self) -> StoredRun:
+        """The run as the store keeps it."""
+        return StoredRun(self.id, self.owner or "", self.name, self.settings, self.models, self.sweep,
+                         str(self.status), self.error, self.created_at, self.started_at, self.ended_at)
+
+    def save(self, final: bool = False, status: Status | None = None) -> None:
+        """Send the new records and the status (or `status`, about to be the run's) to the store: at most every
+        FLUSH_S seconds while training, and at the end (`final`) with the weights. A no-op without a store."""
+        if self.store is None or (not final and time.monotonic() - self._saved_at < FLUSH_S):
+            return
+        history = list(self.history)
+        self.store.update(self.id, status=str(status or self.status), error=self.error, started_at=self.started_at,
+                          ended_at=self.ended_at, records=enumerate(history[self._saved:], start=self._saved))
+        self._saved, self._saved_at = len(history), time.monotonic()
+        if final and self.modules and any(p.step > 0 for p in history):
+            self.store.save_weights(self.id, self.weights_bytes())
 
     status = _shared("status", "Queued, running, then finished, stopped or failed.")
     history = _shared("history", "Every model's progress records, in order.")
@@ -199,11 +260,18 @@ class Run:
             self.training.watchers.append(self)
         if self in training.watchers:
             training.watchers.remove(self)
+        if keep:
+            self.save(final=True)
 
     @property
     def has_weights(self) -> bool:
-        """True once at least one model has taken an optimizer step."""
-        return bool(self.modules) and any(p.step > 0 for p in list(self.history))
+        """True once at least one model has taken an optimizer step (or the store holds the final weights)."""
+        return self._stored_weights or (bool(self.modules) and any(p.step > 0 for p in list(self.history)))
+
+    @property
+    def evaluable(self) -> bool:
+        """Finished, or stopped after at least one step: it has weights to evaluate."""
+        return self.status in (Status.FINISHED, Status.STOPPED) and self.has_weights
 
     @property
     def dataset(self) -> Dataset:
@@ -242,13 +310,29 @@ class Run:
         return self.training.progress()
 
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights."""
+        """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights. A restored run
+        reads them from the store once."""
+        if not self.modules and self._stored_weights and self.store is not None:
+            if self._loaded is None:
+                data = self.store.weights(self.id)
+                try:
+                    self._loaded = torch.load(io.BytesIO(data), weights_only=True) if data else {}
+                except Exception:  # noqa: BLE001 - damaged bytes: the run has no weights, never a traceback
+                    self._loaded = {}
+                self._stored_weights = bool(self._loaded)
+            return self._loaded
         return self.training.state_dicts()
+
+    def weights_bytes(self) -> bytes:
+        """Every model's state_dict, label -> state_dict, as torch.save bytes (read with weights_only=True)."""
+        buffer = io.BytesIO()
+        torch.save(self.state_dicts(), buffer)
+        return buffer.getvalue()
 
     def trained_models(self) -> dict[str, nn.Module]:
         """Label -> the model with its trained weights, in eval mode: built once per training, shared by every
         visitor's pages (Training.trained_models); read them, never train or move them."""
-        return self.training.trained_models()
+        return self.training.trained_models(self.state_dicts)
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The full test set of the run's data source: uint8 images (N, 28, 28), pixel-permuted if the run

@@ -1,4 +1,4 @@
-"""The process-wide queue of trainings and the threads that train them; one registry per browser session.
+"""The process-wide queue of trainings and the threads that train them; one registry per owner (a browser).
 
 A training runs in a worker thread owned by the `Scheduler`, never in a page's script thread, so leaving the
 page neither stops nor loses it. At most N train at once (on a CPU env CNN_DASH_MAX_CONCURRENT_RUNS, default half
@@ -7,6 +7,7 @@ threads; the rest wait in a FIFO queue, each with the time until it starts. A re
 is already queued, training or finished joins that training: identical runs train once. A training nobody watches
 any more (every watcher's `alive` callback has answered False for `orphan_after_s`, default 60 s) is stopped and
 dropped from the queue: a browser session's websocket can blink, so one missed poll is not enough.
+The owner is a browser (its owner token), not one session: a reload or a second tab keeps its runs alive.
 """
 from __future__ import annotations
 
@@ -31,21 +32,22 @@ from cnn_dash.run_key import run_key
 from cnn_dash.runs import Run, Training
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.store import RunStore
 from cnn_dash.sweep import SweepPlan
 from cnn_dash.train import Trainer
 
-# Per session: each run keeps its weights and curves in memory. Room for a data-efficiency sweep (6 runs) beside
-# 10 ordinary ones; the weights stay bounded by Limits.max_session_params and a run's curves are a few MB at most.
-MAX_RUNS_KEPT = 16
 GPU_RUNS = 4  # trainings at once on a GPU unless CNN_DASH_MAX_CONCURRENT_RUNS_GPU says otherwise
 
 
 def train_run(training: Training, threads: int | None = None, device: str | None = None) -> None:
-    """Train to the end in this thread, appending its progress to `training.history`; never raises."""
+    """Train to the end in this thread, appending its progress to `training.history` and saving every watcher's
+    run as it goes; never raises."""
     with training.lock:
         if training.stop_event.is_set():
             return
         training.status, training.started_at, training.threads = Status.RUNNING, time.time(), threads
+    training.save(final=True)  # "running" reaches the store at once: a restart from here marks it interrupted
+    outcome = Status.FAILED
     try:
         if threads:
             torch.set_num_threads(threads)  # this thread's intra-op threads (OpenMP: per OS thread)
@@ -53,13 +55,21 @@ def train_run(training: Training, threads: int | None = None, device: str | None
         training.attach(trainer.data.dataset, trainer.modules)  # loads the data, builds the models
         for record in trainer:
             training.history.append(record)
+            training.save()  # every FLUSH_S seconds: a crash loses at most that much of the curves
         stopped = any(r.status == Status.STOPPED for r in summarize(list(training.history)).values())
-        training.status = Status.STOPPED if stopped else Status.FINISHED  # a Stop after the last step changes nothing
+        outcome = Status.STOPPED if stopped else Status.FINISHED  # a Stop after the last step changes nothing
     except Exception as exc:  # noqa: BLE001 - a failed run is a result to show, not a crash
         training.error = f"{type(exc).__name__}: {exc}"
-        training.status = Status.FAILED
     finally:
         training.ended_at = time.time()  # the trainer, and with it the run's copy of the images, is gone
+        training.save(final=True, status=outcome)  # stored before it shows as ended: whoever sees it ended finds it
+        stores = {id(run.store): run.store for run in list(training.watchers) if run.store is not None}
+        if stores:
+            limits = default_limits()
+            for store in stores.values():
+                store.evict(limits.max_store_mb * 2**20, limits.max_run_age_days * 86400.0,
+                            keep=[run.id for run in list(training.watchers)])
+        training.status = outcome
 
 
 def cpu_count() -> int:
@@ -244,8 +254,16 @@ class Scheduler:
                     orphans.append(job)
                     self._lost_since.pop(id(job), None)
         for job in orphans:
-            self.cancel(job, "stopped by the server: its browser session was closed")
+            self.cancel(job, "stopped by the server: no page of its browser was open for a minute")
         return orphans
+
+
+def _answers(check: Callable[[], bool]) -> bool:
+    """A liveness callback's answer; a broken callback counts as alive (it must not stop anyone's run)."""
+    try:
+        return bool(check())
+    except Exception:  # noqa: BLE001
+        return True
 
 
 def concurrency(device: str, cores: int) -> int:
@@ -279,18 +297,66 @@ def scheduler() -> Scheduler:
 
 
 class RunRegistry:
-    """The runs of one browser session, oldest first; a session reaches only its own runs through it."""
+    """The runs of one owner (a browser, by its token; or one test), oldest first; an owner reaches only its own
+    runs through it. Every session of the owner (tabs, reloads) shares it; with a store, it starts with the
+    owner's stored runs and saves every run it starts."""
 
     def __init__(self, scheduler_: Scheduler | None = None, alive: Callable[[], bool] | None = None,
-                 max_runs: int = MAX_RUNS_KEPT, limits: Limits | None = None):
+                 max_runs: int | None = None, limits: Limits | None = None, owner: str | None = None,
+                 store: RunStore | None = None, runs: list[Run] = ()):
         self._scheduler = scheduler_
         self._limits = limits  # None: the process's caps (limits.default_limits); tests pass tighter ones
-        self.alive = alive
-        self.max_runs = max_runs
-        self._runs: dict[str, Run] = {}
-        self._count = 0  # runs started, so names stay unique after a delete
-        self._sweeps = 0  # sweeps started
+        self.alive = alive or self.owner_alive
+        self._max_runs = max_runs  # None: Limits.max_runs_kept
+        self.owner, self.store = owner, store
+        self._runs: dict[str, Run] = {run.id: run for run in runs}
+        self._count = len(self._runs)  # runs started, so names stay unique after a delete
+        self._sweeps = max((run.sweep.number for run in runs if run.sweep), default=0)  # sweeps started
+        self._sessions: dict[str, Callable[[], bool]] = {}  # session id -> is it still connected?
+        self.last_seen = time.monotonic()
+        self.last_viewed: str | None = None  # the run the owner last evaluated, picked again after a reload
         self._lock = threading.Lock()
+
+    @property
+    def max_runs(self) -> int:
+        """Runs this owner keeps."""
+        return self._max_runs or self.limits.max_runs_kept
+
+    def seen(self, session_id: str, alive: Callable[[], bool]) -> None:
+        """A session of this owner is on a page now (a reload, a new tab): its runs are not orphans."""
+        with self._lock:
+            if session_id not in self._sessions:  # a new session: forget those that are gone
+                self._sessions = {sid: check for sid, check in self._sessions.items() if _answers(check)}
+            self._sessions[session_id] = alive
+            self.last_seen = time.monotonic()
+
+    def owner_alive(self) -> bool:
+        """Whether some session of the owner is still connected (True before any session was seen)."""
+        with self._lock:
+            checks = list(self._sessions.values())
+        return not checks or any(_answers(check) for check in checks)
+
+    def evictions(self) -> list[str]:
+        """The owner's runs the store removed since the last call (size cap, age limit), forgotten here too."""
+        if self.store is None or self.owner is None:
+            return []
+        removed = self.store.take_evictions(self.owner)
+        with self._lock:
+            for run_id in removed:
+                self._runs.pop(run_id, None)
+        return list(removed.values())
+
+    def _new_run(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str,
+                 sweep: SweepTag | None = None, training: Training | None = None,
+                 identical: bool = False) -> Run:  # with self._lock held
+        run = Run(settings, models, name=name, alive=self.alive, sweep=sweep, training=training,
+                  identical=identical, owner=self.owner, store=self.store)
+        if self.store is not None:
+            self.store.create(run.stored_record())
+            if run.reused:
+                run.save(final=True)  # its records and weights, from the earlier run's training
+        self._runs[run.id] = run
+        return run
 
     @property
     def scheduler(self) -> Scheduler:
@@ -310,14 +376,12 @@ class RunRegistry:
             if current is not None:
                 return current
             if len(self._runs) >= self.max_runs:
-                raise LimitError(f"This session keeps at most {self.max_runs} runs: delete one to train again.")
+                raise LimitError(f"This browser keeps at most {self.max_runs} runs: delete one to train again.")
             check_run(settings, models, self.limits)
             self._check_params(sum(net_cost(m.net)[0] for m in models), "this one")
             training, identical = self.scheduler.request(settings, models, self._key(settings, models))
             self._count += 1
-            run = Run(settings, models, name=f"Run {self._count}", alive=self.alive, training=training,
-                      identical=identical)
-            self._runs[run.id] = run
+            run = self._new_run(settings, models, f"Run {self._count}", training=training, identical=identical)
         return run
 
     def _key(self, settings: TrainSettings, models: tuple[ModelConfig, ...]) -> str:
@@ -341,10 +405,8 @@ class RunRegistry:
             runs = []
             for index, (images, settings) in enumerate(zip(plan.sizes, plan.runs), start=1):
                 self._count += 1
-                run = Run(settings, plan.models, name=f"Run {self._count} · sweep {number}, {images:,} images",
-                          alive=self.alive, sweep=SweepTag(sweep_id, number, index, count, images))
-                self._runs[run.id] = run
-                runs.append(run)
+                runs.append(self._new_run(settings, plan.models, f"Run {self._count} · sweep {number}, {images:,} "
+                                          f"images", SweepTag(sweep_id, number, index, count, images)))
         for run in runs:
             self.scheduler.submit(run.training)  # in order: the queue trains the sizes one after another
         return runs
@@ -352,7 +414,7 @@ class RunRegistry:
     def _check_sweep(self, plan: SweepPlan) -> None:  # with self._lock held
         count, kept = len(plan.runs), len(self._runs)
         if kept + count > self.max_runs:
-            raise LimitError(f"A sweep of {count} sizes needs {count} run slots; this session keeps {kept} of "
+            raise LimitError(f"A sweep of {count} sizes needs {count} run slots; this browser keeps {kept} of "
                              f"its {self.max_runs} runs: delete {kept + count - self.max_runs} to start it.")
         for images, settings in zip(plan.sizes, plan.runs):
             try:
@@ -365,8 +427,8 @@ class RunRegistry:
         kept = sum(net_cost(m.net)[0] for run in self._runs.values() for m in run.models)
         limit = self.limits.max_session_params
         if kept + new > limit:
-            raise LimitError(f"The runs of this session already keep {kept:,} trained parameters; {what} adds "
-                             f"{new:,}, over the {limit:,} a session may keep. Delete a run to train again.")
+            raise LimitError(f"The runs of this browser already keep {kept:,} trained parameters; {what} adds "
+                             f"{new:,}, over the {limit:,} a browser may keep. Delete a run to train again.")
 
     def get(self, run_id: str) -> Run:
         """This session's run with that id; KeyError for any other id, including other sessions' runs."""
@@ -378,7 +440,7 @@ class RunRegistry:
 
     def trained(self) -> list[Run]:
         """The runs with weights to evaluate: finished, or stopped after at least one step."""
-        return [r for r in self.runs() if r.status in (Status.FINISHED, Status.STOPPED) and r.has_weights]
+        return [r for r in self.runs() if r.evaluable]
 
     def active(self) -> Run | None:
         """The session's queued or training run, if any."""
@@ -419,3 +481,5 @@ class RunRegistry:
         run.leave(keep=False)
         with self._lock:
             self._runs.pop(run_id, None)
+        if self.store is not None:
+            self.store.delete(run_id)

@@ -27,7 +27,7 @@ if draw_tab.open:
             with input_col:
                 ui.show_input(prepared, run)
         if run is None:
-            runs_ui.no_run_yet("No finished training run in this session yet: train one to see what its models "
+            runs_ui.no_run_yet("No finished training run in this browser yet: train one to see what its models "
                                "make of your drawing. The Quick demo on the Training page trains a CNN beside an "
                                "FC net in about a minute.", label="Go to Training (Quick demo)")
         elif prepared is not None:

@@ -20,6 +20,7 @@ if not runs:
     st.stop()
 
 run = ui.run_picker(runs)
+ui.share_row(run)
 ev, originals = ui.run_evaluation(run)
 classes = ev.classes
 labels = [r.label for r in ev.results]

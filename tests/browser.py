@@ -50,6 +50,13 @@ def free_port() -> int:
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, timeout_s: float = 90):
     """`streamlit run streamlit_app.py` on a free port; yields its URL and stops it afterwards."""
+    with streamlit_process(env, timeout_s) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def streamlit_process(env: dict[str, str] | None = None, timeout_s: float = 90):
+    """Like `streamlit_server`, yielding (URL, the server's Popen) for a test that kills it."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -72,7 +79,7 @@ def streamlit_server(env: dict[str, str] | None = None, timeout_s: float = 90):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not answer on {url} within {timeout_s} s")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:

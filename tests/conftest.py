@@ -1,8 +1,12 @@
-"""Shared test set-up: the app's path, and no download attempts unless a test asks for one."""
+"""Shared test set-up: the app's path, no download attempts unless a test asks for one, and a run store of the
+test session's own."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,6 +17,10 @@ APP = str(ROOT / "streamlit_app.py")  # AppTest resolves relative paths against 
 
 # Tests run offline and fast: the data layer skips its download step unless a test re-enables it.
 os.environ.setdefault("CNN_DASH_DOWNLOAD", "0")
+# Runs are stored in a folder of this test session's own, never in $HOME; servers started by tests inherit it.
+if "CNN_DASH_STATE_DIR" not in os.environ:
+    os.environ["CNN_DASH_STATE_DIR"] = tempfile.mkdtemp(prefix="cnn-dash-state-")
+    atexit.register(shutil.rmtree, os.environ["CNN_DASH_STATE_DIR"], True)
 
 
 def wait_for_run(run, timeout: float = 120.0):

@@ -100,7 +100,7 @@ def test_a_shared_training_is_an_orphan_only_when_every_watcher_is_gone():
     sched.reap(now=200.0)
     assert sched.reap(now=300.0) == [a.training]
     wait_for_run(b)
-    assert "session was closed" in b.error
+    assert "no page of its browser" in b.error
 
 
 def test_a_stopped_or_failed_training_is_not_reused(scheduler):

@@ -185,7 +185,7 @@ def test_a_run_whose_session_is_gone_is_stopped_after_the_grace_period():
     assert sched.reap(now=61.0) == [queued.training]
     assert sched.reap(now=91.0) == [run.training]
     wait_for_run(run)
-    assert run.status == "stopped" and "session was closed" in run.error
+    assert run.status == "stopped" and "no page of its browser was open" in run.error
     assert queued.status == "stopped" and queued.started_at is None
 
 

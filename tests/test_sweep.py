@@ -143,7 +143,7 @@ def test_a_sweep_over_a_session_cap_or_a_limit_is_refused_whole(scheduler):
     registry = RunRegistry(scheduler, max_runs=3)
     kept = wait_for_run(registry.start(QUICK, PAIR))
     plan = quick_plan(Limits(max_train_subset=1_000))  # 3 sizes
-    with pytest.raises(LimitError, match="A sweep of 3 sizes needs 3 run slots; this session keeps 1 of its 3 "
+    with pytest.raises(LimitError, match="A sweep of 3 sizes needs 3 run slots; this browser keeps 1 of its 3 "
                                          "runs: delete 1 to start it."):
         registry.start_sweep(plan)
     params = sum(net_cost(m.net)[0] for m in PAIR)

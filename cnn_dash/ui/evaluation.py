@@ -12,6 +12,7 @@ from pandas.io.formats.style import Styler
 from streamlit.errors import StreamlitPageNotFoundError
 
 from cnn_dash import features, inference, metrics, shift
+from cnn_dash.library import library
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.shift import shift_figure, shift_frame
 from cnn_dash.runs import Run
@@ -24,12 +25,62 @@ CACHE_RUNS = 4  # evaluations kept per session, the most recent first
 SHIFT_CACHE_KEY = "_shift_cache"  # (run id, status, max shift) -> (curves, seconds); no widget uses it
 
 
+SHARE_PARAM = "run"  # /evaluation?run=<id>: one run, read-only, for anyone who has the link
+NO_SUCH_RUN = "No such run. The link may be incomplete, or the run has been deleted."
+
+
+def shared() -> bool:
+    """True when the page was opened by a shared run's link."""
+    return SHARE_PARAM in st.query_params
+
+
+def shared_run() -> Run:
+    """The run a shared link names; for an id that is malformed or unknown, "no such run" and nothing else."""
+    values = st.query_params.get_all(SHARE_PARAM)
+    run = library().find(values[0]) if len(values) == 1 else None
+    if run is None:
+        st.error(NO_SUCH_RUN, icon=":material/link_off:")
+        st.stop()
+    if not run.evaluable:
+        st.info("This run has not finished training: there is nothing to evaluate yet.")
+        st.stop()
+    return run
+
+
 def evaluable_runs() -> list[Run]:
-    """This session's runs with weights to evaluate: finished, or stopped after at least one step."""
-    return session_registry().trained()
+    """The shared run alone when a link names one; else this browser's runs with weights to evaluate."""
+    return [shared_run()] if shared() else session_registry().trained()
 
 
-NO_RUN = ("No finished training run in this session yet. Train a CNN and an FC net first; "
+def share_url(run: Run) -> str:
+    """The link that opens this run's evaluation for anyone: the app's address, /evaluation?run=<id>."""
+    page = (st.context.url or "").split("?", 1)[0].replace("/~/+/", "/")  # Community Cloud's inner frame
+    root = page.rsplit("/", 1)[0] if "://" in page else ""
+    return f"{root}/evaluation?{SHARE_PARAM}={run.id}"
+
+
+def share_button(run: Run, key: str = "share") -> None:
+    """'Share this run': its link, to copy, and what the link gives."""
+    with st.popover("Share this run", icon=":material/share:", key=key):
+        st.caption("Anyone with this link sees this run's evaluation and can try its models, read-only. It opens "
+                   "no other run of yours, and nobody can find the run without it.")
+        st.code(share_url(run), language=None, wrap_lines=True)
+
+
+def share_row(run: Run) -> None:
+    """Under the run's name: 'Share this run' (own runs), and, for a shared run, its 'Try it yourself'."""
+    with st.container(horizontal=True):
+        if shared():
+            try:
+                st.page_link("pages/draw.py", label="Try this run's models yourself", icon=":material/draw:",
+                             query_params={SHARE_PARAM: run.id})
+            except StreamlitPageNotFoundError:  # the page opened on its own, outside the app's navigation
+                pass
+        else:
+            share_button(run)
+
+
+NO_RUN = ("No finished training run in this browser yet. Train a CNN and an FC net first; "
           "their confusion matrices appear here as soon as the run ends (or is stopped).")
 
 
@@ -50,10 +101,19 @@ def describe(run: Run) -> str:
 
 
 def run_picker(runs: list[Run], key: str = "eval_run") -> Run:
-    """A selectbox over the evaluable runs, newest first; returns the chosen run."""
+    """A selectbox over the evaluable runs, newest first (the one last viewed, after a reload); returns the
+    chosen run. A shared run is named, read-only, with no choice."""
+    if shared():
+        st.caption(f"A shared run, read-only: {describe(runs[0])}")
+        return runs[0]
+    registry = session_registry()
     by_id = {r.id: r for r in reversed(runs)}
-    chosen = st.selectbox("Run", list(by_id), format_func=lambda i: describe(by_id[i]), key=key)
-    return by_id.get(chosen, next(iter(by_id.values())))
+    ids = list(by_id)
+    index = ids.index(registry.last_viewed) if registry.last_viewed in by_id else 0
+    chosen = st.selectbox("Run", ids, index=index, format_func=lambda i: describe(by_id[i]), key=key)
+    run = by_id.get(chosen, next(iter(by_id.values())))
+    registry.last_viewed = run.id
+    return run
 
 
 def run_evaluation(run: Run) -> tuple[metrics.Evaluation, np.ndarray]:

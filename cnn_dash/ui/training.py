@@ -17,6 +17,7 @@ import streamlit as st
 from cnn_dash import hints
 from cnn_dash.data import TITLES
 from cnn_dash.estimate import describe_seconds
+from cnn_dash.library import library, owner_key
 from cnn_dash.limits import check_run, default_limits, describe, estimate_macs
 from cnn_dash.plots.curves import curves_figure, curves_frame
 from cnn_dash.presets import quick_demo
@@ -25,11 +26,12 @@ from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.tutorials import find_tutorial
-from cnn_dash.ui import tutorials
+from cnn_dash.ui import owner, tutorials
 from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.model_picker import model_picker
 
-REGISTRY_KEY = "_training_runs"  # the session's RunRegistry; no widget uses this key
+REGISTRY_KEY = "_training_runs"  # the session's RunRegistry (its owner's); no widget uses this key
+NOTICES_KEY = "_store_notices_shown"
 LETTERS = "ABCD"
 # The defaults teach: each CNN (A, C) beats the FC net beside it (B, D) on both datasets from 1,000 images and
 # one epoch up, with either optimizer's default learning rate (tests/test_defaults.py, over seeds).
@@ -48,23 +50,34 @@ POLL_S = 1.5  # how often the live view reads a training run (each read is a fra
 QUEUED_POLL_S = 5.0  # while a run waits only its queue position changes: a third of the reruns for every browser
 
 
-def _session_alive() -> Callable[[], bool]:
-    """A callback telling whether this browser session is still connected (always True outside a server)."""
-    from streamlit.runtime import Runtime
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    if ctx is None or not Runtime.exists():
-        return lambda: True
-    runtime, session_id = Runtime.instance(), ctx.session_id
-    return lambda: runtime.is_active_session(session_id)
-
-
 def session_registry() -> RunRegistry:
-    """This browser session's runs (created on first use)."""
-    if REGISTRY_KEY not in st.session_state:
-        st.session_state[REGISTRY_KEY] = RunRegistry(alive=_session_alive())
-    return st.session_state[REGISTRY_KEY]
+    """The runs of this session's owner (its browser: cookie or handshake), shared with its other tabs and
+    reloads; a registry a test put in the session state is used as it is."""
+    state = st.session_state
+    registry = state.get(REGISTRY_KEY)
+    if registry is not None and registry.owner is None:
+        return registry
+    token = owner.owner_token()
+    if registry is None or registry.owner != owner_key(token):
+        registry = state[REGISTRY_KEY] = library().registry(token)
+    registry.seen(owner.session_id(), owner.session_alive())
+    return registry
+
+
+def store_notices() -> None:
+    """Say plainly when runs are not being saved, when the run database was replaced, and which of this
+    browser's runs the store removed (size cap, age limit)."""
+    store = library().store
+    if store is not None and store.problem:
+        st.warning(f"Runs are not being saved: {store.problem}. They are kept in this server's memory only and are "
+                   f"lost when it restarts.", icon=":material/cloud_off:")
+    if store is not None and store.notices and not st.session_state.get(NOTICES_KEY):
+        st.session_state[NOTICES_KEY] = True  # once per session
+        for notice in store.notices:
+            st.warning(notice, icon=":material/warning:")
+    removed = session_registry().evictions()
+    if removed:
+        st.info("Removed from the run store to make room: " + "; ".join(removed) + ".", icon=":material/delete:")
 
 
 def optimizer_input(link: PageLink, key: str) -> OptimizerSpec:
@@ -342,6 +355,8 @@ def run_card(run: Run, registry: RunRegistry) -> None:
     line = race_line(run)
     if line:
         st.markdown(line)
+    if run.status == Status.INTERRUPTED:
+        interrupted(run, registry)
     if run.status == Status.FAILED:
         st.error(f"The run failed: {run.error}")
     elif run.error:
@@ -368,6 +383,23 @@ def run_card(run: Run, registry: RunRegistry) -> None:
             tutorials.epoch_table(run)
     if run.source:
         st.caption(f"Images from the {run.source}.")
+
+
+def interrupted(run: Run, registry: RunRegistry, key: str = "train_again") -> None:
+    """'Interrupted at step N' (the server stopped while it trained), with a button that trains it again."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.warning(f"Interrupted at step {run.interrupted_at:,}: the server stopped while this run trained. Its "
+                   f"curves up to there are kept; train it again with the same settings and seed to finish it.",
+                   icon=":material/restart_alt:")
+        st.button("Train it again", icon=":material/replay:", key=f"{key}_{run.id}", on_click=_again,
+                  args=(run.id,), disabled=registry.active() is not None,
+                  help="Queues a new run with this run's models and settings (the same seed gives the same curves).")
+
+
+def _again(run_id: str) -> None:
+    registry = session_registry()
+    run = registry.get(run_id)
+    start_run(registry, run.settings, run.models)
 
 
 def queued_poll_s(eta: float | None) -> float:
@@ -404,7 +436,7 @@ def runs_list(registry: RunRegistry) -> None:
     runs = [r for r in registry.runs() if r.history]
     if not runs:
         return
-    st.subheader("Runs of this session")
+    st.subheader("Your runs")
     names = {run_title(r): r for r in runs}
     chosen = st.multiselect("Overlay the curves of", list(names), key="train_overlay",
                             placeholder="Pick runs to compare their curves") if len(names) > 1 else []
@@ -427,6 +459,8 @@ def runs_list(registry: RunRegistry) -> None:
                                     help=f"state_dict of {m.label}: torch.load(file, weights_only=True)")
             cols[-1].button("Delete", icon=":material/delete:", key=f"train_del_{run.id}", on_click=_delete,
                             args=(run.id,))
+            if run.status == Status.INTERRUPTED:
+                interrupted(run, registry, key="list_again")
 
 
 def _weights(run: Run, label: str) -> Callable[[], bytes]:
