@@ -28,6 +28,7 @@ import random
 import re
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -463,7 +464,9 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="server environment to compare, e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false")
     args = parser.parse_args()
-    env = {"CNN_DASH_DOWNLOAD": "0", **dict(pair.split("=", 1) for pair in args.env)}
+    # The server's run store in a folder of its own (never $HOME's), unless the caller names one.
+    state = os.environ.get("CNN_DASH_STATE_DIR") or tempfile.mkdtemp(prefix="cnn-dash-load-test-")
+    env = {"CNN_DASH_DOWNLOAD": "0", "CNN_DASH_STATE_DIR": state, **dict(pair.split("=", 1) for pair in args.env)}
     think = tuple(float(x) for x in args.think.split(","))
     load = Load([Session(seed=i) for i in range(args.sessions)], args.images, args.epochs, args.timeout, think)
     print(f"cnn-dash load test: {args.sessions} browser sessions press Train at once, each a run of the page's "

@@ -26,6 +26,7 @@ import random
 import re
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,7 +342,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=0, help="--press train: epochs (the page's default)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="server environment")
     args = parser.parse_args()
-    env = {"CNN_DASH_DOWNLOAD": "0", **dict(pair.split("=", 1) for pair in args.env)}
+    # The server's run store in a folder of its own (never $HOME's), unless the caller names one.
+    state = os.environ.get("CNN_DASH_STATE_DIR") or tempfile.mkdtemp(prefix="cnn-dash-ws-load-")
+    env = {"CNN_DASH_DOWNLOAD": "0", "CNN_DASH_STATE_DIR": state, **dict(pair.split("=", 1) for pair in args.env)}
     think = tuple(float(x) for x in args.think.split(","))
     sessions = [Session(i, i if args.press == "train" else None, query(args, i)) for i in range(args.sessions)]
     load = Load(sessions, BUTTONS[args.press], args.timeout, think)
