@@ -158,3 +158,15 @@ def _paste_centred(patch: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     out[top : top + h, left : left + w] = patch
     return out, (top + cy - centre, left + cx - centre)
 
+
+def as_drawn(grey: np.ndarray) -> Prepared:
+    """Grey uint8 (H, W) -> 28×28 with the drawing kept where and how big it was drawn: the whole picture scaled
+    to the field (inverted if needed), nothing cropped, scaled up or centred. A digit drawn small or in a corner
+    stays small or in a corner, which MNIST's centred digits never are."""
+    x, inverted = ink(grey)
+    image = Image.fromarray(x.astype(np.float32)).resize((SIZE, SIZE), Image.Resampling.LANCZOS)  # mode "F"
+    out = np.clip(np.asarray(image), 0.0, 1.0)
+    out[out < INK] = 0.0  # Lanczos's faint ringing around a stroke is not ink
+    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+    box = (int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)) if rows.size else (0, 0)
+    return Prepared(np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8), inverted, box, (0.0, 0.0))

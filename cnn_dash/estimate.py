@@ -10,11 +10,19 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from cnn_dash.build import build_model
+from cnn_dash.data import normalize
+from cnn_dash.inference import placed
 from cnn_dash.limits import FULL_TRAIN_SET
+from cnn_dash.metrics import EVAL_BATCH
+from cnn_dash.scheduler import background_priority
 from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings
+from cnn_dash.sweep import SweepPlan
+from cnn_dash.train import make_optimizer
 
 TEST_SET = 10_000  # both datasets' full test sets
 MEASURE_S = 0.4  # time spent measuring one (net, batch), after one warm-up step
+RUN_START_S = 0.0  # a run's own start and end beyond its models' (measured: bench/bench_estimate.py)
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,11 @@ def step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec = Optimize
     key = (net, batch_size, optimizer, threads or None)
     if key not in _measured:
         out: list[StepTime] = []
-        worker = threading.Thread(target=lambda: out.append(_measure(net, batch_size, optimizer, threads or None)),
-                                  name="step-timer", daemon=True)
+        def measure() -> None:
+            background_priority()  # the priority a run trains at: on a busy server both get the same share
+            out.append(_measure(net, batch_size, optimizer, threads or None))
+
+        worker = threading.Thread(target=measure, name="step-timer", daemon=True)
         worker.start()
         worker.join()
         if not out:
@@ -67,29 +78,35 @@ def is_measured(settings: TrainSettings, models: tuple[ModelConfig, ...] | list[
 
 
 def _measure(net: NetSpec, batch_size: int, optimizer: OptimizerSpec, threads: int | None) -> StepTime:
-    from cnn_dash.build import build_model
-    from cnn_dash.train import make_optimizer
-
     if threads:
         torch.set_num_threads(threads)  # this thread's only (OpenMP: per OS thread), as the scheduler does
-    model = build_model(net)
+    start = time.perf_counter()
+    model = placed(build_model(net))  # as a run builds and places it (channels-last for a CNN)
     opt = make_optimizer(optimizer, model.parameters())
-    x = torch.rand(batch_size, *net.input_shape)  # (B, C, H, W)
+    pool = torch.randint(0, 256, (4 * batch_size, *net.input_shape[1:]), dtype=torch.uint8)  # (4B, H, W)
     y = torch.randint(0, 10, (batch_size,))
+    stats = (0.5, 0.25)
 
-    def train_step() -> None:
-        loss = F.cross_entropy(model(x), y)
+    def batch() -> torch.Tensor:  # as the loop makes one: uint8 images picked by index, then standardised
+        x = normalize(pool[torch.randperm(len(pool))[:batch_size]], stats)  # (B, 1, H, W)
+        return x if net.input_shape[0] == 1 else x.expand(-1, net.input_shape[0], -1, -1)
+
+    def train_step() -> None:  # as train._Model.step: forward, loss read, backward, step, right answers counted
+        logits = model(batch())
+        loss = F.cross_entropy(logits, y)
+        loss.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        int((logits.argmax(1) == y).sum())
 
-    start = time.perf_counter()
     train_step()  # warm-up: first-call allocations and kernel selection
-    first_s = time.perf_counter() - start
+    first_s = time.perf_counter() - start  # with the model's building: once per model and run
     train_s = _timed(train_step)
     model.eval()
+    size = min(EVAL_BATCH, len(pool))  # the test set is evaluated in batches of EVAL_BATCH
     with torch.inference_mode():
-        eval_s = _timed(lambda: model(x)) / batch_size
+        eval_s = _timed(lambda: model(normalize(pool[:size], stats)), most=5) / size
     return StepTime(train_s, eval_s, max(0.0, first_s - train_s))
 
 
@@ -117,7 +134,14 @@ def estimate_run(settings: TrainSettings, models: tuple[ModelConfig, ...] | list
         t = step_time(m.net, settings.batch_size, m.optimizer, threads)
         train_s += steps * t.train_step_s + t.start_s
         eval_s += evals * test_size * t.eval_image_s
-    return RunEstimate(train_s + eval_s, train_s, eval_s, steps)
+    return RunEstimate(RUN_START_S + train_s + eval_s, train_s, eval_s, steps)
+
+
+def estimate_sweep(plan: SweepPlan, train_size: int = FULL_TRAIN_SET, test_size: int = TEST_SET,
+                   threads: int | None = None) -> float:
+    """Estimated seconds for a data-efficiency sweep: its runs one after another."""
+    return sum(estimate_run(settings, plan.models, train_size, test_size, threads).seconds + RUN_START_S
+               for settings in plan.runs) - RUN_START_S
 
 
 def describe_seconds(seconds: float) -> str:

@@ -42,14 +42,14 @@ def before_run(settings: TrainSettings, models: list[ModelConfig] | tuple[ModelC
 
 
 def cnn_lost(models: tuple[ModelConfig, ...], results: dict[str, ModelResult]) -> bool:
-    """True when the best FC net's test accuracy is above the best CNN's (both evaluated)."""
-    def best(is_cnn: bool) -> float | None:
-        accs = [results[m.label].test_acc for m in models
-                if m.net.is_cnn == is_cnn and m.label in results and results[m.label].test_acc is not None]
-        return max(accs) if accs else None
-
-    cnn, fc = best(True), best(False)
-    return cnn is not None and fc is not None and fc > cnn
+    """True when the best FC net's test accuracy is above the best CNN's by TIE_POINTS or more (both evaluated):
+    what the Evaluation page's `verdict` calls a win; or when every CNN diverged and an FC net was evaluated."""
+    cnns = [results[m.label] for m in models if m.net.is_cnn and m.label in results]
+    fc_scored = any(m.label in results and results[m.label].test_acc is not None for m in models if not m.net.is_cnn)
+    if cnns and fc_scored and all(r.status == Status.DIVERGED for r in cnns):
+        return True  # every CNN diverged: the FC net wins whatever the CNNs' last evaluations said
+    lead = cnn_lead(models, {label: r.test_acc for label, r in results.items()})
+    return lead is not None and lead <= -TIE_POINTS
 
 
 def why_cnn_lost(settings: TrainSettings, models: tuple[ModelConfig, ...], results: dict[str, ModelResult],
@@ -57,6 +57,13 @@ def why_cnn_lost(settings: TrainSettings, models: tuple[ModelConfig, ...], resul
     """One sentence on why the FC net beat the CNN on this run and what to change; None if the CNN won."""
     if not cnn_lost(models, results):
         return None
+    return why_fc_won(settings, models, results, train_size)
+
+
+def why_fc_won(settings: TrainSettings, models: tuple[ModelConfig, ...], results: dict[str, ModelResult],
+               train_size: int) -> str:
+    """The rules behind `why_cnn_lost`, for a caller that has decided the FC net won (the Evaluation page, from its
+    own evaluation of the weights): the first rule that holds for this run, in one sentence."""
     cnns = [m for m in models if m.net.is_cnn]
     for m in cnns:
         r = results.get(m.label)
@@ -71,6 +78,10 @@ def why_cnn_lost(settings: TrainSettings, models: tuple[ModelConfig, ...], resul
     if warnings:
         return warnings[0]
     steps = steps_per_model(settings, train_size)
+    done = max((r.steps for r in results.values()), default=steps)
+    if any(r.status == Status.STOPPED for r in results.values()) and done < steps:
+        return (f"The run was stopped after {done:,} of its {steps:,} steps per model: too early for the CNN to pull "
+                f"ahead. Let a run finish to compare.")
     # SGD's effective step is lr / (1 - momentum); below SLOW_SGD a CNN without batch norm starts slowly.
     slow = [m for m in cnns if m.optimizer.name == "sgd" and m.optimizer.lr / (1 - m.optimizer.momentum) < SLOW_SGD
             and not any(layer.type.startswith("BatchNorm") for layer in m.net.layers)]
@@ -84,3 +95,138 @@ def why_cnn_lost(settings: TrainSettings, models: tuple[ModelConfig, ...], resul
                 f"images, or use a smaller batch.")
     return ("The FC net led on this run; the CNN usually pulls ahead with more training (epochs or images) or "
             "a better-suited learning rate. Start again from the page's defaults to compare.")
+
+
+POOLS = ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxPool1d", "AvgPool1d")
+TIE_POINTS = 0.1  # test accuracies within a tenth of a point (0.1%) tie
+
+
+def pools(m: ModelConfig) -> bool:
+    """True when the model has a pooling layer."""
+    return any(layer.type in POOLS for layer in m.net.layers)
+
+
+def best_pair(models: tuple[ModelConfig, ...] | list[ModelConfig],
+              accuracies: dict[str, float | None]) -> tuple[str, float, str, float] | None:
+    """(best CNN, its accuracy, best FC net, its accuracy) among the models with an accuracy; None without both."""
+    def best(is_cnn: bool) -> tuple[str, float] | None:
+        scored = [(m.label, accuracies[m.label]) for m in models
+                  if m.net.is_cnn == is_cnn and accuracies.get(m.label) is not None]
+        return max(scored, key=lambda item: item[1]) if scored else None
+
+    cnn, fc = best(True), best(False)
+    return (*cnn, *fc) if cnn and fc else None  # type: ignore[return-value]
+
+
+def cnn_lead(models: tuple[ModelConfig, ...] | list[ModelConfig], accuracies: dict[str, float | None]) -> float | None:
+    """The best CNN's test accuracy minus the best FC net's, in points (negative: the FC net leads)."""
+    pair = best_pair(models, accuracies)
+    return None if pair is None else 100 * (pair[1] - pair[3])
+
+
+def _lead_words(points: float) -> str:
+    if abs(points) < TIE_POINTS:
+        return "level (within 0.1 points)"
+    return f"{'the CNN' if points > 0 else 'the FC net'} ahead by {abs(points):.1f} points"
+
+
+def shuffle_verdict(real: float, shuffled: float) -> str:
+    """How the CNN's lead (points, `cnn_lead`) changed from real images to shuffled pixels, in one sentence that
+    holds for these two numbers: "the CNN's lead shrank from 6.0 to 2.0 points"."""
+    r, s = round(real, 1), round(shuffled, 1)
+    if r >= TIE_POINTS and s >= TIE_POINTS:
+        change = "shrank" if s < r else "grew" if s > r else "stayed"
+        amount = f"at {r:.1f} points" if s == r else f"from {r:.1f} to {s:.1f} points"
+        return f"the CNN's lead {change} {amount}."
+    if r >= TIE_POINTS and abs(s) < TIE_POINTS:
+        return f"the CNN's lead of {r:.1f} points is gone: the two are level (within 0.1 points)."
+    if r >= TIE_POINTS:
+        return f"the CNN's lead of {r:.1f} points turned into the FC net's lead of {-s:.1f} points."
+    return (f"on real images the CNN did not lead ({_lead_words(r)}), so this pair does not show the CNN's edge; "
+            f"shuffled: {_lead_words(s)}.")
+
+
+def verdict(models: tuple[ModelConfig, ...] | list[ModelConfig], accuracies: dict[str, float]) -> tuple[str, str]:
+    """(title, sentence) naming who wins on this run by test accuracy: the best CNN against the best FC net, or the
+    best model when the run has only one kind. Within 0.1 points is a tie."""
+    pair = best_pair(models, accuracies)
+    if pair is None:
+        top = max(accuracies, key=accuracies.__getitem__)
+        if len(accuracies) == 1:
+            return "one model's mistakes", f"On this run {top} scores {accuracies[top]:.1%}."
+        return "the best model on this run", f"On this run {top} scores best: {accuracies[top]:.1%}."
+    cnn, ca, fc, fa = pair
+    if abs(100 * (ca - fa)) < TIE_POINTS:
+        return ("on this run the CNN and the FC net tie",
+                f"On this run the CNN and the FC net tie: {cnn} {ca:.2%}, {fc} {fa:.2%}.")
+    if ca > fa:
+        return ("on this run the CNN wins",
+                f"On this run the CNN wins: {cnn} {ca:.2%} vs {fc} {fa:.2%} test accuracy.")
+    return ("on this run the FC net wins",
+            f"On this run the FC net wins: {fc} {fa:.2%} vs {cnn} {ca:.2%} test accuracy.")
+
+
+def shift_mechanism(models: tuple[ModelConfig, ...] | list[ModelConfig]) -> str:
+    """How the run's kinds of model see a moved image (architecture facts, no result): pooling named only for the
+    CNNs that have it."""
+    cnns = [m for m in models if m.net.is_cnn]
+    text = ("Each test image is moved by 0, 1, 2… pixels up, down, left and right (the edge fills with black) and "
+            "every model classifies it again. An FC net has one weight per pixel position, so a moved digit meets "
+            "other weights")
+    if cnns:
+        text += "; a CNN slides the same kernels over every position"
+        pooled = [m.label for m in cnns if pools(m)]
+        if pooled:
+            text += f", and pooling ({', '.join(pooled)}) keeps a feature's strongest or mean answer over a window"
+    return text + "."
+
+
+def shift_reading(models: tuple[ModelConfig, ...] | list[ModelConfig], unshifted: dict[str, float],
+                  shifted: dict[str, float], pixels: int) -> str:
+    """What this run's shift curves show at `pixels`: every model's accuracy and its drop, and which kind dropped
+    less (best CNN against best FC net by unshifted accuracy)."""
+    kinds = {m.label: "CNN" if m.net.is_cnn else "FC net" for m in models}
+    ranked = sorted(shifted, key=lambda label: -shifted[label])
+    parts = [f"{label} ({kinds.get(label, 'model')}) {shifted[label]:.1%}, "
+             f"{100 * (shifted[label] - unshifted[label]):+.1f} points" for label in ranked]
+    text = f"Moved by {pixels} px: " + " · ".join(parts) + "."
+    pair = best_pair(models, unshifted)
+    if pair is None:
+        return text
+    cnn, fc = pair[0], pair[2]
+    cnn_drop, fc_drop = 100 * (unshifted[cnn] - shifted[cnn]), 100 * (unshifted[fc] - shifted[fc])
+    if abs(cnn_drop - fc_drop) < TIE_POINTS:
+        return text + f" {cnn} and {fc} lost as much as each other."
+    better, worse = (cnn, fc) if cnn_drop < fc_drop else (fc, cnn)
+    return text + (f" {better} lost {min(cnn_drop, fc_drop):.1f} points, {worse} {max(cnn_drop, fc_drop):.1f}: "
+                   f"here the {kinds[better]} copes better with a moved image.")
+
+
+HOLDS = 0.5  # a model still reads at least half the moved or shrunk digits: it holds
+FAILS_GAP = 10.0  # points between the two kinds for one to be said to hold where the other fails
+
+
+def placement_reading(models: tuple[ModelConfig, ...] | list[ModelConfig],
+                      accuracies: dict[str, dict[str, float]]) -> str:
+    """What this run's models score on test digits moved off-centre or shrunk (placement.placement_accuracy), and
+    the one conclusion those numbers support: the CNN holds where the FC net fails, both fail, or neither."""
+    pair = best_pair(models, {label: next(iter(accs.values())) for label, accs in accuracies.items()})
+    if pair is None:
+        return ""
+    cnn, fc = pair[0], pair[2]
+    places = list(accuracies[cnn])
+    parts = [f"{place}, {accuracies[cnn][place]:.0%} and {accuracies[fc][place]:.0%}" for place in places]
+    text = f"On this run's test digits, {cnn} (CNN) and {fc} (FC net) score: " + "; ".join(parts) + "."
+    moved = places[1:]
+    cnn_holds = all(accuracies[cnn][p] >= HOLDS and 100 * (accuracies[cnn][p] - accuracies[fc][p]) >= FAILS_GAP
+                    for p in moved)
+    both_fail = all(accuracies[cnn][p] < HOLDS and accuracies[fc][p] < HOLDS for p in moved)
+    if cnn_holds:
+        return text + (" The CNN holds where the FC net fails: tick *Keep my drawing where and how big I drew it* "
+                       "and draw small or off-centre to see it in your own hand.")
+    if both_fail:
+        return text + (" Both fail on a digit that is off-centre or small: centring and scaling it, as MNIST was "
+                       "made, is what lets them read a drawing. Tick *Keep my drawing where and how big I drew it* "
+                       "to see it in your own hand.")
+    return text + (" Neither kind holds throughout: tick *Keep my drawing where and how big I drew it* and compare "
+                   "them on your own drawing.")

@@ -58,6 +58,9 @@ def predict(model: nn.Module, images: torch.Tensor, stats: Stats | Dataset,
     """Class probabilities and predictions of `model` on uint8 images (N, H, W), with the training's `stats`.
     A run's models come placed (inference.placed: channels-last for a CNN on a CPU, up to twice as fast)."""
     logits = batched_logits(model, images, stats, batch_size)
+    # A diverged model's last finite weights can still overflow its logits: ±inf and NaN become the largest finite
+    # numbers and 0, so every probability, confidence and prediction is a number (never "nan%").
+    logits = torch.nan_to_num(logits.float())
     return Predictions(probs=torch.softmax(logits, dim=1).numpy(), preds=logits.argmax(dim=1).numpy())
 
 

@@ -46,14 +46,15 @@ class Progress:
     step: int
     total_steps: int
     epoch: float  # step / steps per epoch
-    train_loss: float | None  # mean over the batches since this model's previous record (None: no batch)
-    train_acc: float | None
+    train_loss: float | None  # mean over this epoch's training images so far (None: none yet); see train_images
+    train_acc: float | None  # share right of the same images, each counted when its batch was stepped on
     samples_per_s: float  # the run's training samples (all models) per second of wall time, so far
     elapsed_s: float  # the run's wall time since its first step
     test_loss: float | None = None
     test_acc: float | None = None
     note: str = ""  # why a model diverged, in words
     status: Status = Status.TRAINING  # a model's last record says how it ended: finished, stopped, diverged
+    train_images: int = 0  # the images train_loss and train_acc are over: this epoch's so far (all of it at its end)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ METRICS = ("test_acc", "test_loss", "train_acc", "train_loss")
 
 def metric_at_epoch(history: list[Progress], label: str, epoch: int, metric: str = "test_acc") -> float | None:
     """One model's `metric` from its record at the end of whole epoch `epoch` (None: no such record, e.g. the
-    run stopped before it). Train metrics are those of the last report interval before that epoch's end."""
+    run stopped before it). Train metrics there are over all of that epoch's images."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)} (got {metric!r})")
     for p in history:

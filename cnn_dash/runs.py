@@ -28,8 +28,9 @@ from cnn_dash.store import RunStore, StoredRun
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
 FLUSH_S = 2.0  # a training run's new records reach the store at least this often (a crash loses at most these)
-CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc",
-              "samples_per_s", "elapsed_s", "status")
+# The train columns are over the epoch's images so far (all of the epoch's at its end), as many as the last column.
+CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss_epoch_so_far", "train_acc_epoch_so_far", "test_loss",
+              "test_acc", "samples_per_s", "elapsed_s", "status", "train_images_epoch_so_far")
 
 
 class Training:
@@ -352,5 +353,5 @@ class Run:
         writer.writerow(CSV_FIELDS)
         for p in list(self.history):
             writer.writerow([self.name, p.label, p.step, f"{p.epoch:.4f}", p.train_loss, p.train_acc,
-                             p.test_loss, p.test_acc, f"{p.samples_per_s:.1f}", f"{p.elapsed_s:.3f}", p.status])
+                             p.test_loss, p.test_acc, f"{p.samples_per_s:.1f}", f"{p.elapsed_s:.3f}", p.status, p.train_images])
         return out.getvalue()

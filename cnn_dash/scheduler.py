@@ -25,7 +25,6 @@ import torch
 
 from cnn_dash.data import load_dataset
 from cnn_dash.device import default_device
-from cnn_dash.estimate import estimate_run
 from cnn_dash.limits import Limits, LimitError, check_run, default_limits
 from cnn_dash.records import Status, SweepTag, summarize
 from cnn_dash.run_key import run_key
@@ -278,6 +277,8 @@ def concurrency(device: str, cores: int) -> int:
 
 def estimated_seconds(training: Training, threads: int) -> float:
     """A training's estimated wall time on this machine (cnn_dash.estimate), on its dataset's sizes."""
+    from cnn_dash.estimate import estimate_run  # here: cnn_dash.estimate imports this module (background_priority)
+
     dataset = training.dataset or load_dataset(training.settings.dataset, source=training.settings.source)
     return estimate_run(training.settings, training.models, len(dataset.train_labels), len(dataset.test_labels),
                         threads=threads).seconds

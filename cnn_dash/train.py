@@ -117,7 +117,8 @@ class _Model:
         self.status, self.note = Status.TRAINING, ""
         self.steps, self.samples, self.seconds = 0, 0, 0.0  # in all; seconds of this model's own steps
         self.first_loss: float | None = None  # the loss of its first step, at its initial weights
-        self.loss_sum, self.correct, self.seen = 0.0, 0, 0  # since the last record
+        self.loss_sum, self.correct, self.seen = 0.0, 0, 0  # since the last record (the divergence check)
+        self.epoch_loss, self.epoch_correct, self.epoch_seen = 0.0, 0, 0  # over this epoch's images so far
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """One optimizer step on (x, y); a loss that is not finite marks the model diverged, weights untouched."""
@@ -136,9 +137,15 @@ class _Model:
         if self.schedule is not None:
             self.schedule.step()
         self.steps, self.samples, self.seen = self.steps + 1, self.samples + len(y), self.seen + len(y)
-        self.loss_sum += value * len(y)
-        self.correct += int((logits.argmax(1) == y).sum())
+        correct = int((logits.argmax(1) == y).sum())
+        self.loss_sum, self.correct = self.loss_sum + value * len(y), self.correct + correct
+        self.epoch_loss, self.epoch_correct = self.epoch_loss + value * len(y), self.epoch_correct + correct
+        self.epoch_seen += len(y)
         self.seconds += time.perf_counter() - start
+
+    def new_epoch(self) -> None:
+        """Start the running train metrics again: they cover the current epoch's images only."""
+        self.epoch_loss, self.epoch_correct, self.epoch_seen = 0.0, 0, 0
 
     def check(self, test: tuple[float, float] | None) -> None:
         """Mark a blow-up in finite numbers (the mean loss since the last record far above the first loss) as
@@ -154,12 +161,14 @@ class _Model:
 
     def record(self, per_epoch: int, total_steps: int, elapsed: float, test: tuple[float, float] | None,
                status: Status) -> Progress:
-        """A record of the steps since the previous one (the sums start again)."""
-        train = (self.loss_sum / self.seen, self.correct / self.seen) if self.seen else (None, None)
+        """A record: train loss and accuracy over this epoch's images so far (at the epoch's end, over all of
+        them, as Keras and the seed tutorials report them); the sums since the previous record start again."""
+        seen = self.epoch_seen
+        train = (self.epoch_loss / seen, self.epoch_correct / seen) if seen else (None, None)
         self.loss_sum, self.correct, self.seen = 0.0, 0, 0
         speed = self.samples / self.seconds if self.seconds else 0.0
         return Progress(self.label, self.steps, total_steps, self.steps / per_epoch, *train, speed, elapsed,
-                        *(test or (None, None)), note=self.note, status=status)
+                        *(test or (None, None)), note=self.note, status=status, train_images=seen)
 
 
 class Trainer:
@@ -220,6 +229,8 @@ class Trainer:
             module.train()
         for order in epoch_orders(s, len(train_y)):
             order = order.to(dev)
+            for m in models:
+                m.new_epoch()
             for b in range(per_epoch):
                 idx = order[b * size:(b + 1) * size]
                 x, y = normalize(train_x[idx], d.stats), train_y[idx]  # (B, 1, 28, 28), (B,)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.benches import BENCHES, run_bench
+from tests.benches import BENCHES, ROOT, run_bench
 
 NUMBER = r"[\d.,]+"
 # bench -> (its tiny arguments, the figures it must print: one pattern per line of interest)
@@ -30,11 +30,15 @@ SMOKE = {
                  rf"interaction p95 < 2 s \(server part\) +{NUMBER} s +(PASS|MISS)",
                  rf"peak server memory < 2 GB +{NUMBER} GB", rf"this client {NUMBER} s")),
 }
-OWN_FILE = {"load_test": "tests/test_bench_load_test_smoke.py"}
+# Benches smoke-tested in a file of their own (Chromium, or their code path run in process).
+OWN_FILE = {"load_test": "tests/test_bench_load_test_smoke.py", "bench_estimate": "tests/test_benches.py",
+            "bench_redraw": "tests/test_benches.py", "bench_lesson": "tests/test_browser_lesson.py"}
 
 
 def test_every_bench_has_a_smoke_test():
     assert sorted([*SMOKE, *OWN_FILE]) == BENCHES
+    for bench, test_file in OWN_FILE.items():
+        assert bench in (ROOT / test_file).read_text(), f"{test_file} does not exercise bench/{bench}.py"
 
 
 @pytest.mark.parametrize("name", sorted(SMOKE))

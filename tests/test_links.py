@@ -72,7 +72,7 @@ def test_settings_round_trip_through_the_link(page, settings, bind, monkeypatch)
 def test_shapes_link_opens_network_mode_with_its_input():
     at = open_with(SHAPES, {"shp_mode": "Network", "shp_preset": "LeNet-5", "shp_net_h": "32", "shp_net_w": "32"})
     assert at.radio(key="shp_mode").value == "Network" and at.selectbox(key="shp_preset").value == "LeNet-5"
-    table = [df.value for df in at.dataframe if "receptive field" in df.value.columns][0]
+    table = [df.value for df in at.table if "receptive field" in df.value.columns][0]
     assert table["output shape"].iloc[0] == "6×32×32"  # the preset pads its first 5×5 conv by 2
 
 
@@ -238,3 +238,20 @@ def check_applied_or_refused(at: AppTest, query: dict, step: int) -> None:
             assert w.value == int(raw.strip()), (step, key, raw, w.value)
         else:
             assert str(w.value) == raw, (step, key, raw, w.value)
+
+
+def test_a_typed_value_is_explained_at_the_train_button_never_as_a_bad_link():
+    """A value typed in the form reaches the URL through the binding; it came from no link, so no link banner: the
+    reason Train is off is shown under the buttons, and the widget keeps what was typed."""
+    at = open_with(TRAINING, {})
+    at.number_input(key="train_epochs").set_value(0).run()
+    for _ in range(2):  # the rerun after the URL holds the typed value too
+        assert not at.exception
+        warnings = [w.value for w in at.warning]
+        assert not any("This link has settings" in w for w in warnings), warnings
+        assert any(w.startswith("**Train is off:**") and "poch" in w for w in warnings), warnings
+        assert at.button(key="train_start").disabled and widget(at, "train_epochs").value == 0
+        at.query_params["train_epochs"] = "0"  # as the browser's URL holds it
+        at.run()
+    fresh = open_with(TRAINING, {"train_epochs": "0"})  # the same value in a link: the link banner
+    assert any("This link has settings" in w.value for w in fresh.warning)

@@ -58,7 +58,8 @@ def test_a_run_trains_in_the_background_and_keeps_everything(scheduler):
     # curves CSV: one row per record, numbers as recorded
     rows = list(csv.DictReader(io.StringIO(run.curves_csv())))
     assert len(rows) == len(run.history)
-    assert [float(r["train_loss"]) for r in rows] == [p.train_loss for p in run.history]
+    assert [float(r["train_loss_epoch_so_far"]) for r in rows] == [p.train_loss for p in run.history]
+    assert [int(r["train_images_epoch_so_far"]) for r in rows] == [p.train_images for p in run.history]
     assert rows[-1]["status"] == "finished" and run.classes == tuple(str(d) for d in range(10))
 
 

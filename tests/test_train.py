@@ -34,7 +34,7 @@ def curves(history):
     """Per model, every record without its timing fields."""
     out: dict[str, list[tuple]] = {}
     for p in history:
-        out.setdefault(p.label, []).append(tuple(v for k, v in vars(p).items() if k not in TIMING))
+        out.setdefault(p.label, []).append({k: v for k, v in vars(p).items() if k not in TIMING})
     return out
 
 
@@ -51,7 +51,7 @@ def test_identical_seeds_give_identical_curves_and_weights():
     first, second = Trainer(SMALL, PAIR), Trainer(SMALL, PAIR)
     a, b = curves(first), curves(second)
     assert a == b and set(a) == {"CNN", "FC"}
-    assert a["FC"][-1][-1] == "finished" and len(a["CNN"]) > 2
+    assert a["FC"][-1]["status"] == "finished" and len(a["CNN"]) > 2
     for label in a:
         for (k, v), w in zip(first.modules[label].state_dict().items(), second.modules[label].state_dict().values()):
             assert torch.equal(v, w), (label, k)
@@ -228,3 +228,23 @@ def test_the_core_does_not_import_streamlit():
     code = ("import sys, cnn_dash.train, cnn_dash.runs, cnn_dash.scheduler, cnn_dash.limits, cnn_dash.plots.curves; "
             "assert 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_train_accuracy_is_over_the_epochs_images_so_far_and_over_the_whole_epoch_at_its_end():
+    """The oracle: every training forward's answers on its batch (hooked), against the labels of the seeded order."""
+    trainer = Trainer(SMALL, PAIR[:1])
+    answers: list[torch.Tensor] = []
+    trainer.modules["CNN"].register_forward_hook(
+        lambda mod, args, out: answers.append(out.argmax(1)) if mod.training else None)
+    history = list(trainer)
+    labels = trainer.data.train_labels
+    right = []
+    for e, order in enumerate(epoch_orders(SMALL, 400)):
+        for b in range(8):
+            right.append((answers[e * 8 + b] == labels[order[b * 50:(b + 1) * 50]]).sum().item())
+    for p in history:
+        epoch_start = 8 if p.step > 8 else 0  # 8 steps of 50 per epoch
+        assert p.train_images == 50 * (p.step - epoch_start), p
+        assert p.train_acc == pytest.approx(sum(right[epoch_start:p.step]) / p.train_images), p
+    ends = [p for p in history if p.epoch in (1.0, 2.0)]
+    assert [p.train_images for p in ends] == [400, 400]  # at each epoch's end: all of that epoch's images

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash.scheduler import Scheduler
+from cnn_dash.plots.curves import FULL_ACC_RANGE
 from cnn_dash.ui.training import CURVES_KEY, REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 
@@ -65,10 +66,13 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
         assert acc == f"{results[label].test_acc:.2%}"
     assert len(at.get("plotly_chart")) == 1  # the run's curves (an overlay needs two runs)
     assert not at.button(key="train_start").disabled
-    drawn, _, figure = at.session_state[CURVES_KEY][run.id]
+    drawn, figure = at.session_state[CURVES_KEY][run.id]
     assert drawn == len(run.history)  # an ended run's curves show every record
+    # on the axes it had from its first record: every epoch of the run, 0-100%, the run's fixed loss range
+    assert tuple(figure.layout.xaxis.range) == tuple(figure.layout.xaxis2.range) == (0, run.settings.epochs)
+    assert tuple(figure.layout.yaxis2.range) == FULL_ACC_RANGE
     at.run()
-    assert at.session_state[CURVES_KEY][run.id][2] is figure  # and are not built again without new records
+    assert at.session_state[CURVES_KEY][run.id][1] is figure  # and are not built again without new records
 
 
 def test_switching_pages_mid_run_neither_stops_nor_loses_it_and_stop_keeps_the_weights(at):

@@ -2,18 +2,26 @@
 convolution playground's image and kernel pickers."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnn_dash import drawing, features, inference, playground
+from cnn_dash import drawing, features, hints, inference, placement, playground
 from cnn_dash.data import Dataset
+from cnn_dash.estimate import describe_seconds, estimate_run, is_measured
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.drawing import grid_figure, probabilities_figure
+from cnn_dash.presets import quick_demo
 from cnn_dash.runs import Run
+from cnn_dash.scheduler import scheduler
+from cnn_dash.ui.dataset import selected_dataset
 
 DRAWN_KEY = "_draw_image"  # the last prepared 28×28 input (uint8), for the playground; no widget uses it
+UPLOAD_KEY = "_draw_upload"  # (uploaders replaced so far, why the last picture was refused); no widget uses it
+STROKES_KEY = "_draw_strokes"  # the drawing the canvas redraws after Undo or Clear; no widget uses it
 CANVAS_PX = 280  # 10 screen pixels per MNIST pixel; fits a phone's width
 SOURCES = ("Draw", "Upload a picture")
 CUSTOM = {"Your own 3×3": 3, "Your own 5×5": 5}
@@ -24,23 +32,66 @@ def thing(dataset: str | None) -> str:
     return {"MNIST": "digit", "FashionMNIST": "garment"}.get(dataset or "", "digit or garment")
 
 
-def invitation(dataset: str | None) -> str:
-    """The line that says why to draw: for this dataset only."""
-    if dataset == "FashionMNIST":
-        return ("An FC net that scores well on Fashion-MNIST's centred test images often fails on a garment you "
-                "photograph off-centre, while a CNN copes better: upload one and see.")
-    return ("An FC net that scores 98% on MNIST's test set often fails on a digit you draw, while a CNN gets it "
-            "right: draw one and see.")
+PLACEMENT_KEY = "_draw_placement"  # (run id, status) -> placement accuracies; no widget uses it
+
+
+def invitation(run: Run | None) -> str:
+    """The line that says why to draw, from the chosen run's own numbers: its models on test images moved
+    off-centre and shrunk (placement.placement_accuracy, read by hints.placement_reading)."""
+    if run is None:
+        return f"Draw a {thing(None)} and see what every model of a finished run makes of it."
+    if run.settings.permute_pixels:  # its models see shuffled pixels: a moved digit is not the lesson here
+        return (f"Draw a {thing(run.settings.dataset)}: this run shuffled its pixels, and your input is shuffled the "
+                "same way.")
+    cache: dict = st.session_state.setdefault(PLACEMENT_KEY, {})
+    key = (run.id, run.status)
+    if key not in cache:
+        cache.clear()
+        with st.spinner("Scoring every model on test images moved off-centre and shrunk…"):
+            images, labels = run.dataset.test_images, run.dataset.test_labels
+            cache[key] = placement.placement_accuracy(run.trained_models(), images, labels,
+                                                      lambda batch: inference.model_input(batch, run.settings))
+    return hints.placement_reading(run.models, cache[key])
+
+
+def quick_demo_time() -> str:
+    """The Quick demo's estimated time on this server and its data ("about 9 s"), as the Training page estimates it."""
+    dataset = selected_dataset()
+    settings, models = quick_demo(dataset.name if dataset is not None else "MNIST")
+    train_size, test_size = (len(dataset.train_labels), len(dataset.test_labels)) if dataset else (60_000, 10_000)
+    threads = scheduler().threads_per_run
+    timing = nullcontext() if is_measured(settings, models, threads) else st.spinner("Timing a few training steps…")
+    with timing:
+        seconds = estimate_run(settings, models, train_size, test_size, threads=threads).seconds
+    return describe_seconds(seconds)
+
+
+def _undo(drawing: dict) -> None:
+    """Redraw the canvas without its last stroke."""
+    st.session_state[STROKES_KEY] = dict(drawing, objects=drawing["objects"][:-1])
+
+
+def _clear() -> None:
+    # An empty drawing that differs from the last one, so that the canvas redraws even after a second Clear.
+    st.session_state[STROKES_KEY] = {"objects": [], "cleared": st.session_state.get(STROKES_KEY, {}).get("cleared", 0) + 1}
 
 
 def canvas_grey(dataset: str | None = None) -> np.ndarray | None:
-    """The drawing canvas; its picture in grey (H, W) uint8, or None while nothing is drawn."""
-    st.caption(f"Draw one {thing(dataset)} with the mouse or a finger, as large as the box. The toolbar that appears "
-               "above the box undoes a stroke or clears it all (bin icon).")
+    """The drawing canvas, with Undo and Clear buttons a thumb can hit (the canvas's own toolbar shows only on
+    hover, which a phone does not have); its picture in grey (H, W) uint8, or None while nothing is drawn."""
+    st.caption(f"Draw one {thing(dataset)} with the mouse or a finger, as large as the box.")
     result = st_canvas(stroke_width=20, stroke_color="#000000", background_color="#FFFFFF", height=CANVAS_PX,
-                       width=CANVAS_PX, drawing_mode="freedraw", return_image_data=True, key="draw_canvas")
+                       width=CANVAS_PX, drawing_mode="freedraw", return_image_data=True, key="draw_canvas",
+                       initial_drawing=st.session_state.get(STROKES_KEY))
+    drawing_now = result.json_data or {}
+    strokes = drawing_now.get("objects") or []
+    with st.container(horizontal=True):
+        st.button("Undo", icon=":material/undo:", key="draw_undo", on_click=_undo, args=(drawing_now,),
+                  disabled=not strokes, help="Take back the last stroke.")
+        st.button("Clear", icon=":material/delete:", key="draw_clear", on_click=_clear, disabled=not strokes,
+                  help="Start again on an empty canvas.")
     data = result.image_bytes  # PNG bytes; None until the browser has sent a drawing (and always in AppTest)
-    if not data:
+    if not data or not strokes:
         return None
     try:  # what the browser sends is checked like an upload: a page must not trust its own component
         grey = drawing.decode_upload(data)
@@ -52,17 +103,25 @@ def canvas_grey(dataset: str | None = None) -> np.ndarray | None:
 
 def upload_grey(dataset: str | None = None) -> np.ndarray | None:
     """A file uploader for one PNG or JPEG, validated with Pillow; grey (H, W) uint8, or None. Never saved."""
+    count, refused = st.session_state.get(UPLOAD_KEY, (0, None))
+    key = "draw_upload" if count == 0 else f"draw_upload_{count}"
     upload = st.file_uploader(f"A PNG or JPEG picture of one {thing(dataset)}, at most {drawing.MAX_UPLOAD_MB} MB",
-                              type=["png", "jpg", "jpeg"], max_upload_size=drawing.MAX_UPLOAD_MB, key="draw_upload")
+                              type=["png", "jpg", "jpeg"], max_upload_size=drawing.MAX_UPLOAD_MB, key=key)
     if upload is None:
+        if refused:
+            st.error(refused)
         st.caption("Dark ink on white paper or light ink on black both work; crop close to the object. The "
                    "picture stays in memory for this page only and is never stored.")
         return None
     try:
-        return drawing.decode_upload(upload.getvalue())
+        grey = drawing.decode_upload(upload.getvalue())
     except drawing.DrawingError as exc:
-        st.error(str(exc))
-        return None
+        # Dropped from the list: a fresh uploader replaces this one, with the reason, so that the next picture
+        # is not listed beside the refused one.
+        st.session_state[UPLOAD_KEY] = (count + 1, f"{upload.name} was not used: {exc}")
+        st.rerun()
+    st.session_state[UPLOAD_KEY] = (count, None)  # a picture that passed: the last refusal is old news
+    return grey
 
 
 def input_picture(dataset: str | None) -> np.ndarray | None:
@@ -74,10 +133,18 @@ def input_picture(dataset: str | None) -> np.ndarray | None:
     return canvas_grey(dataset) if source == SOURCES[0] else upload_grey(dataset)
 
 
-def prepare(grey: np.ndarray) -> drawing.Prepared | None:
-    """The MNIST recipe applied to a picture; a picture with nothing on it is explained, not an error."""
+def keep_as_drawn() -> bool:
+    """The choice to skip MNIST's centring and scaling, so a digit drawn small or off-centre stays so."""
+    return st.checkbox("Keep my drawing where and how big I drew it (no centring or scaling)", key="draw_keep",
+                       help="MNIST's digits are centred and scaled to 20×20, and your drawing is too unless you tick "
+                            "this: then the whole box is shrunk to 28×28 as it is.")
+
+
+def prepare(grey: np.ndarray, keep: bool = False) -> drawing.Prepared | None:
+    """The MNIST recipe applied to a picture (or, with `keep`, the picture kept as drawn); a picture with nothing
+    on it is explained, not an error."""
     try:
-        prepared = drawing.to_mnist(grey)
+        prepared = drawing.as_drawn(grey) if keep else drawing.to_mnist(grey)
     except drawing.DrawingError as exc:
         st.warning(str(exc))
         return None
@@ -85,15 +152,19 @@ def prepare(grey: np.ndarray) -> drawing.Prepared | None:
     return prepared
 
 
-def show_input(prepared: drawing.Prepared, run: Run | None) -> None:
+def show_input(prepared: drawing.Prepared, run: Run | None, keep: bool = False) -> None:
     """The 28×28 input the models get, with what was done to make it."""
     images, captions = [prepared.image], ["the 28×28 input"]
     if run is not None and run.settings.permute_pixels:
         images.append(inference.as_seen(prepared.image, run.settings))
         captions.append("shuffled: what the run sees")
     st.plotly_chart(plots.gallery_figure(np.stack(images), captions, columns=2), width="stretch", key="draw_input")
-    steps = ["inverted to light ink on black" if prepared.inverted else "kept light ink on black",
-             f"the object's box scaled to {prepared.box[0]}×{prepared.box[1]} pixels (longest side 20)",
+    ink = "inverted to light ink on black" if prepared.inverted else "kept light ink on black"
+    if keep:
+        st.caption(f"As you drew it: {ink}; the whole box shrunk to 28×28, so the drawing covers "
+                   f"{prepared.box[0]}×{prepared.box[1]} pixels where you drew it (MNIST's digits: 20, centred).")
+        return
+    steps = [ink, f"the object's box scaled to {prepared.box[0]}×{prepared.box[1]} pixels (longest side 20)",
              "centred by its centre of mass in 28×28"]
     st.caption("As MNIST was made: " + "; ".join(steps) + ".")
 
@@ -104,6 +175,10 @@ def predictions(run: Run, image: np.ndarray) -> None:
     classes = run.classes
     kinds = {m.label: "CNN" if m.net.is_cnn else "FC net" for m in run.models}
     for label, p in probs.items():
+        if not np.isfinite(p).all():  # a diverged model's outputs
+            st.markdown(f"**{label}** ({kinds.get(label, 'model')}) gives no answer: its outputs are not finite "
+                        "numbers (it diverged).")
+            continue
         best = int(np.argmax(p))
         st.markdown(f"**{label}** ({kinds.get(label, 'model')}) says **{classes[best]}** — {p[best]:.0%} sure.")
     st.plotly_chart(probabilities_figure(probs, classes), width="stretch", key="draw_probabilities")

@@ -11,7 +11,7 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 from streamlit.errors import StreamlitPageNotFoundError
 
-from cnn_dash import features, inference, metrics, shift
+from cnn_dash import features, hints, inference, metrics, shift
 from cnn_dash.library import library
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.shift import shift_figure, shift_frame
@@ -133,29 +133,16 @@ def run_evaluation(run: Run) -> tuple[metrics.Evaluation, np.ndarray]:
     return cache[key]
 
 
-def verdict(evaluation: metrics.Evaluation) -> tuple[str, str]:
-    """(title, sentence) naming the model that wins on this run by test accuracy: the best CNN against the best
-    FC net, or the best model when the run has only one kind. Equal to 0.1% is a tie."""
-    best = lambda results: max(results, key=lambda r: r.report.accuracy)  # noqa: E731
-    cnns = [r for r in evaluation.results if r.is_cnn]
-    fcs = [r for r in evaluation.results if not r.is_cnn]
-    if not cnns or not fcs:
-        top = best(evaluation.results)
-        if len(evaluation.results) == 1:
-            return "one model's mistakes", f"On this run {top.label} scores {top.report.accuracy:.1%}."
-        return "the best model on this run", f"On this run {top.label} scores best: {top.report.accuracy:.1%}."
-    cnn, fc = best(cnns), best(fcs)
-    ca, fa = cnn.report.accuracy, fc.report.accuracy
-    if round(ca * 1000) == round(fa * 1000):
-        return ("on this run the CNN and the FC net tie",
-                f"On this run the CNN and the FC net tie: {cnn.label} {ca:.1%}, {fc.label} {fa:.1%}.")
-    if ca > fa:
-        return ("on this run the CNN wins",
-                f"On this run the CNN wins: {cnn.label} {ca:.1%} vs {fc.label} {fa:.1%} test accuracy.")
-    return ("on this run the FC net wins",
-            f"On this run the FC net wins: {fc.label} {fa:.1%} vs {cnn.label} {ca:.1%} test accuracy. A CNN usually "
-            "pulls ahead with more training (more epochs or images) or a learning rate that suits it; see the hints "
-            "on the Training page for why.")
+def verdict(evaluation: metrics.Evaluation, run: Run) -> tuple[str, str]:
+    """(title, sentence) naming the model that wins on this run by its evaluated test accuracy (hints.verdict);
+    when the FC net wins, why, by the Training page's own rules (hints.why_fc_won)."""
+    accuracies = {r.label: r.report.accuracy for r in evaluation.results}
+    models = [m for m in run.models if m.label in accuracies]
+    title, sentence = hints.verdict(models, accuracies)
+    lead = hints.cnn_lead(models, accuracies)
+    if lead is not None and lead <= -hints.TIE_POINTS:
+        sentence += " " + hints.why_fc_won(run.settings, run.models, run.results, len(run.dataset.train_labels))
+    return title, sentence
 
 
 CONFUSED_CLASSES = {  # where models usually part ways, per dataset
@@ -312,10 +299,7 @@ def csv_download(label: str, frame: pd.DataFrame, file_name: str, key: str) -> N
 def shift_section(run: Run) -> None:
     """Shift robustness: every model's test accuracy on test images moved by 0…k pixels, as curves on one chart."""
     st.subheader("Shift robustness")
-    st.caption("Each test image is moved by 0, 1, 2… pixels up, down, left and right (the edge fills with "
-               "black) and every model classifies it again: a CNN with pooling uses the same kernels at every "
-               "position, so its accuracy falls slowly, while an FC net has one weight per pixel position and "
-               "falls off.")
+    st.caption(hints.shift_mechanism(run.models))
     max_shift = st.slider("Largest shift (pixels)", 1, 8, 4, key="eval_max_shift")
     cache: dict = st.session_state.setdefault(SHIFT_CACHE_KEY, {})
     key = (run.id, run.status, max_shift)
@@ -333,10 +317,10 @@ def shift_section(run: Run) -> None:
     shown = min(shift.SUBSET, len(run.dataset.test_labels))
     per_class = shown // len(run.classes)
     at = min(3, max_shift)
-    ranked = sorted(curves, key=lambda c: -c.at(at))
-    st.caption(f"At {at} px: " + " · ".join(f"{c.label} {c.at(at):.1%}" for c in ranked)
-               + f" (computed in {seconds:.1f} s on {shown:,} test images: {per_class} of each class, the same "
-                 "ones every time, so that the curve takes seconds, not a minute).")
+    reading = hints.shift_reading(run.models, {c.label: c.at(0) for c in curves}, {c.label: c.at(at) for c in curves},
+                                  at)
+    st.caption(f"{reading} (Computed in {seconds:.1f} s on {shown:,} test images: {per_class} of each class, the "
+               "same ones every time, so that the curve takes seconds, not a minute.)")
     frame = shift_frame(curves)
     with st.expander("Accuracy per direction"):
         table(frame.style.format({c: "{:.1%}" for c in frame.columns[2:]}), hide_index=True)

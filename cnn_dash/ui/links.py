@@ -112,6 +112,20 @@ def seeding_value(key: str) -> list[str]:
     return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
+def _typed_here(key: str, raw: Sequence[str], write: Callable[[Any], str]) -> bool:
+    """True when the URL's value is the one the widget holds in this session: the binding wrote it from what the
+    visitor typed, so it came from no link (the page explains a typed value itself; the widget keeps it)."""
+    if key not in st.session_state or len(raw) != 1:
+        return False
+    value = st.session_state[key]
+    if raw[0] in (write(value), str(value)):
+        return True
+    try:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and float(raw[0]) == float(value)
+    except ValueError:
+        return False
+
+
 def to_query(value: Any) -> str:
     """A widget value as the URL writes it: true/false, 3 (not 3.0), an option's label."""
     if isinstance(value, bool):
@@ -198,7 +212,7 @@ class PageLink:
         # never reaches Streamlit's seeding.
         bind = HAS_BIND
         for raw in (st.query_params.get_all(key), seeding_value(key) if HAS_BIND else []):
-            if not raw:
+            if not raw or _typed_here(key, raw, write):
                 continue
             try:
                 value = parse(raw)

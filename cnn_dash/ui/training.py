@@ -5,8 +5,6 @@ threads, so a rerun, a page switch or a Stop click never blocks on training.
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import replace
 from typing import Callable
 
@@ -19,7 +17,7 @@ from cnn_dash.data import TITLES
 from cnn_dash.estimate import describe_seconds
 from cnn_dash.library import library, owner_key
 from cnn_dash.limits import check_run, default_limits, describe, estimate_macs
-from cnn_dash.plots.curves import curves_figure, curves_frame
+from cnn_dash.plots.curves import curves_figure, curves_frame, run_figure
 from cnn_dash.presets import quick_demo
 from cnn_dash.records import Status
 from cnn_dash.runs import Run
@@ -41,13 +39,13 @@ DEFAULT_SUBSET = 10_000
 START_KEY = "_train_start_requested"  # set by Train or Quick demo, read once by start_if_asked
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 # 4 significant digits for losses: a blown-up loss reads 3.2e+15, not eighteen digits.
-RESULT_FORMATS = {"epoch": "{:.2f}", "train loss": "{:.4g}", "train acc": "{:.2%}", "test loss": "{:.4g}",
+TRAIN_LOSS, TRAIN_ACC = "train loss (epoch so far)", "train acc (epoch so far)"  # over this epoch's images so far
+RESULT_FORMATS = {"epoch": "{:.2f}", TRAIN_LOSS: "{:.4g}", TRAIN_ACC: "{:.2%}", "test loss": "{:.4g}",
                   "test acc": "{:.2%}", "samples/s": "{:,.0f}"}
-CURVES_KEY = "_training_curves"  # run id -> (records drawn, when, figure): the figure cache of `curves`
-CURVES_EVERY_S = 4.5  # a training run's curves are redrawn every third refresh; its numbers at every one
+CURVES_KEY = "_training_curves"  # run id -> (records drawn, figure): the figure cache of `curves`
 CURVES_HEIGHT = 300  # px: with the status, progress and accuracies above it, inside a 720 px projector screen
-POLL_S = 1.5  # how often the live view reads a training run (each read is a fragment rerun on the server)
-QUEUED_POLL_S = 5.0  # while a run waits only its queue position changes: a third of the reruns for every browser
+POLL_S = 0.5  # how often the live view reads a training run and redraws its curves (a fragment rerun: a few ms)
+QUEUED_POLL_S = 5.0  # while a run waits behind others only its queue position changes: a tenth of the reruns
 
 
 def session_registry() -> RunRegistry:
@@ -221,6 +219,11 @@ def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, probl
                    f"On MNIST the CNN passes 98.5% test accuracy in under 10 seconds on two CPU cores.")
 
 
+def blocked_note(problem: str) -> None:
+    """Why Train is disabled, drawn right under the buttons (the form, where the value was typed, is further down)."""
+    st.warning(f"**Train is off:** {problem}", icon=":material/block:")
+
+
 def _stop(run_id: str) -> None:
     session_registry().stop(run_id)
 
@@ -240,11 +243,11 @@ def results_frame(run: Run) -> pd.DataFrame:
         status = r.status if r else "waiting"
         if r and r.diverged_at:
             status = f"diverged at step {r.diverged_at}"
-        rows.append({
+        rows.append({  # the accuracies first: on a phone the table scrolls sideways and they are in view
             "model": m.label, "status": str(status),
+            "test acc": r.test_acc if r else None, TRAIN_ACC: r.train_acc if r else None,
+            "test loss": r.test_loss if r else None, TRAIN_LOSS: r.train_loss if r else None,
             "step": f"{p.step:,} / {p.total_steps:,}" if p else "0", "epoch": round(p.epoch, 2) if p else 0.0,
-            "train loss": r.train_loss if r else None, "train acc": r.train_acc if r else None,
-            "test loss": r.test_loss if r else None, "test acc": r.test_acc if r else None,
             "samples/s": round(p.samples_per_s) if p else None,
         })
     return pd.DataFrame(rows).set_index("model")
@@ -262,15 +265,15 @@ def results_table(run: Run) -> None:
 
 
 def curves(run: Run) -> go.Figure:
-    """The run's curves. Built again only when it has new records and, while it trains, at most every
-    CURVES_EVERY_S: building one costs tens of ms on the server, and drawing a changed one costs the browser
-    about 0.2 s of CPU, where an unchanged one costs nothing (measured in headless Chromium)."""
+    """The run's curves on axes that stay put from the first record to the last (run_figure), so the finished
+    chart is the last live frame. Built again only when the run has new records: an unchanged figure costs the
+    browser nothing; building and sending one costs a few ms (bench/bench_redraw.py)."""
     history = list(run.history)
     cached = st.session_state.setdefault(CURVES_KEY, {})
-    count, built_at, figure = cached.get(run.id, (None, -math.inf, None))
-    if count != len(history) and (not run.active or time.monotonic() - built_at >= CURVES_EVERY_S):
-        figure = curves_figure(curves_frame({run.name: history}), height=CURVES_HEIGHT)
-        cached[run.id] = len(history), time.monotonic(), figure
+    count, figure = cached.get(run.id, (None, None))
+    if count != len(history) or figure is None:
+        figure = run_figure(curves_frame({run.name: history}), run.settings.epochs, height=CURVES_HEIGHT)
+        cached[run.id] = len(history), figure
     return figure
 
 
@@ -295,19 +298,23 @@ def run_summary(run: Run) -> str:
 
 
 def race_line(run: Run) -> str | None:
-    """'Test accuracy after 12,800 training images: A · … 91.2% · B · … 88.0%': every model at the same point."""
+    """'Test accuracy after 12,800 training images: A · … 91.2% · B · … 88.0%': every model at the same point;
+    before the first test, the accuracy on the training images so far, each counted as it was trained on."""
     history = list(run.history)
-    tested = {p.label: p for p in history if p.test_acc is not None}
-    recent = {p.label: p for p in history if p.train_acc is not None}
-    shown, what = (tested, "Test accuracy") if tested else (recent, "Accuracy on the latest batches")
-    if not shown:
-        return None
-    images = run.settings.train_subset or len(run.dataset.train_labels)
-    seen = round(max(p.epoch for p in shown.values()) * images)
     named = {m.label: m.named for m in run.models}
-    parts = [f"{named.get(label, label)} **{(p.test_acc if tested else p.train_acc):.1%}**"
-             for label, p in shown.items()]
-    return f"{what} after {seen:,} training images: " + " · ".join(parts)
+    tested = {p.label: p for p in history if p.test_acc is not None}
+    if tested:
+        images = run.settings.train_subset or len(run.dataset.train_labels)
+        seen = round(max(p.epoch for p in tested.values()) * images)
+        parts = [f"{named.get(label, label)} **{p.test_acc:.1%}**" for label, p in tested.items()]
+        return f"Test accuracy after {seen:,} training images: " + " · ".join(parts)
+    trained = {p.label: p for p in history if p.train_acc is not None}
+    if not trained:
+        return None
+    parts = [f"{named.get(label, label)} **{p.train_acc:.1%}**" for label, p in trained.items()]
+    count = min(p.train_images for p in trained.values())
+    return (f"Accuracy while training, each image counted as it was trained on, over the first {count:,} training "
+            f"images: " + " · ".join(parts))
 
 
 def _scores(run: Run) -> str:
@@ -324,11 +331,15 @@ def shuffle_comparison(run: Run, registry: RunRegistry) -> None:
     twin = next((r for r in reversed(registry.trained()) if r.models == run.models
                  and r.settings == replace(run.settings, permute_pixels=False)), None)
     if twin is None:
-        st.caption("Shuffled pixels: expect the CNN level with the FC net, not ahead — its windows no longer see "
-                   "neighbouring pixels. Train the same models with the shuffle off to see the difference.")
+        st.caption("Shuffled pixels: a convolution's windows no longer see neighbouring pixels. Train the same "
+                   "models with the shuffle off to see how the CNN's lead changes.")
         return
-    st.markdown(f"**Real images** ({twin.name}): {_scores(twin)} — **shuffled pixels** ({run.name}): {_scores(run)}. "
-                f"On real images the CNN leads; once the pixels are shuffled its advantage is gone.")
+    real, shuffled = (hints.cnn_lead(r.models, {label: res.test_acc for label, res in r.results.items()})
+                      for r in (twin, run))
+    line = f"**Real images** ({twin.name}): {_scores(twin)} — **shuffled pixels** ({run.name}): {_scores(run)}."
+    if real is not None and shuffled is not None:
+        line += f" Once the pixels are shuffled, {hints.shuffle_verdict(real, shuffled)}"
+    st.markdown(line)
 
 
 def run_card(run: Run, registry: RunRegistry) -> None:
@@ -372,8 +383,11 @@ def run_card(run: Run, registry: RunRegistry) -> None:
         hint = hints.why_cnn_lost(run.settings, run.models, run.results, len(run.dataset.train_labels))
         if hint:
             st.info(f"**Why the FC net won this run.** {hint}", icon=":material/lightbulb:")
-    if run.history:  # the curves before the table: on a 1280×720 projector both numbers and curves are in view
+    # The curves before the table: on a 1280×720 projector both numbers and curves are in view. Drawn from the
+    # moment the run starts, on its final axes, so the first records appear on the chart the run keeps.
+    if run.history or run.status == Status.RUNNING:
         st.plotly_chart(curves(run), width="stretch", key=f"train_curves_{run.id}")
+    if run.history:
         results_table(run)
     if not run.active and run.history:
         tutorial = find_tutorial(run.settings, run.models)
@@ -383,6 +397,11 @@ def run_card(run: Run, registry: RunRegistry) -> None:
             tutorials.epoch_table(run)
     if run.source:
         st.caption(f"Images from the {run.source}.")
+
+
+def waiting(registry: RunRegistry, run: Run) -> bool:
+    """True while the run waits in the queue behind others (a run given a free slot starts within ms)."""
+    return run.status == Status.QUEUED and registry.position(run.id) is not None
 
 
 def interrupted(run: Run, registry: RunRegistry, key: str = "train_again") -> None:
@@ -409,9 +428,10 @@ def queued_poll_s(eta: float | None) -> float:
 
 
 def live_run(run_id: str) -> None:
-    """The active run, redrawn every POLL_S seconds (queued_poll_s while it waits) without rerunning the page."""
+    """The active run, redrawn every POLL_S seconds (queued_poll_s while it waits behind other runs) without
+    rerunning the page."""
     registry = session_registry()
-    queued = registry.get(run_id).status == Status.QUEUED
+    queued = waiting(registry, registry.get(run_id))
     every = queued_poll_s(registry.start_eta(run_id)) if queued else POLL_S
     st.fragment(_live_card, run_every=every)(run_id, every if queued else None)
 
@@ -424,8 +444,8 @@ def _live_card(run_id: str, queued_every: float | None) -> None:
         st.rerun()
         return
     run_card(run, registry)
-    queued = run.status == Status.QUEUED
-    if not run.active or (queued_every is not None) != queued:  # ended, or started: a full rerun
+    queued = waiting(registry, run)
+    if not run.active or (queued_every is not None) != queued:  # ended, or its turn came: a full rerun
         st.rerun()
     if queued and queued_poll_s(registry.start_eta(run_id)) < queued_every / 1.5:  # its start nears: poll faster
         st.rerun()
