@@ -313,5 +313,5 @@ def test_a_reload_is_not_a_closed_tab_the_owners_last_session_is():
     registry.seen("tab-2", lambda: second["open"])  # ...and the reloaded page is a new session of the same owner
     assert sched.reap(now=0.0) == [] and sched.reap(now=100.0) == [] and run.active
     second["open"] = False  # the last tab is closed
-    assert sched.reap(now=200.0) == [] and sched.reap(now=261.0) == [run]
+    assert sched.reap(now=200.0) == [] and sched.reap(now=261.0) == [run.training]
     wait_for_run(run)
