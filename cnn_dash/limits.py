@@ -248,11 +248,11 @@ def describe(limits: Limits | None = None) -> list[str]:
     lim = limits or default_limits()
     return [
         f"up to {lim.max_models} models per run and one run (or one data-efficiency sweep) training or "
-        f"queued per session",
+        f"queued per browser",
         f"1–{lim.max_epochs} epochs, batch size 1–{lim.max_batch_size:,}, "
         f"{lim.min_train_subset:,}–{lim.max_train_subset:,} training images",
         f"at most {lim.max_params:,} parameters per model and {lim.max_session_params:,} kept over a "
-        f"session's runs",
+        f"browser's runs",
         f"at most {lim.max_epoch_macs / 1e9:,.0f} billion multiply-adds per model and epoch, "
         f"{lim.max_run_macs / 1e9:,.0f} billion for the whole run",
         f"{lim.max_runs_kept} runs kept per browser, for {lim.max_run_age_days} days; the server keeps "

@@ -347,6 +347,14 @@ class RunRegistry:
                 self._runs.pop(run_id, None)
         return list(removed.values())
 
+    def _number(self) -> int:  # with self._lock held
+        """The next run's number: one no kept run's name uses (runs come back from the store, some deleted)."""
+        self._count += 1
+        while any(r.name == f"Run {self._count}" or r.name.startswith(f"Run {self._count} ·")
+                  for r in self._runs.values()):
+            self._count += 1
+        return self._count
+
     def _new_run(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str,
                  sweep: SweepTag | None = None, training: Training | None = None,
                  identical: bool = False) -> Run:  # with self._lock held
@@ -381,8 +389,7 @@ class RunRegistry:
             check_run(settings, models, self.limits)
             self._check_params(sum(net_cost(m.net)[0] for m in models), "this one")
             training, identical = self.scheduler.request(settings, models, self._key(settings, models))
-            self._count += 1
-            run = self._new_run(settings, models, f"Run {self._count}", training=training, identical=identical)
+            run = self._new_run(settings, models, f"Run {self._number()}", training=training, identical=identical)
         return run
 
     def _key(self, settings: TrainSettings, models: tuple[ModelConfig, ...]) -> str:
@@ -405,9 +412,8 @@ class RunRegistry:
             sweep_id, number, count = uuid.uuid4().hex[:12], self._sweeps, len(plan.runs)
             runs = []
             for index, (images, settings) in enumerate(zip(plan.sizes, plan.runs), start=1):
-                self._count += 1
-                runs.append(self._new_run(settings, plan.models, f"Run {self._count} · sweep {number}, {images:,} "
-                                          f"images", SweepTag(sweep_id, number, index, count, images)))
+                runs.append(self._new_run(settings, plan.models, f"Run {self._number()} · sweep {number}, "
+                                          f"{images:,} images", SweepTag(sweep_id, number, index, count, images)))
         for run in runs:
             self.scheduler.submit(run.training)  # in order: the queue trains the sizes one after another
         return runs

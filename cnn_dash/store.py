@@ -160,13 +160,14 @@ class RunStore:
                 pass
         self._db = None
 
-    def _do(self, work: Callable[[sqlite3.Connection], T], default: T) -> T:
-        """Run `work` in one transaction under the lock; on failure turn the store off and return `default`."""
+    def _do(self, work: Callable[[sqlite3.Connection], T], default: T, write: bool = True) -> T:
+        """Run `work` in one transaction under the lock (a writer's from its start, so that another process
+        cannot make it fail half-way); on failure turn the store off and return `default`."""
         with self._lock:
             if self._db is None:
                 return default
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     out = work(self._db)
                     self._db.execute("COMMIT")
@@ -249,18 +250,18 @@ class RunStore:
     def runs_of(self, owner: str) -> list[StoredRun]:
         """An owner's runs, oldest first; a row that cannot be read is skipped."""
         rows = self._do(lambda db: db.execute(f"SELECT {_COLUMNS} FROM runs WHERE owner=? ORDER BY created_at",
-                                              (owner,)).fetchall(), [])
+                                              (owner,)).fetchall(), [], write=False)
         return [run for run in map(_row, rows) if run is not None]
 
     def get(self, run_id: str) -> StoredRun | None:
         """The run with that id, or None."""
-        row = self._do(lambda db: db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone(), None)
+        row = self._do(lambda db: db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone(), None, write=False)
         return _row(row) if row else None
 
     def history(self, run_id: str) -> list[Progress]:
         """A run's progress records in order."""
         rows = self._do(lambda db: db.execute("SELECT record FROM progress WHERE run_id=? ORDER BY seq",
-                                              (run_id,)).fetchall(), [])
+                                              (run_id,)).fetchall(), [], write=False)
         try:
             return [codec.loads(r[0], Progress) for r in rows]
         except (ValueError, TypeError):
@@ -268,7 +269,7 @@ class RunStore:
 
     def weights(self, run_id: str) -> bytes | None:
         """A run's final weights as stored, or None."""
-        row = self._do(lambda db: db.execute("SELECT data FROM weights WHERE run_id=?", (run_id,)).fetchone(), None)
+        row = self._do(lambda db: db.execute("SELECT data FROM weights WHERE run_id=?", (run_id,)).fetchone(), None, write=False)
         return bytes(row[0]) if row else None
 
     def take_evictions(self, owner: str) -> dict[str, str]:
@@ -278,11 +279,14 @@ class RunStore:
             if rows:
                 db.execute("DELETE FROM evictions WHERE owner=?", (owner,))
             return {run_id: f"{name} ({why})" for run_id, name, why in rows}
+        if not self._do(lambda db: db.execute("SELECT 1 FROM evictions WHERE owner=? LIMIT 1", (owner,)).fetchone(),
+                        None, write=False):
+            return {}  # the usual answer, read without taking the writer's lock
         return self._do(work, {})
 
     def size(self) -> int:
         """Bytes of records and weights held."""
-        return self._do(lambda db: db.execute("SELECT COALESCE(SUM(bytes), 0) FROM runs").fetchone()[0], 0)
+        return self._do(lambda db: db.execute("SELECT COALESCE(SUM(bytes), 0) FROM runs").fetchone()[0], 0, write=False)
 
 
 _COLUMNS = ("id, owner, name, settings, models, sweep, status, error, created_at, started_at, ended_at, "

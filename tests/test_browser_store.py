@@ -120,7 +120,8 @@ def test_a_killed_server_loses_no_finished_run_and_marks_the_one_training_interr
             before = scores(page)
             train(page, url, LONG)
             wait_text(page, "Run 2 — running", 60_000)
-            page.wait_for_function("/[1-9][0-9,]* \\/ [0-9,]+/.test(document.body.innerText)", timeout=120_000)
+            page.wait_for_function("/after [1-9][0-9,]* training images/.test(document.body.innerText)",
+                                   timeout=120_000)  # the live run's first record is on screen
             page.wait_for_timeout(3000)  # the store receives a running run's records every 2 s
             server.kill()  # SIGKILL: no shutdown code runs
             server.wait(10)

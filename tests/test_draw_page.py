@@ -37,6 +37,7 @@ def registry() -> RunRegistry:
 def open_page(registry: RunRegistry | None, tab: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     if registry is not None:
+        registry.last_viewed = None  # the pickers start from the newest run, not the one a test before picked
         at.session_state[REGISTRY_KEY] = registry
     at.run()
     at.switch_page(PAGE).run()

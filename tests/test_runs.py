@@ -301,3 +301,17 @@ def test_training_threads_run_at_a_lower_priority_than_the_pages(scheduler, monk
     assert run.status == "finished" and len(seen) == 1
     assert all(nice == min(19, base + 10) for nice in seen)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the caller's own is untouched
+
+
+def test_a_reload_is_not_a_closed_tab_the_owners_last_session_is():
+    sched = Scheduler(max_running=1, cores=2, orphan_after_s=60, poll_s=3600)  # the test drives the clock
+    first, second = {"open": True}, {"open": True}
+    registry = RunRegistry(sched)  # an owner's registry: its runs live while some session of the owner does
+    registry.seen("tab-1", lambda: first["open"])
+    run = registry.start(LONG, PAIR)
+    first["open"] = False  # F5: this session ends...
+    registry.seen("tab-2", lambda: second["open"])  # ...and the reloaded page is a new session of the same owner
+    assert sched.reap(now=0.0) == [] and sched.reap(now=100.0) == [] and run.active
+    second["open"] = False  # the last tab is closed
+    assert sched.reap(now=200.0) == [] and sched.reap(now=261.0) == [run.training]
+    wait_for_run(run)

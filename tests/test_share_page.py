@@ -1,6 +1,9 @@
 """A shared run's link in AppTest: the run's Evaluation and Try it yourself, read-only, in a session of another
-owner; and for any id that names no finished run, "no such run" and nothing else."""
+owner; for any id that names no finished run, "no such run" and nothing else; and a reload of the owner's page
+(a new session with the same token) picks the run last viewed."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -63,3 +66,14 @@ def test_any_other_id_says_no_such_run_and_nothing_else(run, page, bad):
     assert not at.get("plotly_chart") and [s.key for s in at.selectbox] == ["dataset_title"]  # the sidebar's only
     shown = " ".join(m.value for m in [*at.markdown, *at.caption, *at.info])
     assert run.name not in shown and "alert" not in shown and "passwd" not in shown
+
+
+def test_a_reload_shows_the_run_last_picked(run):
+    registry = library().registry(OWNER)
+    newer = wait_for_run(registry.start(replace(SMALL, seed=4), PAIR))
+    for picked in (newer.id, run.id):
+        at = open_page("pages/evaluation.py", token=OWNER)
+        at.selectbox(key="eval_run").set_value(picked).run()
+        again = open_page("pages/evaluation.py", token=OWNER)  # F5: a new session of the same browser
+        assert again.selectbox(key="eval_run").value == picked
+    registry.delete(newer.id)

@@ -197,3 +197,25 @@ def test_a_store_that_fails_mid_run_turns_off_and_the_run_finishes(tmp_path, sch
     run = wait_for_run(registry.start(TINY, PAIR))
     assert run.status == "finished" and run.evaluable and not store.available and words in store.problem
     assert store.runs_of("o") == [] and store.get(run.id) is None  # off: nothing more is read or written
+
+
+def test_a_new_run_takes_a_number_no_kept_run_uses(tmp_path, scheduler):
+    store = RunStore(tmp_path)
+    for run_id, name in (("1" * 22, "Run 2"), ("2" * 22, "Run 3 · sweep 1, 100 images")):  # Run 1 was deleted
+        store.create(replace(stored(run_id, owner_key(TOKEN)), name=name))
+    run = wait_for_run(Library(store, scheduler).registry(TOKEN).start(TINY, PAIR))
+    assert run.name == "Run 4"
+
+
+def test_an_owner_gone_for_a_while_leaves_memory_and_comes_back_from_the_store(tmp_path, scheduler):
+    lib = Library(RunStore(tmp_path), scheduler, release_after_s=600)
+    registry = lib.registry(TOKEN)
+    tab = {"open": True}
+    registry.seen("tab", lambda: tab["open"])
+    run = wait_for_run(registry.start(TINY, PAIR))
+    lib.release_idle(now=time.monotonic() + 601)
+    assert lib.registry(TOKEN) is registry  # a page of it is still open
+    tab["open"] = False
+    lib.release_idle(now=time.monotonic() + 601)
+    back = lib.registry(TOKEN)
+    assert back is not registry and [r.id for r in back.runs()] == [run.id] and back.runs()[0] is not run

@@ -11,7 +11,9 @@ import streamlit as st
 # - The drawing's Undo and Clear are big enough for a thumb (at least 44 px).
 # - Tables read from the back of a room: numbers right-aligned in tabular figures, headers allowed to wrap.
 # - The Lesson is read from the back of a room too: larger type on its steps (a phone keeps the usual size).
+# - The owner-token handshake (cnn_dash/ui/owner.py) shows nothing: its element takes no room (its script runs).
 STYLE = """<style>
+.st-key-_owner_handshake { display: none; }
 [data-testid='stPlotlyChart'] .modebar-container { display: none !important; }
 @media (min-width: 640px) { [data-testid='stMainBlockContainer'] { padding-top: 3rem; } }
 .st-key-draw_canvas { padding-top: 44px; }

@@ -29,7 +29,7 @@ from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.model_picker import model_picker
 
 REGISTRY_KEY = "_training_runs"  # the session's RunRegistry (its owner's); no widget uses this key
-NOTICES_KEY = "_store_notices_shown"
+NOTICES_KEY = "_store_notices_shown"  # the store's start-up notices were shown to this session
 LETTERS = "ABCD"
 # The defaults teach: each CNN (A, C) beats the FC net beside it (B, D) on both datasets from 1,000 images and
 # one epoch up, with either optimizer's default learning rate (tests/test_defaults.py, over seeds).
