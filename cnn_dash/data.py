@@ -193,10 +193,13 @@ def _bundled(name: str) -> tuple[torch.Tensor, ...]:
 
 
 def _describe(kind: str, name: str, data_dir: str | None) -> str:
+    """Where the images came from, in words for a visitor: never a path on the server (noise on a projector, and a
+    leak on a public server); the Home page's 'Where the data comes from' names the setting to change."""
+    full = f"full {'Fashion-MNIST' if name == 'FashionMNIST' else 'MNIST'}"
     return {
-        "data_dir": f"data directory {data_dir} (CNN_DASH_DATA_DIR)",
-        "debian": f"Debian package dataset-fashion-mnist ({DEBIAN_DIR})",
-        "download": f"torchvision download cached in {cache_dir() / 'download'}",
+        "data_dir": f"{full} in a local folder",
+        "debian": f"{full} of a Debian package on the server",
+        "download": f"{full}, downloaded once by torchvision and kept on the server",
         "bundled": "bundled stratified sample (1,000 train / 200 test images per class)",
     }[kind]
 

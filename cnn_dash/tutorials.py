@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from cnn_dash.limits import Limits, LimitError, check_run
 from cnn_dash.presets import PRESETS
 from cnn_dash.records import Progress
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
@@ -105,6 +106,42 @@ _003 = Tutorial(
 
 TUTORIALS: dict[str, Tutorial] = {t.key: t for t in (_000, _001, _003)}
 
+# The mean training loss a tutorial prints after each epoch, per model label: what a run cut short by a server's
+# limits can be set beside (../shared/seeds/003: "Categorical Cross Entropy", the mean over the epoch's batches).
+# 000 prints no per-epoch number; 001's log shows only a few batches of its last epochs.
+LOSS_CURVES: dict[str, dict[str, tuple[float, ...]]] = {
+    "003": {
+        "SGD (lr 0.001)": (2.288, 2.031, 0.959, 0.694, 0.628, 0.590, 0.564, 0.545, 0.529, 0.516, 0.505, 0.496,
+                           0.487, 0.480, 0.473, 0.467, 0.462, 0.457, 0.452, 0.448, 0.444, 0.441, 0.438, 0.434,
+                           0.432),
+        "Adam (lr 0.001)": (0.499, 0.326, 0.283, 0.254, 0.230, 0.211, 0.193, 0.178, 0.165, 0.153, 0.143, 0.133,
+                            0.124, 0.115, 0.107),
+    },
+}
+
+
+def cut_to(tutorial: Tutorial, epochs: int) -> Tutorial:
+    """The tutorial trained for `epochs` only, with the numbers it prints at that length (its training-loss curve)."""
+    curves = LOSS_CURVES.get(tutorial.key, {})
+    expected = tuple(Reported(label, "train_loss", epochs, curve[epochs - 1],
+                              f"printed by the tutorial after epoch {epochs}: Categorical Cross Entropy "
+                              f"{curve[epochs - 1]:.3f}") for label, curve in curves.items() if len(curve) >= epochs)
+    return replace(tutorial, title=f"{tutorial.title}, cut to {epochs} epochs",
+                   settings=replace(tutorial.settings, epochs=epochs), reported=expected)
+
+
+def largest_fitting(tutorial: Tutorial, limits: Limits | None = None) -> Tutorial | None:
+    """The tutorial with the most epochs that the limits allow, when they refuse it whole; None when it fits whole
+    or not even one epoch fits."""
+    for epochs in range(tutorial.settings.epochs, 0, -1):
+        candidate = tutorial if epochs == tutorial.settings.epochs else cut_to(tutorial, epochs)
+        try:
+            check_run(candidate.settings, candidate.models, limits)
+        except LimitError:
+            continue
+        return None if candidate is tutorial else candidate
+    return None
+
 
 def measured(tutorial: Tutorial, history: list[Progress]) -> list[dict[str, object]]:
     """Per reported number: the tutorial's value beside this run's at the same epoch (None: not reached)."""
@@ -119,8 +156,14 @@ def measured(tutorial: Tutorial, history: list[Progress]) -> list[dict[str, obje
 
 
 def find_tutorial(settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig]) -> Tutorial | None:
-    """The tutorial whose run these are (the data source aside), so a run card can set its numbers beside."""
+    """The tutorial whose run these are (the data source aside), whole or cut to fewer epochs, so a run card can
+    set its numbers beside."""
+    settings = replace(settings, source=None)
     for t in TUTORIALS.values():
-        if replace(settings, source=None) == t.settings and tuple(models) == t.models:
+        if tuple(models) != t.models:
+            continue
+        if settings == t.settings:
             return t
+        if settings.epochs < t.settings.epochs and replace(settings, epochs=t.settings.epochs) == t.settings:
+            return cut_to(t, settings.epochs)
     return None

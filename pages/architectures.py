@@ -15,9 +15,9 @@ through_router()
 
 st.title("Architectures")
 st.write(
-    "Pick a CNN and a fully connected net and compare them layer by layer: output shapes, where the "
-    "parameters live and how many multiply-adds each layer costs. The numbers come from torchinfo, run on "
-    "the actual PyTorch modules. Every preset is offered on both sides; choose *Custom* to edit the layers."
+    "Compare two networks layer by layer: output shapes, where the parameters live and what each layer costs, "
+    "from torchinfo run on the actual PyTorch modules. Every preset is offered on both sides; *Custom* edits the "
+    "layers."
 )
 link = PageLink()  # the settings below live in the URL: a copied link opens this page as it is now
 
@@ -47,38 +47,54 @@ def safe_summary(net: NetSpec | None) -> Summary | None:
         return None
 
 
+def kind(net: NetSpec | None) -> str:
+    """What a side holds, by its layers: a CNN or a fully connected (FC) net."""
+    return "CNN" if net is not None and net.is_cnn else "FC net"
+
+
+def heading(where, net: NetSpec | None, summary: Summary | None) -> None:
+    """A side's heading names what it is and its parameter count (the page's first result, on screen at 720 px)."""
+    count = f" · {summary.total_params:,} parameters" if summary is not None else ""
+    where.subheader(f"{kind(net)}{count}")
+
+
 left, right = st.columns(2)
 with left:
-    st.subheader("CNN")
-    cnn = model_picker("arch_cnn", "cnn", "ConvNet (CNN notebook)", "Convolutional net", input_shape, link)
+    left_head = st.empty()
+    cnn = model_picker("arch_cnn", "cnn", "ConvNet (CNN notebook)", "Left network", input_shape, link)
     cnn_summary = safe_summary(cnn)
+    heading(left_head, cnn, cnn_summary)
 with right:
-    st.subheader("Fully connected")
+    right_head = st.empty()
     fc = None
     if not matched:
-        fc = model_picker("arch_fc", "fc", "FCNet (CNN notebook)", "Fully connected net", input_shape, link)
+        fc = model_picker("arch_fc", "fc", "FCNet (CNN notebook)", "Right network", input_shape, link)
     elif cnn_summary is not None:
         fc = matched_fc(cnn, hidden_layers=hidden_layers)
-        st.info(
-            f"**{fc.name}**: the hidden width closest to {cnn_summary.total_params:,} parameters. "
-            "The seed notebook does the same on purpose: a 13,686-parameter CNN against a 12,730 FC net."
-        )
     fc_summary = safe_summary(fc)
+    heading(right_head, fc, fc_summary)
+    if matched and fc_summary is not None:
+        st.info(
+            f"**{fc.name}**: the hidden width that brings this FC net closest to the left network's "
+            f"{cnn_summary.total_params:,} parameters: {fc_summary.total_params:,} "
+            f"({fc_summary.total_params / cnn_summary.total_params:.2f}×). The seed notebook matches its nets the "
+            "same way, on purpose."
+        )
 
 
-MACS_HELP = ("Multiply-adds for the whole batch, as torchinfo 1.8 counts them: one for every weight × input "
-             "product, plus one for each bias addition (bias adds are counted).")
+MACS_HELP = ("Mult-adds are multiply-adds for the whole batch, as torchinfo 1.8 counts them: one for every "
+             "weight × input product, plus one for each bias addition (bias adds are counted).")
 
 
 def show_summary(s: Summary) -> None:
-    table(summary_frame(s), helps={"Mult-adds": MACS_HELP}, hide_index=True, width="stretch")
+    table(summary_frame(s), hide_index=True)
 
 
 if cnn_summary is not None and fc_summary is not None:
     st.header("Layer summaries")
     st.caption(
-        "Output shapes include the batch. Mult-adds are for the whole batch, bias additions counted (torchinfo 1.8); "
-        "the notebook's older torchinfo printed 0.93 M for its ConvNet: one image, weights only."
+        "Output shapes include the batch. " + MACS_HELP + " The notebook's older torchinfo printed 0.93 M for its "
+        "ConvNet: one image, weights only."
     )
     # One above the other, full width: side by side, half-width tables hid Params and Mult-adds behind a scroll.
     for summary in (cnn_summary, fc_summary):
@@ -87,9 +103,9 @@ if cnn_summary is not None and fc_summary is not None:
     for column, summary in zip(st.columns(2), (cnn_summary, fc_summary)):
         with column:
             st.markdown(f"**{summary.net_name}**: totals")
-            table(totals_frame(summary), hide_index=True, width="stretch")
+            table(totals_frame(summary), hide_index=True)
 
-    st.header("CNN ÷ FC")
+    st.header(f"{cnn_summary.net_name} ÷ {fc_summary.net_name}")
     ratios = compare(cnn_summary, fc_summary)
     a, b = cnn_summary, fc_summary
     metrics = (
@@ -107,7 +123,7 @@ if cnn_summary is not None and fc_summary is not None:
 
     st.header("Where the parameters live")
     log_y = link.toggle("Logarithmic scale", key="arch_log")
-    labels = (f"CNN: {a.net_name}", f"FC: {b.net_name}")
+    labels = (f"{kind(cnn)}: {a.net_name}", f"{kind(fc)}: {b.net_name}")
     st.plotly_chart(params_per_layer_figure(a, b, labels, log_y), width="stretch", key="arch_params_chart")
 
     st.header("PyTorch code")

@@ -21,12 +21,16 @@ if draw_tab.open:
         run = runs_ui.run_picker(runs, key="draw_run") if runs else None
         st.caption(ui.invitation(run))
         keep = ui.keep_as_drawn()
-        picture_col, input_col = st.columns(2)
+        # The answer beside the canvas at 1280×720, and right under it on a phone: each stroke and its result
+        # are on screen together.
+        picture_col, answer_col = st.columns(2)
         with picture_col:
             grey = ui.input_picture(run.settings.dataset if run else None)
         prepared = ui.prepare(grey, keep) if grey is not None else None
-        if prepared is not None:
-            with input_col:
+        with answer_col:
+            if run is not None and prepared is not None:
+                ui.predictions(run, prepared.image)
+            if prepared is not None:
                 ui.show_input(prepared, run, keep)
         if run is None:
             runs_ui.no_run_yet("No finished training run in this browser yet: train one to see what its models "
@@ -34,8 +38,6 @@ if draw_tab.open:
                                f"FC net ({training_ui.quick_demo_time()} on this server, estimated).",
                                label="Go to Training (Quick demo)")
         elif prepared is not None:
-            st.subheader("What every model says")
-            ui.predictions(run, prepared.image)
             st.subheader("Inside the CNN")
             ui.feature_maps(run, prepared.image)
 
@@ -53,9 +55,13 @@ if play_tab.open:
             st.stop()
         image, caption = picked
         stride_col, padding_col, dilation_col = st.columns(3)
-        stride = int(stride_col.number_input("stride", 1, 10, 1, key="play_stride"))
-        padding = int(padding_col.number_input("padding", 0, 10, 0, key="play_padding"))
-        dilation = int(dilation_col.number_input("dilation", 1, 10, 1, key="play_dilation"))
+        # The ranges are in the labels: a box refuses a number outside its range without a word.
+        stride = int(stride_col.number_input("stride (1–10)", 1, 10, 1, key="play_stride"))
+        padding = int(padding_col.number_input("padding (0–10)", 0, 10, 0, key="play_padding"))
+        dilation = int(dilation_col.number_input("dilation (1–28)", 1, 28, 1, key="play_dilation",
+                                                 help="Spacing between the kernel's taps: a 3×3 kernel with "
+                                                      "dilation d spans 2d + 1 pixels, so past 13 it is wider "
+                                                      "than a 28×28 image and the page says why."))
         try:
             conv = playground.apply_kernel(image, kernel, stride, padding, dilation)
         except ShapeError as exc:

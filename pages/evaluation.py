@@ -51,8 +51,9 @@ with st.expander("Test accuracy at an earlier epoch, and the tutorial's numbers"
 
 # ---- Confusion matrices ------------------------------------------------------------------------------
 st.subheader("Confusion matrices")
-st.caption("Rows are the true classes, columns the predicted ones: the diagonal holds the right answers, "
-           "every other cell one kind of mistake.")
+st.caption("Rows are the true classes, columns the predicted ones: the diagonal holds the right answers (blue-grey), "
+           "every other cell one kind of mistake, on a scale of its own: pale orange for a few, dark red for the "
+           "most frequent, blank for none.")
 percent = st.toggle("Row-normalised (% of each true class)", key="eval_percent")
 values = {r.label: metrics.row_percent(r.matrix) if percent else r.matrix for r in ev.results}
 unit = "row percent" if percent else "counts"
@@ -81,7 +82,7 @@ st.plotly_chart(plots.difference_figure(diff, classes, f"Where {a} does better t
 na, nb = names[a], names[b]  # short names: the caption stays readable with long labels
 st.caption(f"Blue: {na} does better in that cell; red: {nb} does. On the diagonal the number is {na}'s right "
            f"answers minus {nb}'s; off the diagonal it is {nb}'s mistakes minus {na}'s (fewer mistakes is better). "
-           f"So a positive number always favours {na}, a negative one {nb}.")
+           f"So a positive number always favours {na}, a negative one {nb}; a blank cell, neither.")
 frame = pd.DataFrame(diff, index=classes, columns=classes).rename_axis("true \\ predicted")
 ui.csv_download(f"Advantage of {names[a]} over {names[b]} (CSV, {unit})", frame,
                 f"{run.name} {names[a]} advantage over {names[b]} {unit}", "dl_diff")
@@ -91,7 +92,7 @@ st.subheader("Per class")
 if (legend := ui.legend(evaluated, names, " = ")) is not None:
     st.caption(legend)
 table = metrics.comparison_table(ev, names)
-ui.table(ui.marked_best(table, list(names.values())), height=35 * (len(table) + 1) + 3)
+ui.table(ui.marked_best(table, list(names.values())))
 st.caption("The best value of each metric per class is highlighted (bold, yellow) and named in the "
            "'best' columns. " + ui.CONFUSED_CLASSES.get(run.settings.dataset, ""))
 ui.csv_download("Per-class table (CSV)", table, f"{run.name} per class", "dl_per_class")
@@ -99,8 +100,8 @@ ui.csv_download("Per-class table (CSV)", table, f"{run.name} per class", "dl_per
 # ---- Disagreement -------------------------------------------------------------------------------------
 st.subheader(f"Where {a} and {b} disagree")
 d = metrics.disagreement(ev.labels, ev.result(a).predictions.preds, ev.result(b).predictions.preds)
-agree = pd.DataFrame([[d.both, d.only_a], [d.only_b, d.neither]],
-                     index=[f"{a} right", f"{a} wrong"], columns=[f"{b} right", f"{b} wrong"])
+agree = pd.DataFrame([[d.both, d.only_a], [d.only_b, d.neither]],  # short names: the table fits a phone
+                     index=[f"{na} right", f"{na} wrong"], columns=[f"{nb} right", f"{nb} wrong"])
 ui.table(agree)
 st.markdown(ui.mcnemar_reading(metrics.mcnemar(d.only_a, d.only_b), a, b))
 ui.csv_download("Agreement table (CSV)", agree, f"{run.name} agreement", "dl_agree")

@@ -8,25 +8,33 @@ from cnn_dash.ui.routing import through_router
 
 through_router()
 
+PAGES = (  # (file, title, icon, what it shows)
+    ("pages/shapes.py", "Shape calculator", ":material/calculate:", "How convolution and pooling change a tensor's "
+     "shape, with PyTorch's exact arithmetic, up to the in_features of the first Linear."),
+    ("pages/architectures.py", "Architectures", ":material/account_tree:", "Layer-by-layer summaries of a CNN and "
+     "an FC net side by side: where the parameters live and what each layer costs."),
+    ("pages/training.py", "Training", ":material/model_training:", "Train a CNN and an FC net side by side on the "
+     "same batches and watch the curves."),
+    ("pages/evaluation.py", "Evaluation", ":material/grid_view:", "Confusion matrices: what each model gets wrong, "
+     "and where the CNN wins."),
+    ("pages/draw.py", "Try it yourself", ":material/draw:", "Draw a digit for every model of a run, and slide your "
+     "own kernels over an image."),
+)
+
 st.title("Why do convolutional networks beat fully-connected ones on images?")
 st.markdown(
-    """
-A fully-connected (FC) network sees an image as 784 unrelated numbers. A convolutional network (CNN)
-slides small kernels over it: the same few weights look at every neighbourhood, so it needs far fewer
-parameters and knows that nearby pixels belong together. This dashboard lets you check that claim
-with real numbers:
-
-1. **Shape calculator** — how convolution and pooling change a tensor's shape, with PyTorch's exact
-   arithmetic, up to the `in_features` of the first `Linear`.
-2. **Architectures** — layer-by-layer summaries of a CNN and an FC net side by side: where the
-   parameters live and what each layer costs.
-3. **Training** — train a CNN and an FC net side by side on the same batches and watch the curves.
-4. **Evaluation** — confusion matrices: what each model gets wrong, and where the CNN wins.
-5. **Try it yourself** — draw a digit for every model of a run, and slide your own kernels over an image.
-
-Pick the dataset in the sidebar; every page uses it.
-"""
+    "A fully-connected (FC) network sees an image as 784 unrelated numbers. A convolutional network (CNN) slides "
+    "small kernels over it: the same few weights look at every neighbourhood, so it needs far fewer parameters and "
+    "knows that nearby pixels belong together. This dashboard lets you check that claim with real numbers."
 )
+with st.container(border=True):
+    st.markdown("**Start here:** the Quick demo trains a small CNN beside an FC net on the same images, in seconds, "
+                "and every other page then has a run to show.")
+    st.page_link("pages/training.py", label="Quick demo (Training page)", icon=":material/bolt:")
+for page, label, icon, what in PAGES:
+    st.page_link(page, label=label, icon=icon)
+    st.caption(what)
+st.caption("Pick the dataset in the sidebar; every page uses it.")
 
 dataset = selected_dataset()
 if dataset is not None:

@@ -26,13 +26,12 @@ MACS_HELP = ("Multiply-adds per image, counted as torchinfo counts them: one for
 BIG = 4 * MAX_SPATIAL  # boxes accept values past every sensible size, so the calculator can say why they fail
 
 st.title("Shape calculator")
-st.write(
-    "The exact arithmetic PyTorch uses for output sizes — floors, ceil mode, 'same' padding, dilation, "
-    "transposed convolutions — for one layer with the window drawn, or for a whole network, with the size the "
-    "first Linear layer needs. Any setting PyTorch would refuse is explained instead."
-)
+st.write("PyTorch's exact output-size arithmetic for one layer (the window drawn) or a whole network, up to the "
+         "size the first Linear layer needs; any setting PyTorch would refuse is explained.")
 link = PageLink()  # the settings below live in the URL: a copied link opens this page as it is now
-mode = link.radio("Mode", ["Single layer", "Network"], horizontal=True, key="shp_mode")
+# The choices in one row, so that a layer's settings and its answer start high on a 1280×720 screen.
+mode_col, first_col, toggle_col = st.columns(3, vertical_alignment="bottom")
+mode = link.radio("Mode", ["Single layer", "Network"], horizontal=True, key="shp_mode", where=mode_col)
 
 
 def per_dim(label: str, key: str, default: int, lo: int, hi: int, n: int, separate: bool) -> int | tuple[int, ...]:
@@ -71,29 +70,35 @@ def layer_controls(kind: str, n: int, separate: bool) -> dict:
 
 
 def single_layer() -> None:
-    kind = link.selectbox("Layer", SINGLE_TYPES, key="shp_kind")
+    kind = link.selectbox("Layer", SINGLE_TYPES, key="shp_kind", where=first_col)
     n = SPATIAL_DIMS[kind]
-    separate = n > 1 and link.toggle("Different values per dimension (non-square)", key="shp_separate")
+    separate = n > 1 and link.toggle("Non-square", key="shp_separate", help="A value per dimension (height, width).",
+                                     where=toggle_col)
+    # The answer sits under the input, beside the layer's settings: at 1280×720 a setting and its result are on
+    # screen together (the explanations and the drawing follow below, full width).
     left, right = st.columns(2)
     with left:
         st.markdown("**Input** (one image, batch left out)")
-        channels = link.number_input("channels", 0, 4 * MAX_CHANNELS, 1, key="shp_in_ch")
-        size = per_dim("input size", "shp_in_size", 28 if n < 3 else 8, 0, BIG, n, separate)
+        channels_col, size_col = st.columns(2) if not separate else (st.container(), st.container())
+        channels = link.number_input("channels", 0, 4 * MAX_CHANNELS, 1, key="shp_in_ch", where=channels_col)
+        with size_col:
+            size = per_dim("input size", "shp_in_size", 28 if n < 3 else 8, 0, BIG, n, separate)
         in_shape = (channels, *(size if isinstance(size, tuple) else (size,) * n))
     with right:
         st.markdown(f"**nn.{kind}**")
         layer = LayerSpec.of(kind, **layer_controls(kind, n, separate))
-    try:
-        expl = explain(layer, in_shape)
-    except ShapeError as e:
-        st.error(f"PyTorch would refuse this layer: {e}.")
-        return
-    st.code(f"{layer_code(expl.layer)}  # {in_shape} -> {expl.out_shape}", language="python", wrap_lines=True)
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Output shape", "×".join(map(str, expl.out_shape)))
-    c2.metric("Parameters", f"{expl.params:,}")
-    c3.metric("Multiply-adds per image", f"{expl.macs:,}", help=MACS_HELP)
-    st.latex(expl.dims[0].latex()[0])
+    with left:
+        try:
+            expl = explain(layer, in_shape)
+        except ShapeError as e:
+            st.error(f"PyTorch would refuse this layer: {e}.")
+            return
+        st.metric("Output shape", "×".join(map(str, expl.out_shape)))
+        st.latex(expl.dims[0].latex()[0])
+        st.code(f"{layer_code(expl.layer)}  # {in_shape} -> {expl.out_shape}", language="python", wrap_lines=True)
+        c2, c3 = st.columns(2)
+        c2.metric("Parameters", f"{expl.params:,}")
+        c3.metric("Multiply-adds per image", f"{expl.macs:,}", help=MACS_HELP)
     explained: dict[tuple[str, str], list[str]] = {}  # a square layer explains height and width once
     for dim in expl.dims:
         explained.setdefault((dim.latex()[1], rounding_text(dim)), []).append(dim.name)
@@ -145,11 +150,12 @@ def compare_pooling(layer: LayerSpec) -> None:
 
 def network() -> None:
     names = list(PRESETS)
-    choice = link.selectbox("Start from", names, key="shp_preset")
+    choice = link.selectbox("Start from", names, key="shp_preset", where=first_col)
     c1, c2, c3 = st.columns(3)
     input_shape = (link.number_input("Input channels", 1, MAX_CHANNELS, 1, key="shp_net_c", where=c1),
                    link.number_input("Input height", 1, MAX_SPATIAL, 28, key="shp_net_h", where=c2),
                    link.number_input("Input width", 1, MAX_SPATIAL, 28, key="shp_net_w", where=c3))
+    answer = st.container()  # the layer count's result goes above the editor: on screen with the table's top rows
     st.caption(f"Edit any cell, add rows at the bottom, delete rows with the checkbox on the left (up to "
                f"{MAX_LAYERS} layers). in_channels and in_features are inferred; put them under 'more' to check them.")
     net, error = stack_editor(f"shp_stack_{names.index(choice)}", PRESETS[choice])
@@ -162,11 +168,12 @@ def network() -> None:
     except ShapeError as e:
         st.error(f"PyTorch would refuse this network: {e}.")
         return
-    table(trace_frame(rows, input_shape), helps={"multiply-adds": MACS_HELP}, hide_index=True, width="stretch")
-    total = sum(r.params for r in rows)
-    st.write(f"**{total:,} parameters**, {sum(r.macs for r in rows):,} multiply-adds per image (bias additions "
-             f"counted, as torchinfo counts them); output {rows[-1].out_shape}.")
-    explain_first_linear(rows)
+    with answer:
+        total = sum(r.params for r in rows)
+        st.write(f"**{total:,} parameters**, {sum(r.macs for r in rows):,} multiply-adds per image (bias additions "
+                 f"counted, as torchinfo counts them); output {rows[-1].out_shape}.")
+        explain_first_linear(rows)
+    table(trace_frame(rows, input_shape), helps={"multiply-adds": MACS_HELP}, hide_index=True)
     st.subheader("As PyTorch code")
     st.code(to_code(net), language="python", wrap_lines=True)
 

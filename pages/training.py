@@ -26,9 +26,10 @@ with st.expander("Models and settings of the next run", expanded=False) if busy 
     st.caption(f"Every model starts from the same seed and sees the same batches in the same order, so the "
                f"curves compare the architectures, not the luck of the draw. Dataset (chosen in the sidebar): "
                f"**{TITLES[dataset.name]}**, {dataset.size_text} from the {dataset.source}.")
-    tutorial = tut.tutorial_picker(key="tut_pick", link=link)
-    if tutorial is not None:  # the tutorial's own models and settings, shown by the picker, replace the form
-        tut.data_note(tutorial, dataset.name, train_size)
+    # The tutorial's own models and settings (or its largest version within the limits), shown by the picker,
+    # replace the form; a change of dataset is said first.
+    tutorial = tut.tutorial_picker(key="tut_pick", link=link, dataset_name=dataset.name, train_size=train_size)
+    if tutorial is not None:
         settings, models = tutorial.settings, list(tutorial.models)
     else:
         models = ui.model_inputs(link)

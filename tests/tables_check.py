@@ -1,39 +1,30 @@
-"""Shared check: every st.dataframe on a page gives each column a width that shows its longest cell whole."""
+"""Shared check: the tables a page shows are HTML tables (st.table, which the browser's layout contract can
+measure) whose whole numbers are written with thousands separators."""
 from __future__ import annotations
 
-import json
-import math
-
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
-from cnn_dash.ui.tables import needed_px
+
+def shown_text(table) -> pd.DataFrame:
+    """The text an st.table shows in each cell, as the browser gets it (a Styler sends its formatted text)."""
+    styler = table.proto.arrow_data.styler
+    if not styler.display_values:  # a plain frame (no Styler): each value as it is, no separators added
+        return table.value.astype(str)
+    return pa.ipc.open_stream(styler.display_values).read_pandas()
 
 
-def shortest_text(value) -> str:
-    """The least text a cell can show for `value`: ints with separators, floats with 3 decimals or a percent."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(value)
-    if isinstance(value, (int, np.integer)):
-        return f"{value:,}"
-    if isinstance(value, (float, np.floating)) and math.isfinite(value):
-        return min(f"{value:.3f}", f"{value:.1%}", key=len)
-    return str(value)
-
-
-def assert_tables_fit(at: AppTest) -> int:
-    """Each dataframe's configured widths cover its header and cells; returns how many tables were checked."""
-    shown = [frame for frame in at.dataframe if frame.editing_mode == "read_only"]  # not the data editors
-    for frame in shown:
-        config = json.loads(frame.proto.columns or "{}")
-        value = frame.value
-        for column in value.columns:
-            width = config.get(str(column), {}).get("width")
-            assert isinstance(width, int), f"column {column!r} has no width: {config}"
-            texts = [str(column), *map(shortest_text, value[column])]
-            longest = max(texts, key=len)
-            assert width >= needed_px(longest), f"{column!r}: {width} px < {longest!r}"
-        if "_index" in config and not config["_index"].get("hidden"):
-            width = config["_index"]["width"]
-            assert all(width >= needed_px(str(i)) for i in value.index), (width, list(value.index))
-    return len(shown)
+def assert_tables_readable(at: AppTest) -> int:
+    """No read-only st.dataframe (a canvas); every whole number of 1,000 or more in an st.table is shown with its
+    separators. Returns how many tables were checked."""
+    read_only = [frame for frame in at.dataframe if frame.editing_mode == "read_only"]
+    assert not read_only, f"{len(read_only)} read-only st.dataframe: use cnn_dash.ui.tables.table"
+    for table in at.table:
+        value, text = table.value, shown_text(table)
+        for j, column in enumerate(value.columns):
+            for i, cell in enumerate(value[column]):
+                if isinstance(cell, (int, np.integer)) and not isinstance(cell, (bool, np.bool_)) and abs(cell) >= 1000:
+                    assert text.iat[i, j] == f"{cell:,}", f"{column!r}: {cell} shown as {text.iat[i, j]!r}"
+    return len(at.table)

@@ -32,7 +32,7 @@ def at() -> AppTest:
 
 def shown_params(at: AppTest) -> tuple[int, int]:
     """Total parameters in the CNN's and the FC's layer tables."""
-    tables = [df.value for df in at.dataframe if "Params" in df.value.columns]
+    tables = [df.value for df in at.table if "Params" in df.value.columns]
     assert len(tables) == 2
     return int(tables[0]["Params"].sum()), int(tables[1]["Params"].sum())
 
@@ -42,7 +42,7 @@ def test_defaults_are_the_seed_notebook_pair(at: AppTest) -> None:
     assert shown_params(at) == (13_686, 12_730)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Parameters"] == f"{13_686 / 12_730:.2f}×"
-    totals = [df.value for df in at.dataframe if "Value" in df.value.columns]
+    totals = [df.value for df in at.table if "Value" in df.value.columns]
     assert totals[0]["Value"].iloc[0] == "13,686" and totals[1]["Value"].iloc[0] == "12,730"
     assert "nn.Conv2d(in_channels=1, out_channels=16" in python_code(at)[0]
     assert len(at.get("plotly_chart")) == 1
@@ -72,7 +72,7 @@ def test_every_preset_pair(at: AppTest) -> None:
 def test_batch_and_input_size(at: AppTest) -> None:
     at.number_input(key="arch_batch").set_value(1)
     at.run()
-    tables = [df.value for df in at.dataframe if "Output shape" in df.value.columns]
+    tables = [df.value for df in at.table if "Output shape" in df.value.columns]
     assert tables[0]["Output shape"].iloc[0] == "[1, 16, 28, 28]"
     at.selectbox(key="arch_cnn_preset").select("LeNet-5")
     at.number_input(key="arch_channels").set_value(3)
@@ -81,7 +81,7 @@ def test_batch_and_input_size(at: AppTest) -> None:
     at.number_input(key="arch_batch").set_value(1024)
     at.run()
     assert not at.exception and not at.error
-    tables = [df.value for df in at.dataframe if "Output shape" in df.value.columns]
+    tables = [df.value for df in at.table if "Output shape" in df.value.columns]
     assert tables[0]["Output shape"].iloc[0] == "[1024, 6, 32, 32]"
     assert tables[1]["Output shape"].iloc[0] == "[1024, 3072]"  # the FC's Flatten sees 3×32×32
     assert "torch.randn(1, 3, 32, 32)" in python_code(at)[0]
@@ -92,7 +92,7 @@ def test_too_small_input_is_explained_not_raised(at: AppTest) -> None:
     at.run()
     assert not at.exception
     assert any("does not work on a 1×6×28 input" in e.value for e in at.error)
-    assert not [df for df in at.dataframe if "Params" in df.value.columns]  # no half comparison
+    assert not [df for df in at.table if "Params" in df.value.columns]  # no half comparison
 
 
 def test_parameter_matched_fc(at: AppTest) -> None:
@@ -127,7 +127,7 @@ def test_custom_stack_edited_in_the_layer_table(at: AppTest) -> None:
         nn.Conv2d(32, 64, 1), nn.Conv2d(64, 4, 5), nn.Flatten(), nn.Linear(36, 10), nn.ReLU(),
     )
     assert shown_params(at)[0] == sum(p.numel() for p in oracle.parameters()) == 11_302
-    tables = [df.value for df in at.dataframe if "Output shape" in df.value.columns]
+    tables = [df.value for df in at.table if "Output shape" in df.value.columns]
     assert list(tables[0]["Layer"])[-1] == "ReLU: 1-9"
     assert "**ConvNet (CNN notebook) (edited)**" in [m.value for m in at.markdown]
     assert "nn.Conv2d(in_channels=1, out_channels=8" in python_code(at)[0]
@@ -144,4 +144,4 @@ def test_invalid_custom_stacks_are_explained(at: AppTest) -> None:
     edit(at, "arch_fc_editor", edited_rows={0: {"type": "Conv2d", "out": "4", "kernel_size": "40"}})
     assert not at.exception
     assert any("does not work on a 1×28×28 input: layer 1 (Conv2d" in e.value for e in at.error)
-    assert not [df for df in at.dataframe if "Params" in df.value.columns]
+    assert not [df for df in at.table if "Params" in df.value.columns]

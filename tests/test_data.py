@@ -107,7 +107,8 @@ def test_data_dir_gives_the_full_datasets(monkeypatch):
     monkeypatch.setenv("CNN_DASH_DATA_DIR", str(FULL))
     for name in data.DATASETS:
         ds = data.load_dataset(name)
-        assert ds.source_kind == "data_dir" and str(FULL) in ds.source
+        assert ds.source_kind == "data_dir" and str(FULL) not in ds.source  # words, never the server's path
+        assert ds.source == f"full {'Fashion-MNIST' if name == 'FashionMNIST' else 'MNIST'} in a local folder"
         assert len(ds.train_labels) == 60_000 and len(ds.test_labels) == 10_000
         assert ds.size_text == "60,000 train / 10,000 test images"
         assert ds.train_images.dtype == torch.uint8

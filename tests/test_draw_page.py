@@ -105,6 +105,9 @@ def test_a_bad_upload_gives_a_message_and_no_predictions(registry):
     at = upload(open_page(registry), b"GIF89a not really", "digit.png")
     assert "not an image" in at.error[0].value
     assert not [m for m in at.markdown if " says " in m.value]
+    # the refused file left the list (a fresh uploader, empty): the next picture is not listed beside it
+    (uploader,) = at.get("file_uploader")
+    assert uploader.value is None and "digit.png was not used" in at.error[0].value
 
 
 def test_a_fashion_mnist_run_defaults_to_upload_and_names_its_classes(registry):
@@ -142,6 +145,9 @@ def test_the_playground_explains_a_convolution_torch_refuses(registry):
     at.number_input(key="play_dilation").set_value(10).run()
     assert not at.exception and "not possible" in at.error[0].value and "larger than the padded input" in \
         at.error[0].value
+    at.selectbox(key="play_kernel").set_value("Sobel x (vertical edges)")  # 3×3: dilation 14 spans 29 pixels
+    at.number_input(key="play_dilation").set_value(14).run()  # taken (it was refused without a word), explained
+    assert at.number_input(key="play_dilation").value == 14 and "larger than the padded input" in at.error[0].value
 
 
 def test_the_playground_can_use_the_drawing(registry):

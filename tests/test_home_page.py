@@ -31,6 +31,15 @@ def test_home_renders_with_source_and_examples(app):
     assert grid.captions == [str(d) for d in range(10) for _ in range(2)]
 
 
+def test_home_starts_with_the_quick_demo_and_links_every_page(app):
+    app.run()
+    links = [(link.proto.label, link.proto.page) for link in app.get("page_link")]
+    assert links[0][0].startswith("Quick demo") and links[0][1] == "training"  # the first step
+    assert "**Start here:**" in app.markdown[1].value
+    assert {page for _, page in links} == {"shapes", "architectures", "training", "evaluation", "draw"}
+    assert all(link.proto.page_script_hash for link in app.get("page_link"))  # each one resolved to its page
+
+
 def test_home_switches_dataset_and_example_set(app):
     app.run()
     app.sidebar.selectbox(key="dataset_title").select("Fashion-MNIST (clothing)").run()
@@ -49,7 +58,9 @@ def test_full_data_dir_is_announced(app, monkeypatch):
     app.run()
     assert not app.exception
     assert app.subheader[0].value == "MNIST (handwritten digits): 60,000 train / 10,000 test images"
-    assert "CNN_DASH_DATA_DIR" in app.sidebar.caption[0].value
+    caption = app.sidebar.caption[0].value  # in words, never the server's path
+    assert "full MNIST in a local folder" in caption and str(full) not in caption
+    assert all(str(full) not in m.value for m in [*app.markdown, *app.caption, *app.sidebar.caption])
 
 
 def test_tiles_enlarge_each_pixel_into_a_square():

@@ -72,7 +72,7 @@ def test_settings_round_trip_through_the_link(page, settings, bind, monkeypatch)
 def test_shapes_link_opens_network_mode_with_its_input():
     at = open_with(SHAPES, {"shp_mode": "Network", "shp_preset": "LeNet-5", "shp_net_h": "32", "shp_net_w": "32"})
     assert at.radio(key="shp_mode").value == "Network" and at.selectbox(key="shp_preset").value == "LeNet-5"
-    table = [df.value for df in at.dataframe if "receptive field" in df.value.columns][0]
+    table = [df.value for df in at.table if "receptive field" in df.value.columns][0]
     assert table["output shape"].iloc[0] == "6×32×32"  # the preset pads its first 5×5 conv by 2
 
 

@@ -115,7 +115,7 @@ def test_non_square_and_ceil_mode_pooling(at):
 def test_network_mode_starts_from_the_seed_convnet(at):
     at.radio(key="shp_mode").set_value("Network").run()
     assert not at.exception and not at.error
-    table = [df.value for df in at.dataframe if "receptive field" in df.value.columns][0]
+    table = [df.value for df in at.table if "receptive field" in df.value.columns][0]
     assert list(table["output shape"]) == ["16×28×28", "16×14×14", "32×12×12", "32×7×7", "64×7×7", "4×3×3", "36", "10"]
     assert table["parameters"].sum() == 13_686
     assert list(table["receptive field"])[:6] == ["3×3", "4×4", "8×8", "10×10", "10×10", "26×26"]
@@ -194,7 +194,7 @@ def test_editor_state_survives_reruns_and_resets_with_a_new_start(at):
     at.session_state[f"{STACK_KEY}__base"] = edited
     at.run()
     at.run()  # an unrelated rerun keeps the edit
-    table = [df.value for df in at.dataframe if "receptive field" in df.value.columns][0]
+    table = [df.value for df in at.table if "receptive field" in df.value.columns][0]
     assert len(table) == 6
     assert at.session_state[f"{STACK_KEY}__initial"] == PRESETS["ConvNet (CNN notebook)"]
     assert isinstance(at.session_state[f"{STACK_KEY}__initial"], NetSpec)

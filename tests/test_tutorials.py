@@ -2,6 +2,8 @@
 and their torch modules written out as in the seed texts; the limits that admit them; reading an epoch."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
@@ -10,7 +12,7 @@ from cnn_dash.limits import PROFILES, LimitError, check_run
 from cnn_dash.records import Progress, accuracy_at_epoch, evaluated_epochs, metric_at_epoch
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import OptimizerSpec
-from cnn_dash.tutorials import TUTORIALS, Tutorial, measured
+from cnn_dash.tutorials import LOSS_CURVES, TUTORIALS, Tutorial, find_tutorial, largest_fitting, measured
 
 
 def _params(module: nn.Module) -> int:
@@ -144,11 +146,32 @@ def test_the_tutorials_module_is_torch_free():
 
 
 def test_a_run_of_a_tutorial_is_recognised_whatever_its_data_source():
-    from dataclasses import replace
-
-    from cnn_dash.tutorials import find_tutorial
-
     t = TUTORIALS["003"]
     assert find_tutorial(replace(t.settings, source="data_dir"), t.models) is t
-    assert find_tutorial(replace(t.settings, epochs=24), t.models) is None
+    shorter = find_tutorial(replace(t.settings, epochs=24), t.models)  # cut short: the numbers printed at 24
+    assert shorter.settings.epochs == 24 and {r.epoch for r in shorter.reported} == {24}
+    assert find_tutorial(replace(t.settings, epochs=26), t.models) is None
+    assert find_tutorial(replace(t.settings, epochs=3, batch_size=64), t.models) is None
     assert find_tutorial(t.settings, t.models[:1]) is None
+
+
+def test_a_tutorial_the_limits_refuse_is_cut_to_the_most_epochs_that_fit():
+    """On the shared profile 003 (25 epochs) and 001 (10) are refused whole: the largest version that fits is
+    offered, with the loss the tutorial printed at that length; a tutorial that fits is not cut."""
+    shared, local = PROFILES["shared"], PROFILES["local"]
+    short = largest_fitting(TUTORIALS["003"], shared)
+    check_run(short.settings, short.models, shared)  # it fits...
+    longer = replace(short.settings, epochs=short.settings.epochs + 1)
+    with pytest.raises(LimitError):  # ...and one epoch more does not
+        check_run(longer, short.models, shared)
+    e = short.settings.epochs
+    assert short.settings == replace(TUTORIALS["003"].settings, epochs=e) and short.models == TUTORIALS["003"].models
+    assert {(r.label, r.metric, r.epoch, r.value) for r in short.reported} == {
+        ("SGD (lr 0.001)", "train_loss", e, LOSS_CURVES["003"]["SGD (lr 0.001)"][e - 1]),
+        ("Adam (lr 0.001)", "train_loss", e, LOSS_CURVES["003"]["Adam (lr 0.001)"][e - 1])}
+    assert LOSS_CURVES["003"]["SGD (lr 0.001)"][2] == 0.959  # ../shared/seeds/003, the third epoch's print
+    assert find_tutorial(short.settings, short.models) == short  # a run of it is recognised, numbers and all
+    short_001 = largest_fitting(TUTORIALS["001"], shared)
+    assert short_001.settings.epochs < 10 and short_001.reported == ()  # 001 prints nothing per early epoch
+    assert largest_fitting(TUTORIALS["000"], shared) is None  # fits whole
+    assert all(largest_fitting(t, local) is None for t in TUTORIALS.values())

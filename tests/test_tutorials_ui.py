@@ -18,8 +18,9 @@ def _picker_page():
     from cnn_dash.ui import tutorials
 
     active = tutorials.profile_note()
-    chosen = tutorials.tutorial_picker()
+    chosen = tutorials.tutorial_picker(dataset_name="MNIST", train_size=60_000)
     st.session_state["chosen"] = chosen.key if chosen else None
+    st.session_state["epochs"] = chosen.settings.epochs if chosen else None
     st.session_state["profile"] = active.name
 
 
@@ -46,9 +47,15 @@ def test_the_picker_shows_each_tutorials_text_numbers_and_what_the_limits_say(cl
     at.selectbox(key="tut_pick").select(TUTORIALS["003"].title).run()
     assert at.session_state["chosen"] == "003"
     assert "Epochs must be between 1 and 20 (got 25)" in texts(at) and "CNN_DASH_LIMITS=local" in texts(at)
+    # not a dead end: the largest version that fits is what Train runs, with what the tutorial printed there
+    assert at.session_state["epochs"] == 3 and "**3 epochs** instead of 25" in at.warning[0].value
+    assert "0.959" in at.table[0].value.to_string() and "0.283" in at.table[0].value.to_string()
+    # the change of dataset comes first, before the refusal
+    assert at.info[0].value.startswith("This tutorial trains on Fashion-MNIST")
     monkeypatch.setenv("CNN_DASH_LIMITS", "local")
     at.run()
     assert "refuse" not in texts(at) and "Limits: **local** profile" in texts(at)
+    assert at.session_state["epochs"] == 25
 
 
 def test_an_ignored_setting_is_shown_as_a_warning(clean_env, monkeypatch):

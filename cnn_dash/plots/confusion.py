@@ -16,15 +16,33 @@ from PIL import Image
 # diverging red/blue, which stays distinguishable for red-green deficiency (no red-vs-green contrast).
 SEQUENTIAL = "cividis"
 DIVERGING = "RdBu"
+# A confusion matrix's right answers are one calm colour; its mistakes have a scale of their own, from white (none)
+# to dark orange-red, so that 3 mistakes stand out beside 190 right answers (on one scale they were all dark).
+RIGHT = [[0.0, "#d6e4f0"], [1.0, "#d6e4f0"]]
+MISTAKES = [[0.0, "#ffffff"], [0.02, "#fee8c8"], [0.5, "#fc8d59"], [1.0, "#b30000"]]
+# Plotly writes a heatmap's numbers at the figure's font size, shrunk to fit a cell where they do not (and only
+# when no text size is set): 16 px where a cell has room, at least 14 px at 1280 and 11 px on a phone.
+MATRIX_TEXT_PX = 16
 MARGIN = dict(l=10, r=10, t=50, b=10)
 
 
-def _matrix_figure(heatmap: go.Heatmap, classes: tuple[str, ...], title: str) -> go.Figure:
-    fig = go.Figure(heatmap)
-    # Category axes keep digit names ("0".."9") as labels rather than numbers on a linear scale.
-    fig.update_xaxes(type="category", title="Predicted", tickangle=-45 if max(map(len, classes)) > 2 else 0)
-    fig.update_yaxes(type="category", title="True", autorange="reversed", scaleanchor="x", constrain="domain")
-    return fig.update_layout(title=title, margin=MARGIN, height=520)
+def _matrix_figure(traces: list[go.Heatmap], classes: tuple[str, ...], title: str) -> go.Figure:
+    fig = go.Figure(traces)
+    # Category axes keep digit names ("0".."9") as labels rather than numbers on a linear scale. The cells are not
+    # forced square: they fill the column's width and the figure's height (no blank band, bigger numbers).
+    fig.update_xaxes(type="category", title=dict(text="Predicted", font=dict(size=14)),
+                     tickangle=-45 if max(map(len, classes)) > 2 else 0, tickfont=dict(size=13))
+    fig.update_yaxes(type="category", title=dict(text="True", font=dict(size=14)), autorange="reversed",
+                     tickfont=dict(size=13))
+    return fig.update_layout(title=dict(text=title, font=dict(size=16)), margin=MARGIN, height=560,
+                             font=dict(size=MATRIX_TEXT_PX))
+
+
+def _colorbar(title: str) -> dict:
+    """A thin horizontal colour bar at the figure's foot, named on its right: the cells keep the column's whole
+    width (a phone's too), and nothing sits on the axis title."""
+    return dict(title=dict(text=title, side="right", font=dict(size=13)), orientation="h", thickness=12, len=0.55,
+                x=0, xanchor="left", yref="container", y=0.01, yanchor="bottom", tickfont=dict(size=12))
 
 
 def confusion_figure(
@@ -32,16 +50,29 @@ def confusion_figure(
 ) -> go.Figure:
     """Heatmap of a confusion matrix (rows true, columns predicted), the value written in every cell.
 
-    `matrix` is the counts or, with `percent`, the row percentages (see metrics.row_percent).
+    Right answers (the diagonal) are one plain colour; mistakes are on a scale of their own, white for none (left
+    blank) up to dark red for the most frequent mistake. `matrix` is the counts or, with `percent`, the row
+    percentages (see metrics.row_percent).
     """
+    values = np.asarray(matrix, dtype=float)
+    diagonal = np.eye(len(classes), dtype=bool)
     unit = "% of the true class" if percent else "images"
-    heatmap = go.Heatmap(
-        z=matrix, x=list(classes), y=list(classes), colorscale=SEQUENTIAL,
-        texttemplate="%{z:.1f}" if percent else "%{z:d}",
-        colorbar=dict(title="% of row" if percent else "Images"),
-        hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z}} {unit}<extra></extra>",
-    )
-    return _matrix_figure(heatmap, classes, title)
+    # At most 4 characters, so that a phone's cell holds them at 11 px: no thousands separator ("1135"), and
+    # percentages to 2 figures ("99", "2.1").
+    fmt = (lambda v: f"{v:.0f}" if v >= 10 else f"{v:.1f}") if percent else "{:.0f}".format
+    common = dict(x=list(classes), y=list(classes), texttemplate="%{text}",
+                  hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z}} {unit}<extra></extra>", hoverongaps=False)
+    right = np.where(diagonal, values, np.nan)
+    wrong = np.where(diagonal, np.nan, values)
+    right_text = [[fmt(v) if d else "" for v, d in zip(row, drow)] for row, drow in zip(values, diagonal)]
+    wrong_text = [["" if d or round(v, 1) == 0 else fmt(v) for v, d in zip(row, drow)]
+                  for row, drow in zip(values, diagonal)]
+    top = float(np.nanmax(wrong)) if np.isfinite(wrong).any() and np.nanmax(wrong) > 0 else 1.0
+    return _matrix_figure([
+        go.Heatmap(z=right, text=right_text, colorscale=RIGHT, showscale=False, **common),
+        go.Heatmap(z=wrong, text=wrong_text, colorscale=MISTAKES, zmin=0, zmax=top,
+                   colorbar=_colorbar("mistakes, % of row" if percent else "mistakes"), **common),
+    ], classes, title)
 
 
 def advantage(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -58,19 +89,20 @@ def difference_figure(
     diff: np.ndarray, classes: tuple[str, ...], title: str, percent: bool = False, a: str = "A", b: str = "B"
 ) -> go.Figure:
     """Heatmap of A's advantage over B (see `advantage`) on a diverging scale centred at 0: blue where A does
-    better, red where B does, on and off the diagonal alike; the signed value written in every cell."""
+    better, red where B does, on and off the diagonal alike; the value written in every cell where the models
+    differ (negative ones with their minus) (blank where they agree: a 0 in every cell would hide the few that matter)."""
     bound = float(np.abs(diff).max()) or 1.0
-    # Signed values, but a plain 0 where the models agree: "+0" would draw the eye to nothing.
-    fmt = "{:+.1f}" if percent else "{:+d}"
-    text = [["0" if round(v, 1) == 0 else fmt.format(v) for v in row] for row in diff.tolist()]
+    fmt = "{:.1f}" if percent else "{:d}"  # no "+": the colour says who is better, and "161" fits a phone's cell
+    text = ["" if round(v, 1) == 0 else fmt.format(v) for row in diff.tolist() for v in row]
+    text = [text[i : i + len(classes)] for i in range(0, len(text), len(classes))]
     unit = "% of row" if percent else "images"
     heatmap = go.Heatmap(
         z=diff, x=list(classes), y=list(classes), colorscale=DIVERGING, zmin=-bound, zmax=bound, zmid=0,
         text=text, texttemplate="%{text}",
-        colorbar=dict(title=f"{a} better (+)<br>{b} better (−)<br>{unit}"),
-        hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{text}} {unit} in favour of {a}<extra></extra>",
+        colorbar=_colorbar(f"− {b} better · + {a} better"),
+        hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z}} {unit} in favour of {a}<extra></extra>",
     )
-    return _matrix_figure(heatmap, classes, title)
+    return _matrix_figure([heatmap], classes, title)
 
 
 def _mosaic(tiles: np.ndarray, columns: int) -> np.ndarray:
@@ -138,7 +170,7 @@ def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", col
     n = len(images)
     columns = max(1, min(columns, n))
     rows = -(-n // columns)
-    caption_px = 8 + 14 * max(c.count("<br>") + 1 for c in captions)
+    caption_px = 8 + 17 * max(c.count("<br>") + 1 for c in captions)
     tile_px, top, bottom = 110, 40 if title else 10, 10
     plot_px = rows * (tile_px + caption_px)
     # One layout dict, validated once: adding traces and axes one by one costs ten times more.
@@ -153,5 +185,5 @@ def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", col
         layout[f"yaxis{k}"] = dict(domain=[max(0.0, y1 - tile_px / plot_px), y1], visible=False,
                                    scaleanchor=f"x{k}", constrain="domain")
         annotations.append(dict(text=caption, xref=f"x{k} domain", yref=f"y{k} domain", x=0.5, y=1.0,
-                                yanchor="bottom", showarrow=False, font=dict(size=11)))
+                                yanchor="bottom", showarrow=False, font=dict(size=13)))
     return go.Figure(data=traces, layout=dict(layout, annotations=annotations))

@@ -16,6 +16,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from cnn_dash.plots.layout import BELOW
+
 COLUMNS = ("run", "model", "step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "samples_per_s",
            "elapsed_s", "status")
 
@@ -164,7 +166,7 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
     along = "epoch" if x == "epoch" else x.replace("_", " ")
     layout = dict(
         template={},  # Streamlit's theme styles the chart in the browser; plotly's default would be a third of a redraw
-        height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
+        height=height, margin=dict(l=10, r=10, t=40, b=10), legend=BELOW,
         xaxis=dict(x_axis, domain=[0.0, 0.46], anchor="y"), xaxis2=dict(x_axis, domain=[0.54, 1.0], anchor="y2"),
         yaxis=dict(type="log", tickvals=ticks, ticktext=[tick_text(t) for t in ticks], anchor="x",
                    range=[math.log10(low) - pad, math.log10(high) + pad]),

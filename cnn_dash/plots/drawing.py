@@ -36,7 +36,7 @@ def grid_figure(values: np.ndarray, title: str, signed: bool = False, text: bool
         bound = float(np.abs(values).max()) or 1.0
         style = dict(colorscale=DIVERGING, zmin=-bound, zmax=bound, zmid=0, colorbar=dict(thickness=10))
     if text:
-        style.update(texttemplate="%{z:.3~g}", textfont=dict(size=12 if values.shape[1] <= 5 else 9))
+        style.update(texttemplate="%{z:.3~g}", textfont=dict(size=16 if values.shape[1] <= 3 else 14))  # from the back of a room
     fig = go.Figure(go.Heatmap(z=values, hovertemplate="row %{y}, column %{x}: %{z:.3g}<extra></extra>", **style))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")

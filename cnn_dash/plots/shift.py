@@ -7,6 +7,8 @@ from typing import Protocol
 import pandas as pd
 import plotly.graph_objects as go
 
+from cnn_dash.plots.layout import BELOW
+
 
 class Curve(Protocol):
     """What a shift curve offers (cnn_dash.shift.ShiftCurve); no torch needed here."""
@@ -36,7 +38,7 @@ def shift_figure(curves: Sequence[Curve], height: int = 360) -> go.Figure:
                                  name=c.label, customdata=detail,
                                  hovertemplate="%{x} px: %{y:.1f} %<br>%{customdata}<extra>" + c.label + "</extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), hovermode="closest",
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+                      legend=BELOW,
                       title=dict(text="Test accuracy on shifted images (mean of up, down, left, right)",
                                  font=dict(size=14)))
     fig.update_xaxes(title="shift (pixels)", dtick=1)

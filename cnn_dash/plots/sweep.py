@@ -7,6 +7,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from cnn_dash.plots.layout import BELOW
+
 ACC_STEP = 0.05  # the accuracy axis starts on a multiple of 5%
 
 
@@ -28,6 +30,6 @@ def sweep_figure(frame: pd.DataFrame, height: int = 380) -> go.Figure:
     fig.update_xaxes(type="log", title_text="training images (log scale)")
     fig.update_yaxes(title_text="test accuracy", tickformat=".0%",
                      range=[max(0.0, math.floor((low - 0.01) / ACC_STEP) * ACC_STEP), 1.01])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=BELOW,
                       legend_title_text="")
     return fig

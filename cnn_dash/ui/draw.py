@@ -14,6 +14,8 @@ from cnn_dash.plots.drawing import grid_figure, probabilities_figure
 from cnn_dash.runs import Run
 
 DRAWN_KEY = "_draw_image"  # the last prepared 28×28 input (uint8), for the playground; no widget uses it
+UPLOAD_KEY = "_draw_upload"  # (uploaders replaced so far, why the last picture was refused); no widget uses it
+STROKES_KEY = "_draw_strokes"  # the drawing the canvas redraws after Undo or Clear; no widget uses it
 CANVAS_PX = 280  # 10 screen pixels per MNIST pixel; fits a phone's width
 SOURCES = ("Draw", "Upload a picture")
 CUSTOM = {"Your own 3×3": 3, "Your own 5×5": 5}
@@ -46,14 +48,32 @@ def invitation(run: Run | None) -> str:
     return hints.placement_reading(run.models, cache[key])
 
 
+def _undo(drawing: dict) -> None:
+    """Redraw the canvas without its last stroke."""
+    st.session_state[STROKES_KEY] = dict(drawing, objects=drawing["objects"][:-1])
+
+
+def _clear() -> None:
+    # An empty drawing that differs from the last one, so that the canvas redraws even after a second Clear.
+    st.session_state[STROKES_KEY] = {"objects": [], "cleared": st.session_state.get(STROKES_KEY, {}).get("cleared", 0) + 1}
+
+
 def canvas_grey(dataset: str | None = None) -> np.ndarray | None:
-    """The drawing canvas; its picture in grey (H, W) uint8, or None while nothing is drawn."""
-    st.caption(f"Draw one {thing(dataset)} with the mouse or a finger, as large as the box. The toolbar that appears "
-               "above the box undoes a stroke or clears it all (bin icon).")
+    """The drawing canvas, with Undo and Clear buttons a thumb can hit (the canvas's own toolbar shows only on
+    hover, which a phone does not have); its picture in grey (H, W) uint8, or None while nothing is drawn."""
+    st.caption(f"Draw one {thing(dataset)} with the mouse or a finger, as large as the box.")
     result = st_canvas(stroke_width=20, stroke_color="#000000", background_color="#FFFFFF", height=CANVAS_PX,
-                       width=CANVAS_PX, drawing_mode="freedraw", return_image_data=True, key="draw_canvas")
+                       width=CANVAS_PX, drawing_mode="freedraw", return_image_data=True, key="draw_canvas",
+                       initial_drawing=st.session_state.get(STROKES_KEY))
+    drawing_now = result.json_data or {}
+    strokes = drawing_now.get("objects") or []
+    with st.container(horizontal=True):
+        st.button("Undo", icon=":material/undo:", key="draw_undo", on_click=_undo, args=(drawing_now,),
+                  disabled=not strokes, help="Take back the last stroke.")
+        st.button("Clear", icon=":material/delete:", key="draw_clear", on_click=_clear, disabled=not strokes,
+                  help="Start again on an empty canvas.")
     data = result.image_bytes  # PNG bytes; None until the browser has sent a drawing (and always in AppTest)
-    if not data:
+    if not data or not strokes:
         return None
     try:  # what the browser sends is checked like an upload: a page must not trust its own component
         grey = drawing.decode_upload(data)
@@ -65,17 +85,25 @@ def canvas_grey(dataset: str | None = None) -> np.ndarray | None:
 
 def upload_grey(dataset: str | None = None) -> np.ndarray | None:
     """A file uploader for one PNG or JPEG, validated with Pillow; grey (H, W) uint8, or None. Never saved."""
+    count, refused = st.session_state.get(UPLOAD_KEY, (0, None))
+    key = "draw_upload" if count == 0 else f"draw_upload_{count}"
     upload = st.file_uploader(f"A PNG or JPEG picture of one {thing(dataset)}, at most {drawing.MAX_UPLOAD_MB} MB",
-                              type=["png", "jpg", "jpeg"], max_upload_size=drawing.MAX_UPLOAD_MB, key="draw_upload")
+                              type=["png", "jpg", "jpeg"], max_upload_size=drawing.MAX_UPLOAD_MB, key=key)
     if upload is None:
+        if refused:
+            st.error(refused)
         st.caption("Dark ink on white paper or light ink on black both work; crop close to the object. The "
                    "picture stays in memory for this page only and is never stored.")
         return None
     try:
-        return drawing.decode_upload(upload.getvalue())
+        grey = drawing.decode_upload(upload.getvalue())
     except drawing.DrawingError as exc:
-        st.error(str(exc))
-        return None
+        # Dropped from the list: a fresh uploader replaces this one, with the reason, so that the next picture
+        # is not listed beside the refused one.
+        st.session_state[UPLOAD_KEY] = (count + 1, f"{upload.name} was not used: {exc}")
+        st.rerun()
+    st.session_state[UPLOAD_KEY] = (count, None)  # a picture that passed: the last refusal is old news
+    return grey
 
 
 def input_picture(dataset: str | None) -> np.ndarray | None:

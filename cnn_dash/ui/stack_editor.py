@@ -121,7 +121,7 @@ def stack_editor(key: str, initial: NetSpec) -> tuple[NetSpec | None, str | None
         st.session_state[base_key] = to_frame(initial.layers)
         st.session_state.pop(table_key, None)
     config = {"type": st.column_config.SelectboxColumn("type", options=LAYER_TYPES, required=True, width="medium")}
-    config |= {c: st.column_config.TextColumn(c, help=_HELP.get(c)) for c in COLUMNS}
+    config |= {c: st.column_config.TextColumn(_LABELS.get(c, c), help=_HELP.get(c)) for c in COLUMNS}
     edited = st.data_editor(st.session_state[base_key], key=table_key, num_rows="dynamic", hide_index=True,
                             column_config=config, width="stretch")
     layers, error = from_frame(edited)
@@ -131,6 +131,7 @@ def stack_editor(key: str, initial: NetSpec) -> tuple[NetSpec | None, str | None
     return NetSpec(name, layers, initial.input_shape, initial.description), None
 
 
+_LABELS = {"out": "out (channels / features)", "p": "dropout p"}  # headers that say what they hold
 _HELP = {
     "out": "out_channels (convolutions), out_features (Linear) or output_size (AdaptiveAvgPool2d)",
     "kernel_size": "one number, or height, width: 3 or 3, 5",

@@ -257,11 +257,11 @@ def results_frame(run: Run) -> pd.DataFrame:
         status = r.status if r else "waiting"
         if r and r.diverged_at:
             status = f"diverged at step {r.diverged_at}"
-        rows.append({
+        rows.append({  # the accuracies first: on a phone the table scrolls sideways and they are in view
             "model": m.label, "status": str(status),
+            "test acc": r.test_acc if r else None, TRAIN_ACC: r.train_acc if r else None,
+            "test loss": r.test_loss if r else None, TRAIN_LOSS: r.train_loss if r else None,
             "step": f"{p.step:,} / {p.total_steps:,}" if p else "0", "epoch": round(p.epoch, 2) if p else 0.0,
-            TRAIN_LOSS: r.train_loss if r else None, TRAIN_ACC: r.train_acc if r else None,
-            "test loss": r.test_loss if r else None, "test acc": r.test_acc if r else None,
             "samples/s": round(p.samples_per_s) if p else None,
         })
     return pd.DataFrame(rows).set_index("model")

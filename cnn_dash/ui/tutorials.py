@@ -16,7 +16,7 @@ from cnn_dash.records import Progress, evaluated_epochs, metric_at_epoch
 from cnn_dash.runs import Run
 from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.tutorials import TUTORIALS, Tutorial, measured
+from cnn_dash.tutorials import TUTORIALS, Tutorial, largest_fitting, measured
 from cnn_dash.ui.links import PageLink
 
 NONE = "—"
@@ -55,9 +55,13 @@ def profile_note(active: ActiveLimits | None = None) -> ActiveLimits:
     return active
 
 
-def tutorial_picker(key: str = "tut_pick", link: PageLink | None = None) -> Tutorial | None:
-    """A "Reproduce a tutorial" selectbox (kept in the page's `link`, if given); the chosen tutorial (its text,
-    numbers and note shown), or None."""
+def tutorial_picker(key: str = "tut_pick", link: PageLink | None = None, dataset_name: str | None = None,
+                    train_size: int = 0) -> Tutorial | None:
+    """A "Reproduce a tutorial" selectbox (kept in the page's `link`, if given); the chosen tutorial, or None.
+
+    Up front: a change of dataset (when `dataset_name`, the sidebar's, is given), and, where the limits refuse the
+    tutorial whole, the largest version they allow, which is what is returned (with the numbers the tutorial
+    prints at that length). Then its text, numbers and note."""
     titles = {t.title: t for t in TUTORIALS.values()}
     choice = (link.selectbox if link is not None else st.selectbox)("Reproduce a tutorial", [NONE, *titles], key=key,
                           help="Fills in the exact models, optimizers, learning rates, batch size, epochs, "
@@ -65,13 +69,27 @@ def tutorial_picker(key: str = "tut_pick", link: PageLink | None = None) -> Tuto
     tutorial = titles.get(choice)
     if tutorial is None:
         return None
+    if dataset_name is not None:
+        data_note(tutorial, dataset_name, train_size)
+    refusal = refusal_text(tutorial)
+    short = largest_fitting(tutorial) if refusal else None
+    if short is not None:
+        whole, epochs = tutorial, short.settings.epochs
+        st.warning(f"{refusal} This server can train its largest version that fits: **{epochs} epochs** instead "
+                   f"of {whole.settings.epochs}, which is what Train runs. {LOCAL_HINT}")
+        tutorial = short
+    elif refusal:
+        st.warning(f"{refusal} {LOCAL_HINT}")
     st.markdown(tutorial.summary)
-    st.table(reported_frame(tutorial))
+    if short is not None and short.reported:
+        st.caption(f"What to expect after {epochs} epochs, as the tutorial printed it: its mean training loss over "
+                   f"epoch {epochs} (the run's train loss is over the epoch's last batches: close, not equal).")
+    elif short is not None:
+        st.caption(f"The tutorial prints no number after {epochs} epochs (its own are after {whole.settings.epochs}, "
+                   "below for reference): this run shows how far the shorter training gets.")
+    st.table(reported_frame(tutorial if tutorial.reported else whole))
     if tutorial.note:
         (st.warning if tutorial.key == "000" else st.info)(tutorial.note)
-    refusal = refusal_text(tutorial)
-    if refusal:
-        st.warning(f"{refusal} {LOCAL_HINT}")
     return tutorial
 
 

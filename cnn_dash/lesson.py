@@ -1,0 +1,318 @@
+"""The Lesson: eight steps a teacher can give on a projector, each one idea, one question for the class and one live
+action, and the answer revealed from that action's own numbers. Torch-free: plain numbers in, sentences out.
+
+Each `*_reveal` function picks the right answer among a step's `answers` and writes the finding from the numbers
+it is given; tests/test_lesson.py checks every sentence against them.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import pandas as pd
+
+from cnn_dash.limits import Limits
+from cnn_dash.presets import quick_demo
+from cnn_dash.records import ModelResult
+from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.sweep import SweepPlan, images_to_match, plan_sweep
+
+LEVEL = 0.005  # accuracies within half a point are level: the test set's noise is about that large
+SAME_RATIO = 1.5  # counts within 1.5x of each other are "about the same"
+SHIFT = 3  # pixels: the shift step reads both curves here
+SHIFT_LEVEL = 0.02  # drops within 2 points of each other are "about the same"
+KEPT = 0.75  # a shuffled lead at least this share of the real one "stays as large"
+SWEEP_MAX_IMAGES = 3_000  # the sweep's largest subset: the lesson's sweep ends within seconds, not minutes
+SWEEP_MIN_STEPS = 100  # optimizer steps a small subset gets at least (the Training page's sweep: 500)
+SWEEP_MAX_EPOCHS = 8  # every epoch ends with a test evaluation: on 100 images those cost more than the steps
+SWEEP_BATCH = 32  # 100 images in batches of 256 would be one step an epoch
+
+
+@dataclass(frozen=True)
+class Notes:
+    """What the teacher says, the misconception the class usually holds, and a question to ask next."""
+
+    say: str
+    misconception: str
+    follow_up: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One screen of the lesson: an idea (a heading and at most two sentences), a question with 2-4 answers shown
+    before the action runs, the action's button, and the teacher's notes."""
+
+    key: str
+    title: str
+    idea: str
+    question: str
+    answers: tuple[str, ...]
+    action: str  # the button that runs the live action
+    notes: Notes
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """The answer a run gave: the index into its step's answers, the finding with the run's numbers, the takeaway."""
+
+    answer: int
+    finding: str
+    takeaway: str
+
+
+STEPS: tuple[Step, ...] = (
+    Step("shape", "A convolution looks through a small window",
+         "A convolution slides one small grid of weights, a kernel, over the image and writes one number per "
+         "position. The size of its output follows from exact arithmetic.",
+         "A 5×5 kernel with stride 2 and padding 2 slides over a 28×28 image. How big is its output?",
+         ("28×28", "24×24", "14×14", "12×12"), "Calculate",
+         Notes("Point at the window in the picture: one output value sees only 25 of the 784 pixels.",
+               "That a convolution keeps the image's size: only stride 1 with 'same' padding does.",
+               "What would stride 1 give? And where do the extra rows go with no padding?")),
+    Step("params", "A CNN can be small",
+         "A fully-connected (FC) layer gives every pixel its own weight for every unit; a convolution reuses its "
+         "few kernel weights at every position.",
+         "The CNN and the FC net we are about to race: which one has more parameters?",
+         ("The CNN, by far", "About the same", "The FC net, by far"), "Count the parameters",
+         Notes("Read the two totals aloud, then show where the FC net's parameters sit: its first layer.",
+               "That a network that learns more must have more parameters.",
+               "How many weights would an FC layer need for a 1000×1000 photo with 128 units?")),
+    Step("compute", "…but it works hard for its size",
+         "Each kernel weight is used at every position it slides over, while an FC net uses each weight once per "
+         "image. Parameters and arithmetic are two different budgets.",
+         "For one image, which net does more multiply-adds?",
+         ("The CNN", "About the same", "The FC net"), "Count the multiply-adds",
+         Notes("Compare multiply-adds per parameter: reuse is what a convolution is.",
+               "That fewer parameters means a faster network: on a GPU or CPU the arithmetic sets the time.",
+               "Is comparing the two nets at the same number of epochs fair, when one computes more per image?")),
+    Step("race", "The race: same images, same order",
+         "Both nets train side by side on the same batches in the same order, from the same seed. Only the "
+         "architecture differs.",
+         "After two epochs, which net has the higher test accuracy?",
+         ("The CNN", "The FC net", "A tie (within half a point)"), "Start the race",
+         Notes("Let the class watch both numbers climb; stop talking while it runs.",
+               "That the bigger net (more parameters) must win.",
+               "Would the result change with more epochs? Try it on the Training page.")),
+    Step("shuffle", "Shuffle the pixels",
+         "We shuffle every image's pixels with one fixed permutation, the same for training and test. All the "
+         "information is still there, but neighbours are no longer neighbours.",
+         "The same two nets train on shuffled pixels. What happens to the CNN's lead?",
+         ("It stays as large", "It shrinks", "It is gone or reversed"), "Train on shuffled pixels",
+         Notes("Show a shuffled image on the Try-it-yourself page: to us it is noise, to the FC net nothing changed.",
+               "That the CNN 'sees the digit' the way we do: it only assumes that neighbouring pixels belong together.",
+               "Why does the FC net score about the same on shuffled pixels?")),
+    Step("shift", "Move the digit",
+         "We take the race's trained nets and move every test image a few pixels up, down, left or right. "
+         "Nothing is trained again.",
+         f"Moved by {SHIFT} pixels, whose accuracy falls more?",
+         ("The CNN's", "The FC net's", "About the same (within 2 points)"), "Shift the test images",
+         Notes("Point at the gap between the curves at 3 pixels: same digits, only moved.",
+               "That a network which recognises a digit recognises it anywhere.",
+               "What could we do so that the FC net copes with moved digits? (Train it on moved copies.)")),
+    Step("sweep", "Fewer images",
+         "We train both nets again on 100, 300, 1,000 and 3,000 training images; each smaller set is part of the "
+         "larger ones.",
+         "To match the FC net's best accuracy, how many training images does the CNN need?",
+         ("Several times fewer", "About as many", "More: it never catches up"), "Run the sweep",
+         Notes("Read the chart left to right: at every size the CNN's line is above, or the gap says why not.",
+               "That a better architecture only helps with lots of data.",
+               "Which costs more in practice: labelling images, or computing longer?")),
+    Step("draw", "Your own digit",
+         "Draw a digit (or upload a photo): it is scaled and centred as MNIST's images were, and both nets from "
+         "the race answer.",
+         "Will the two nets read it correctly?",
+         ("Both", "Only the CNN", "Only the FC net", "Neither"), "Ask both nets",
+         Notes("Ask a student to dictate a digit, draw it badly, and let the class vote before it answers.",
+               "That 98% test accuracy means it reads any handwriting: the test set is drawn like the training set.",
+               "Draw a 7 the European way, or a 1 with a base: what happens?")),
+)
+STEP_KEYS = tuple(s.key for s in STEPS)
+
+
+def step(key: str) -> Step:
+    """The step named `key`."""
+    return STEPS[STEP_KEYS.index(key)]
+
+
+def race_plan(dataset: str, train_size: int) -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
+    """The race: the Training page's Quick demo on the dataset in use, on at most its training images."""
+    settings, models = quick_demo(dataset)
+    return replace(settings, train_subset=min(settings.train_subset, train_size)), models
+
+
+def shuffle_plan(dataset: str, train_size: int) -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
+    """The race again on shuffled pixels."""
+    settings, models = race_plan(dataset, train_size)
+    return replace(settings, permute_pixels=True), models
+
+
+def sweep_plan(dataset: str, train_size: int, limits: Limits) -> SweepPlan:
+    """The Training page's data-efficiency sweep of the race's nets, shortened for a class: up to SWEEP_MAX_IMAGES
+    images, batches of SWEEP_BATCH, at least SWEEP_MIN_STEPS steps and at most SWEEP_MAX_EPOCHS epochs a size."""
+    settings, models = race_plan(dataset, train_size)
+    short = replace(limits, max_train_subset=min(SWEEP_MAX_IMAGES, limits.max_train_subset),
+                    max_epochs=min(SWEEP_MAX_EPOCHS, limits.max_epochs))
+    return plan_sweep(replace(settings, batch_size=SWEEP_BATCH), models, train_size, short, SWEEP_MIN_STEPS)
+
+
+def _times(a: float, b: float) -> str:
+    return f"{a / b:.1f}×" if b else "∞×"
+
+
+def _three_way(a: float, b: float) -> int:
+    """0 when a is over SAME_RATIO times b, 2 when b is over SAME_RATIO times a, else 1 (about the same)."""
+    if a > SAME_RATIO * b:
+        return 0
+    return 2 if b > SAME_RATIO * a else 1
+
+
+def shape_reveal(in_size: int, kernel: int, stride: int, padding: int, out_shape: Sequence[int]) -> Reveal:
+    """The shape step, from the shape calculator's output (C, H, W) of the layer."""
+    channels, h, w = out_shape
+    answers = step("shape").answers
+    answer = answers.index(f"{h}×{w}") if f"{h}×{w}" in answers else -1
+    return Reveal(answer, f"The output is {channels}×{h}×{w}: ({in_size} + 2·{padding} − {kernel}) // {stride} + 1 = "
+                          f"{h} per side: one value every {stride} pixels, each seeing a {kernel}×{kernel} patch.",
+                  "Output size = (input + 2·padding − kernel) // stride + 1: no guessing, and no hard-coded "
+                  "in_features for the first Linear layer.")
+
+
+def params_reveal(cnn: str, cnn_params: int, fc: str, fc_params: int) -> Reveal:
+    """The parameter step, from both nets' parameter counts."""
+    answer = _three_way(cnn_params, fc_params)
+    if answer == 2:
+        ratio = f"the FC net has {_times(fc_params, cnn_params)} as many"
+        takeaway = "Fewer parameters is not a handicap: the CNN spends its few weights where they count."
+    elif answer == 0:
+        ratio = f"the CNN has {_times(cnn_params, fc_params)} as many"
+        takeaway = "Here the CNN is the larger net: keep that in mind when you compare their accuracies."
+    else:
+        ratio = f"about the same ({_times(cnn_params, fc_params)})"
+        takeaway = "Same budget: any difference in accuracy comes from how the parameters are used."
+    return Reveal(answer, f"{cnn} has {cnn_params:,} parameters, {fc} {fc_params:,}: {ratio}.", takeaway)
+
+
+def compute_reveal(cnn: str, cnn_params: int, cnn_macs: int, fc: str, fc_params: int, fc_macs: int) -> Reveal:
+    """The compute step, from both nets' parameters and multiply-adds per image."""
+    answer = _three_way(cnn_macs, fc_macs)
+    per = f"{cnn_macs / cnn_params:.0f} per parameter against {fc_macs / fc_params:.0f}"
+    finding = (f"For one image {cnn} does {cnn_macs:,} multiply-adds, {fc} {fc_macs:,} "
+               f"({_times(cnn_macs, fc_macs)}): {per}.")
+    takeaway = ("A CNN buys accuracy with reuse, not with size: few weights, each used many times." if answer == 0
+                else "Reuse is what a convolution does: count both parameters and multiply-adds before you compare.")
+    return Reveal(answer, finding, takeaway)
+
+
+def _best(models: Sequence[ModelConfig], results: Mapping[str, ModelResult], cnn: bool) -> tuple[str, float] | None:
+    """(label, test accuracy) of the best tested model of one kind."""
+    scored = [(m.label, results[m.label].test_acc) for m in models
+              if m.net.is_cnn == cnn and m.label in results and results[m.label].test_acc is not None]
+    return max(scored, key=lambda pair: pair[1]) if scored else None
+
+
+def cnn_lead(models: Sequence[ModelConfig], results: Mapping[str, ModelResult]) -> tuple[float, float]:
+    """(best CNN's, best FC net's) test accuracy of a run; ValueError when a kind has no tested model."""
+    cnn, fc = _best(models, results, True), _best(models, results, False)
+    if cnn is None or fc is None:
+        raise ValueError("the run has no tested CNN or no tested FC net")
+    return cnn[1], fc[1]
+
+
+def race_reveal(models: Sequence[ModelConfig], results: Mapping[str, ModelResult], test_images: int,
+                why_not: str | None = None) -> Reveal:
+    """The race, from the run's final test accuracies; `why_not` (hints.why_cnn_lost) when the FC net won."""
+    cnn, fc = cnn_lead(models, results)
+    lead = cnn - fc
+    answer = 2 if abs(lead) < LEVEL else 0 if lead > 0 else 1
+    leader = ("level" if answer == 2 else f"the CNN leads by {100 * lead:.1f} points" if answer == 0
+              else f"the FC net leads by {-100 * lead:.1f} points")
+    finding = f"Test accuracy on {test_images:,} images: CNN {cnn:.1%}, FC net {fc:.1%}: {leader}."
+    takeaway = ("Built-in assumptions (nearby pixels belong together; a stroke means the same anywhere) beat "
+                "raw size." if answer == 0 else why_not or "On this run the CNN did not pull ahead: train longer "
+                "on the Training page and compare.")
+    return Reveal(answer, finding, takeaway)
+
+
+def shuffle_reveal(real: tuple[float, float], shuffled: tuple[float, float]) -> Reveal:
+    """The shuffle step, from (CNN, FC net) test accuracy on real and on shuffled pixels."""
+    real_lead, lead = real[0] - real[1], shuffled[0] - shuffled[1]
+    if lead <= LEVEL:
+        answer = 2
+    else:
+        answer = 0 if real_lead <= LEVEL or lead >= KEPT * real_lead else 1
+    finding = (f"Real images: CNN {real[0]:.1%}, FC net {real[1]:.1%} (lead {100 * real_lead:+.1f} points). "
+               f"Shuffled: CNN {shuffled[0]:.1%}, FC net {shuffled[1]:.1%} (lead {100 * lead:+.1f}).")
+    fc_change = 100 * (shuffled[1] - real[1])
+    if real_lead <= LEVEL:
+        takeaway = "The CNN did not lead on real images in this run, so the shuffle had no lead to take away."
+    elif answer == 0:
+        takeaway = "On this run the shuffle did not cost the CNN its lead: the nets learned other cues than neighbours."
+    else:
+        takeaway = (f"The FC net does not care where a pixel is ({fc_change:+.1f} points); the CNN's edge came "
+                    f"from neighbouring pixels, and shuffling took {'most of it' if answer == 1 else 'all of it'}.")
+    return Reveal(answer, finding, takeaway)
+
+
+class Curve(Protocol):
+    """A shift curve (cnn_dash.shift.ShiftCurve) as this module reads it."""
+
+    label: str
+
+    def at(self, shift: int) -> float: ...
+
+
+def shift_reveal(models: Sequence[ModelConfig], curves: Sequence[Curve], shift: int = SHIFT) -> Reveal:
+    """The shift step, from the first CNN's and the first FC net's accuracy at 0 and `shift` pixels."""
+    kinds = {m.label: m.net.is_cnn for m in models}
+    cnn = next(c for c in curves if kinds.get(c.label))
+    fc = next(c for c in curves if kinds.get(c.label) is False)
+    cnn_drop, fc_drop = cnn.at(0) - cnn.at(shift), fc.at(0) - fc.at(shift)
+    answer = 2 if abs(cnn_drop - fc_drop) < SHIFT_LEVEL else 0 if cnn_drop > fc_drop else 1
+    finding = (f"Moved {shift} pixels, the CNN falls from {cnn.at(0):.1%} to {cnn.at(shift):.1%} "
+               f"({-100 * cnn_drop:+.1f} points), the FC net from {fc.at(0):.1%} to {fc.at(shift):.1%} "
+               f"({-100 * fc_drop:+.1f}).")
+    takeaway = ("An FC net has one weight per pixel position, so a moved digit is a new input; the CNN's shared "
+                "kernels find the same strokes anywhere." if answer == 1 else
+                "On this run both nets suffer alike: shared kernels alone do not make a net shift-proof; pooling "
+                "and training on moved copies help more.")
+    return Reveal(answer, finding, takeaway)
+
+
+def sweep_reveal(frame: pd.DataFrame) -> Reveal:
+    """The sweep step, from a finished sweep's frame (cnn_dash.sweep.sweep_frame)."""
+    match = images_to_match(frame)
+    done = frame[(frame["status"] == "finished") & frame["test_acc"].notna() & (frame["kind"] == "FC")]
+    if match is None:
+        best = done["test_acc"].max() if not done.empty else float("nan")
+        return Reveal(2, f"The CNN never reached the FC net's best ({best:.1%}) on these sizes.",
+                      "On this sweep the FC net kept up; with so few images both nets mostly memorise, and the seed "
+                      "decides more than the architecture.")
+    acc, fc_images, cnn_images = match
+    answer = 0 if fc_images >= 2 * cnn_images else 1
+    finding = (f"The FC net's best was {acc:.1%}, on {fc_images:,} images; the CNN did as well with "
+               f"{cnn_images:,} ({fc_images / cnn_images:.0f}× fewer).")
+    takeaway = ("What a CNN builds in, an FC net must learn from examples: the CNN needs fewer of them."
+                if answer == 0 else "On this sweep the CNN needed about as many images: its edge shows at the "
+                                    "larger sizes.")
+    return Reveal(answer, finding, takeaway)
+
+
+def draw_reveal(models: Sequence[ModelConfig], probabilities: Mapping[str, Sequence[float]], truth: int,
+                classes: Sequence[str]) -> Reveal:
+    """The drawing step, from every model's class probabilities and the class the teacher says was drawn; the first
+    CNN and the first FC net are scored."""
+    cnn = next(m.label for m in models if m.net.is_cnn)
+    fc = next(m.label for m in models if not m.net.is_cnn)
+    said = {label: max(range(len(p)), key=lambda i: p[i]) for label, p in probabilities.items()}
+    right = (said[cnn] == truth, said[fc] == truth)
+    answer = {(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[right]
+    finding = (f"It is a {classes[truth]}. The CNN says {classes[said[cnn]]} "
+               f"({probabilities[cnn][said[cnn]]:.0%} sure), the FC net {classes[said[fc]]} "
+               f"({probabilities[fc][said[fc]]:.0%} sure).")
+    takeaway = {0: "On a clean, centred drawing both nets are right: their differences show on moved, shrunk or "
+                   "shuffled inputs.",
+                1: "The CNN's kernels found strokes the FC net's fixed pixel weights did not expect.",
+                2: "This time the FC net read it and the CNN did not: one drawing is one sample, not a test set.",
+                3: "Neither read it: both learned from MNIST's writers, and a drawing unlike theirs fools both."}[answer]
+    return Reveal(answer, finding, takeaway)
