@@ -1,15 +1,18 @@
 """From a network spec to a torch module, and to PyTorch code a student can paste and run."""
 from __future__ import annotations
 
+import inspect
+
 from torch import nn
 
+from cnn_dash.layers import CUSTOM_LAYERS, layer_class
 from cnn_dash.shapes import SIGNATURES, resolve, trace
 from cnn_dash.specs import LayerSpec, NetSpec
 
 
 def build_model(net: NetSpec) -> nn.Sequential:
     """The network as torch.nn layers; sizes such as in_features come from the shape arithmetic."""
-    return nn.Sequential(*(getattr(nn, layer.type)(**layer.kwargs()) for layer in resolve(net).layers))
+    return nn.Sequential(*(layer_class(layer.type)(**layer.kwargs()) for layer in resolve(net).layers))
 
 
 def layer_code(layer: LayerSpec) -> str:
@@ -17,15 +20,19 @@ def layer_code(layer: LayerSpec) -> str:
     kwargs = layer.kwargs()
     order = list(SIGNATURES[layer.type])  # torch's own argument order reads best
     args = ", ".join(f"{k}={kwargs[k]!r}" for k in sorted(kwargs, key=order.index))
-    return f"nn.{layer.type}({args})"
+    prefix = "" if layer.type in CUSTOM_LAYERS else "nn."  # a custom layer's class is written out by to_code
+    return f"{prefix}{layer.type}({args})"
 
 
 def to_code(net: NetSpec) -> str:
     """Self-contained PyTorch code: imports, `model = nn.Sequential(...)`, and a forward pass that checks the shape."""
     rows = trace(net)
-    lines = ["import torch", "from torch import nn", "",
-             "# Each comment is the layer's output shape for one input (the batch dimension left out).",
-             "model = nn.Sequential("]
+    lines = ["import math", "", "import torch", "import torch.nn.functional as F", "from torch import nn", ""]
+    for kind in dict.fromkeys(row.layer.type for row in rows if row.layer.type in CUSTOM_LAYERS):
+        lines += [f"# torch has no {kind}: its definition, from cnn-dash's cnn_dash/layers.py", "",
+                  *_source(kind).splitlines(), ""]
+    lines += ["# Each comment is the layer's output shape for one input (the batch dimension left out).",
+              "model = nn.Sequential("]
     lines += [f"    {layer_code(row.layer)},  # -> {row.out_shape}" for row in rows]
     out = (1, *rows[-1].out_shape) if rows else (1, *net.input_shape)
     lines += [")", ""]
@@ -43,3 +50,10 @@ def to_code(net: NetSpec) -> str:
 
 def _dims(n: int) -> tuple[str, ...]:
     return {1: ("features",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", "W")}.get(n, ("...",))
+
+
+def _source(kind: str) -> str:
+    """A custom layer's class and the helper it calls, as source a user can paste."""
+    cls = CUSTOM_LAYERS[kind]
+    helpers = [inspect.getsource(getattr(inspect.getmodule(cls), name)) for name in getattr(cls, "helpers", ())]
+    return "\n\n".join([*helpers, inspect.getsource(cls)])

@@ -45,7 +45,7 @@ def cnn_lost(models: tuple[ModelConfig, ...], results: dict[str, ModelResult]) -
     """True when the best FC net's test accuracy is above the best CNN's by TIE_POINTS or more (both evaluated):
     what the Evaluation page's `verdict` calls a win; or when every CNN diverged and an FC net was evaluated."""
     cnns = [results[m.label] for m in models if m.net.is_cnn and m.label in results]
-    fc_scored = any(m.label in results and results[m.label].test_acc is not None for m in models if not m.net.is_cnn)
+    fc_scored = any(m.label in results and results[m.label].test_acc is not None for m in models if not m.net.is_cnn and not m.net.is_local)
     if cnns and fc_scored and all(r.status == Status.DIVERGED for r in cnns):
         return True  # every CNN diverged: the FC net wins whatever the CNNs' last evaluations said
     lead = cnn_lead(models, {label: r.test_acc for label, r in results.items()})
@@ -70,6 +70,12 @@ def why_fc_won(settings: TrainSettings, models: tuple[ModelConfig, ...], results
         if r is not None and r.status == Status.DIVERGED:
             return (f"{m.label} diverged ({r.note}): its learning rate {m.optimizer.lr:g} is too large; "
                     f"try {m.optimizer.lr / 10:g}.")
+    shifted = [i for i in range(len(models)) if settings.shift_pixels and (settings.shifted_models is None
+                                                                             or i in settings.shifted_models)]
+    if shifted and not any(models[i].net.is_cnn for i in shifted):
+        return (f"The FC net trained on copies of the images moved by up to {settings.shift_pixels} pixels, and the "
+                f"CNN did not: the data taught the FC net some of what the CNN's architecture builds in. That is "
+                f"the shifted-copies experiment's point.")
     if settings.permute_pixels:
         return ("The pixels were shuffled: a convolution's small windows now see pixels that are not neighbours, "
                 "so the CNN loses its edge over the FC net. That is the experiment's point; untick the shuffle "
@@ -108,10 +114,11 @@ def pools(m: ModelConfig) -> bool:
 
 def best_pair(models: tuple[ModelConfig, ...] | list[ModelConfig],
               accuracies: dict[str, float | None]) -> tuple[str, float, str, float] | None:
-    """(best CNN, its accuracy, best FC net, its accuracy) among the models with an accuracy; None without both."""
+    """(best CNN, its accuracy, best FC net, its accuracy) among the models with an accuracy; None without both.
+    A locally connected net is neither."""
     def best(is_cnn: bool) -> tuple[str, float] | None:
         scored = [(m.label, accuracies[m.label]) for m in models
-                  if m.net.is_cnn == is_cnn and accuracies.get(m.label) is not None]
+                  if m.net.is_cnn == is_cnn and not m.net.is_local and accuracies.get(m.label) is not None]
         return max(scored, key=lambda item: item[1]) if scored else None
 
     cnn, fc = best(True), best(False)

@@ -59,6 +59,9 @@ PROFILE_VAR = "CNN_DASH_LIMITS"
 SECRETS_KEY = "limits"  # in .streamlit/secrets.toml: limits = "local", or a [limits] table (profile = ..., caps)
 
 
+MAX_SHIFT = 4  # pixels a training image may be moved each way by augmentation; a 28×28 digit stays in view
+
+
 def cap_var(name: str) -> str:
     """The env var that sets one cap, e.g. max_epochs -> CNN_DASH_MAX_EPOCHS."""
     return f"CNN_DASH_{name.upper()}"
@@ -196,6 +199,8 @@ def check_settings(settings: TrainSettings, limits: Limits | None = None) -> Non
     _check(_whole(s.seed) and 0 <= s.seed <= lim.max_seed, f"The seed must be between 0 and {lim.max_seed:,}.")
     _check(_whole(s.evals_per_epoch) and 1 <= s.evals_per_epoch <= lim.max_evals_per_epoch,
            f"Test evaluations per epoch must be between 1 and {lim.max_evals_per_epoch}.")
+    _check(_whole(s.shift_pixels) and 0 <= s.shift_pixels <= MAX_SHIFT,
+           f"Random shifts must be between 0 and {MAX_SHIFT} pixels (got {s.shift_pixels}).")
     _check(s.scaling in SCALINGS, f"The input scaling must be one of {', '.join(SCALINGS)} (got {s.scaling!r}).")
 
 
@@ -206,6 +211,9 @@ def check_models(models: tuple[ModelConfig, ...], settings: TrainSettings, limit
     labels = [m.label for m in models]
     _check(len(set(labels)) == len(labels) and all(label.strip() for label in labels),
            "Every model of a run needs its own non-empty name.")
+    shifted = settings.shifted_models or ()
+    _check(all(_whole(i) and 0 <= i < len(models) for i in shifted),
+           f"The models to train on shifted copies are given by position, 0 to {len(models) - 1} (got {shifted}).")
     images = settings.train_subset or FULL_TRAIN_SET
     total = 0
     for m in models:

@@ -35,6 +35,20 @@ def _small_cnn(name: str, description: str, channels: int) -> NetSpec:
     )
 
 
+def _two_windowed(name: str, description: str, kind: str) -> NetSpec:
+    """The decomposition's CNN or locally connected net: two stride-2 5×5 layers (8, 16 channels) with ReLU, then
+    Linear to 10; the same windows either way, so only weight sharing differs."""
+    return _net(
+        name, description,
+        L(kind, out_channels=8, kernel_size=5, stride=2, padding=2),  # (8, 14, 14)
+        L("ReLU"),
+        L(kind, out_channels=16, kernel_size=5, stride=2, padding=2),  # (16, 7, 7)
+        L("ReLU"),
+        L("Flatten"),  # (784,)
+        L("Linear", out_features=10),
+    )
+
+
 # in_channels / in_features are left out on purpose: the network infers them from the shape arithmetic.
 _SEED_CONVNET = (
     L("Conv2d", out_channels=16, kernel_size=3, stride=1, padding=1),  # (16, 28, 28)
@@ -151,6 +165,23 @@ _PRESET_LIST = (
         L("ReLU"),
         L("Linear", out_features=10),
     ),
+    _two_windowed(
+        "Small CNN, no batch norm",
+        "Two stride-2 5×5 convolutions (8, 16 channels) with ReLU, then Linear 784→10: 11,274 parameters. The CNN "
+        "of the locality-vs-sharing experiment: every position shares one kernel per channel.",
+        "Conv2d",
+    ),
+    _two_windowed(
+        "Small locally connected net",
+        "The 'Small CNN, no batch norm' with LocallyConnected2d layers: the same 5×5 windows and channels, but its "
+        "own kernel at every output position (14×14, then 7×7): 206,202 parameters, the same 206,202 "
+        "multiply-adds per image as the CNN. Locality without weight sharing.",
+        "LocallyConnected2d",
+    ),
+    _mlp("FC net with the small CNN's widths",
+         "Fully connected layers between tensors of the small CNN's sizes: 784→1,568 (8×14×14)→784 (16×7×7)→10 "
+         "with ReLU: 2,468,826 parameters. The same depth and widths as the small CNN and its locally connected "
+         "twin, but every unit sees the whole image: neither locality nor weight sharing.", 1568, 784),
     _mlp("MLP 784-37-10", "A one-hidden-layer perceptron with 37 ReLU units: 29,425 parameters, about as many as "
          "the 'Small CNN ×2 (batch norm)'.", 37),
     _mlp("MLP 784-128-10", "A one-hidden-layer perceptron with 128 ReLU units: 101,770 parameters.", 128),

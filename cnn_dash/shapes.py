@@ -38,6 +38,9 @@ SIGNATURES: dict[str, dict[str, Any]] = {
                       divisor_override=None),
     "AdaptiveAvgPool2d": dict(output_size=_REQUIRED),
     "Flatten": dict(start_dim=1, end_dim=-1),
+    # cnn_dash.layers: a convolution's windows with its own kernel at every position; in_size is the input's (H, W)
+    "LocallyConnected2d": dict(in_channels=_REQUIRED, out_channels=_REQUIRED, kernel_size=_REQUIRED,
+                               in_size=_REQUIRED, stride=1, padding=0, dilation=1, bias=True),
     "Linear": dict(in_features=_REQUIRED, out_features=_REQUIRED, bias=True),
     "BatchNorm1d": dict(num_features=_REQUIRED, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True),
     "BatchNorm2d": dict(num_features=_REQUIRED, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True),
@@ -49,8 +52,9 @@ SIGNATURES: dict[str, dict[str, Any]] = {
 LAYER_TYPES = tuple(SIGNATURES)
 # Spatial dimensions each windowed layer slides over; the input is (C, *spatial).
 SPATIAL_DIMS = {"Conv1d": 1, "Conv2d": 2, "Conv3d": 3, "ConvTranspose2d": 2, "MaxPool2d": 2, "AvgPool2d": 2,
-                "AdaptiveAvgPool2d": 2}
+                "AdaptiveAvgPool2d": 2, "LocallyConnected2d": 2}
 CONV_TYPES = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d")
+LOCAL = "LocallyConnected2d"
 DIM_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -177,6 +181,20 @@ def _conv(kind: str, args: dict[str, Any], in_shape: tuple[int, ...]) -> tuple[i
     return (out_ch, *out)
 
 
+def _local(args: dict[str, Any], in_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A locally connected layer: a Conv2d's windows, for the one input size its weights were made for."""
+    _expect_rank(LOCAL, in_shape, 3)
+    if isinstance(args["padding"], str):
+        raise ShapeError(f"{LOCAL} takes a number for padding, not {args['padding']!r}: write the padding "
+                         f"'same' would give (e.g. 1 for a 3×3 kernel)")
+    size = args["in_size"]
+    size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+    if size != tuple(in_shape[1:]):
+        raise ShapeError(f"in_size={size} but the input {_fmt(in_shape)} is {in_shape[1]}×{in_shape[2]}: a locally "
+                         f"connected layer has weights for one input size only; leave in_size empty to infer it")
+    return _conv("Conv2d", {**args, "groups": 1, "padding_mode": "zeros"}, in_shape)
+
+
 def _span(k: int, d: int) -> str:
     return str(k) if d == 1 else f"{d * (k - 1) + 1} ({k} taps with dilation {d}: {d}*({k}-1)+1)"
 
@@ -290,8 +308,10 @@ def _dropout(args: dict[str, Any], in_shape: tuple[int, ...]) -> tuple[int, ...]
 
 def fill_inferred(layer: LayerSpec, in_shape: tuple[int, ...]) -> LayerSpec:
     """The layer with in_channels / in_features / num_features taken from its input when they are not set."""
+    if layer.type == LOCAL and layer.get("in_size") is None and len(in_shape) == 3:
+        layer = LayerSpec.of(LOCAL, **layer.kwargs(), in_size=tuple(in_shape[1:]))
     name = {"Linear": "in_features", "BatchNorm1d": "num_features", "BatchNorm2d": "num_features"}.get(
-        layer.type, "in_channels" if layer.type in CONV_TYPES else None)
+        layer.type, "in_channels" if layer.type in (*CONV_TYPES, LOCAL) else None)
     if name is None or layer.get(name) is not None or not in_shape:
         return layer
     return LayerSpec.of(layer.type, **layer.kwargs(), **{name: in_shape[-1] if name == "in_features" else in_shape[0]})
@@ -302,10 +322,14 @@ def output_shape(layer: LayerSpec, in_shape: tuple[int, ...]) -> tuple[int, ...]
     in_shape = tuple(in_shape)
     if not in_shape or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in in_shape):
         raise ShapeError(f"input shape {_fmt(in_shape)} must be whole numbers of at least 1")
+    if layer.type == LOCAL:  # before in_size, which is inferred from an image's (H, W), is asked for
+        _expect_rank(LOCAL, in_shape, 3)
     args = layer_args(fill_inferred(layer, in_shape))
     kind = layer.type
     if kind in CONV_TYPES:
         return _conv(kind, args, in_shape)
+    if kind == LOCAL:
+        return _local(args, in_shape)
     if kind in ("MaxPool2d", "AvgPool2d"):
         return _pool(kind, args, in_shape)
     if kind == "AdaptiveAvgPool2d":
@@ -331,6 +355,10 @@ def param_count_of(layer: LayerSpec) -> int:
         k = math.prod(_ints(a, "kernel_size", n, 1))
         fan = a["in_channels"] * (a["out_channels"] // a["groups"])  # the same for transposed convolutions
         return fan * k + (a["out_channels"] if a["bias"] else 0)
+    if layer.type == LOCAL:  # a convolution's weights and biases, once per output position
+        out = output_shape(layer, (a["in_channels"], *_ints(a, "in_size", 2, 1)))
+        k = math.prod(_ints(a, "kernel_size", 2, 1))
+        return (a["in_channels"] * k + (1 if a["bias"] else 0)) * math.prod(out)
     if layer.type == "Linear":
         return a["in_features"] * a["out_features"] + (a["out_features"] if a["bias"] else 0)
     if layer.type.startswith("BatchNorm"):
@@ -418,7 +446,8 @@ def trace(net: NetSpec) -> list[LayerTrace]:
         elif window is not None and jump and len(window) == len(jump):
             rf = tuple(math.ceil(r + (k - 1) * j) for r, (k, _), j in zip(rf, window, jump))
             jump = tuple(j * s for j, (_, s) in zip(jump, window))
-        macs = params * math.prod(out[1:]) if layer.type in CONV_TYPES else params  # torchinfo's count
+        # torchinfo's count; a locally connected layer (which torchinfo does not know) uses each weight once per image
+        macs = params * math.prod(out[1:]) if layer.type in CONV_TYPES else params
         rows.append(LayerTrace(i, resolved, shape, out, params, macs, rf, jump))
         shape = out
     return rows

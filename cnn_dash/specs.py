@@ -44,6 +44,11 @@ class NetSpec:
         """True when the network has at least one convolution."""
         return any(layer.type.startswith(("Conv", "ConvTranspose")) for layer in self.layers)
 
+    @property
+    def is_local(self) -> bool:
+        """True when the network has a locally connected layer (a convolution's windows, no shared weights)."""
+        return any(layer.type == "LocallyConnected2d" for layer in self.layers)
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
@@ -113,3 +118,7 @@ class TrainSettings:
     lr_decay: bool = False  # cosine decay of every model's learning rate to 0 over the run
     source: str | None = None  # a data source to force (data.SOURCES), e.g. "bundled" in tests
     scaling: str = "standardise"  # one of SCALINGS
+    # Augmentation: every training image moved by a random (dy, dx), each in -shift_pixels..shift_pixels (zero
+    # fill), drawn from its own seeded stream, the same moves for every model that trains on shifted copies.
+    shift_pixels: int = 0
+    shifted_models: tuple[int, ...] | None = None  # positions of the models that see shifted copies; None: all

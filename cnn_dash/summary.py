@@ -10,6 +10,8 @@ import torchinfo
 import torchinfo.torchinfo as _torchinfo_module
 
 from cnn_dash.build import build_model
+from cnn_dash.layers import CUSTOM_LAYERS
+from cnn_dash.shapes import trace
 from cnn_dash.specs import NetSpec
 
 
@@ -78,6 +80,9 @@ def _one_image(net: NetSpec) -> Summary:
         _torchinfo_module.clear_cached_forward_pass()
     leaves = [info for info in stats.summary_list if info.depth > 0]
     total = stats.total_params
+    # torchinfo knows the multiply-adds of torch's own layers only: ours come from the shape arithmetic
+    own = [row.macs for row in trace(net)]
+    macs = [own[i] if info.class_name in CUSTOM_LAYERS else info.macs for i, info in enumerate(leaves)]
     rows = tuple(
         SummaryRow(
             index=i,
@@ -87,9 +92,9 @@ def _one_image(net: NetSpec) -> Summary:
             kernel=_kernel(info.kernel_size),
             params=info.num_params,
             params_percent=100.0 * info.num_params / total if total else 0.0,
-            mult_adds=info.macs,
+            mult_adds=mult_adds,
         )
-        for i, info in enumerate(leaves, start=1)
+        for i, (info, mult_adds) in enumerate(zip(leaves, macs), start=1)
     )
     return Summary(
         net_name=net.name,
@@ -97,7 +102,7 @@ def _one_image(net: NetSpec) -> Summary:
         rows=rows,
         total_params=total,
         trainable_params=stats.trainable_params,
-        total_mult_adds=stats.total_mult_adds,
+        total_mult_adds=stats.total_mult_adds - sum(i.macs for i in leaves) + sum(macs),
         input_bytes=stats.total_input,
         forward_backward_bytes=stats.total_output_bytes,
         params_bytes=stats.total_param_bytes,
@@ -146,6 +151,31 @@ _RATIO_FIELDS = {
 def compare(a: Summary, b: Summary) -> dict[str, float]:
     """Ratios a / b of the totals, keyed params, trainable, mult_adds, forward_backward_mb, params_mb, total_mb."""
     return {key: _ratio(getattr(a, field), getattr(b, field)) for key, field in _RATIO_FIELDS.items()}
+
+
+def macs_note(s: Summary) -> str | None:
+    """Where the multiply-adds of a layer torchinfo does not know come from, or None when there is none."""
+    custom = sorted({r.type for r in s.rows if r.type in CUSTOM_LAYERS})
+    if not custom:
+        return None
+    return (f"torchinfo cannot count the multiply-adds of {', '.join(custom)} (not a torch layer): they are computed "
+            f"here from the shape arithmetic — each weight multiplies one input per image and each output adds its "
+            f"bias once, so a locally connected layer costs exactly what the convolution with the same windows "
+            f"costs.")
+
+
+def cost_frame(summaries: tuple[Summary, ...]) -> pd.DataFrame:
+    """Per model: parameters and multiply-adds for one image, and each as a multiple of the first model's."""
+    first = summaries[0]
+    per_image = [s.total_mult_adds // s.input_shape[0] for s in summaries]
+    return pd.DataFrame({
+        "Model": [s.net_name for s in summaries],
+        "Parameters": [s.total_params for s in summaries],
+        "Parameters (× the first)": [round(_ratio(s.total_params, first.total_params), 2) for s in summaries],
+        "Multiply-adds per image": per_image,
+        "Multiply-adds (× the first)": [round(_ratio(m, per_image[0]), 2) for m in per_image],
+        "Multiply-adds per parameter": [round(_ratio(m, s.total_params), 1) for m, s in zip(per_image, summaries)],
+    })
 
 
 def summary_frame(s: Summary) -> pd.DataFrame:

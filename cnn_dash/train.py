@@ -41,6 +41,27 @@ class TrainData:
     stats: Stats  # (mean, std) the inputs are standardised with
 
 
+def shift_stream(settings: TrainSettings) -> torch.Generator:
+    """The random stream of the augmentation's shifts: apart from seeded_stream's four (seed * 4 + salt covers
+    every integer below 2**40 + 4 * seed), so turning shifts on changes no subset, weight or batch order."""
+    return torch.Generator().manual_seed(2**40 + settings.seed)
+
+
+def shifted(images: torch.Tensor, offsets: torch.Tensor, permutation: torch.Tensor | None = None) -> torch.Tensor:
+    """uint8 images (B, H, W), each moved by its own (dy, dx) row of `offsets` (B, 2): dy rows down, dx columns
+    right, uncovered pixels 0 (shift.shift_images, one move per image). Pixel-shuffled images are put back in
+    order, moved as a person would see them, and shuffled again."""
+    if permutation is not None:
+        images = permute_pixels(images, torch.argsort(permutation))
+    b, h, w = images.shape
+    k = int(offsets.abs().max()) if len(offsets) else 0
+    padded = F.pad(images, (k, k, k, k))  # (B, H + 2k, W + 2k)
+    rows = torch.arange(h)[None, :] + k - offsets[:, :1]  # (B, H): row r of image i reads padded row r - dy + k
+    cols = torch.arange(w)[None, :] + k - offsets[:, 1:]  # (B, W)
+    out = padded[torch.arange(b)[:, None, None], rows[:, :, None], cols[:, None, :]]  # (B, H, W)
+    return out if permutation is None else permute_pixels(out, permutation)
+
+
 def prepare_data(settings: TrainSettings, dataset: Dataset | None = None) -> TrainData:
     """The run's train subset (drawn by the seed) and full test set, pixel-permuted if the settings ask."""
     ds = dataset or load_dataset(settings.dataset, source=settings.source)
@@ -210,6 +231,9 @@ class Trainer:
         train_x, train_y = d.train_images.to(dev), d.train_labels.to(dev)
         test_x, test_y = d.test_images.to(dev), d.test_labels.to(dev)
         per_epoch, size = self.steps_per_epoch, s.batch_size
+        shift_rng = shift_stream(s)
+        on_shifted = [s.shift_pixels > 0 and (s.shifted_models is None or i in s.shifted_models)
+                      for i in range(len(models))]
         evals = {round(per_epoch * k / s.evals_per_epoch) for k in range(1, s.evals_per_epoch + 1)}
         start = time.perf_counter()
 
@@ -238,9 +262,13 @@ class Trainer:
             for b in range(per_epoch):
                 idx = order[b * size:(b + 1) * size]
                 x, y = normalize(train_x[idx], d.stats), train_y[idx]  # (B, 1, 28, 28), (B,)
-                for m in models:
+                x_moved = x
+                if s.shift_pixels:  # one draw per step, whoever trains on it: every shifted model sees the same
+                    offsets = torch.randint(-s.shift_pixels, s.shift_pixels + 1, (len(idx), 2), generator=shift_rng)
+                    x_moved = normalize(shifted(train_x[idx].cpu(), offsets, d.permutation).to(dev), d.stats)
+                for m, moved in zip(models, on_shifted):
                     if m.status is Status.TRAINING:
-                        m.step(x, y)
+                        m.step(x_moved if moved else x, y)
                         if m.status is Status.DIVERGED:  # its last record, at the steps it completed
                             yield m.record(per_epoch, self.total_steps, time.perf_counter() - start, None, m.status)
                 step += 1

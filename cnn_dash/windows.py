@@ -14,7 +14,8 @@ from cnn_dash.shapes import (CONV_TYPES, DIM_NAMES, SPATIAL_DIMS, _ints, conv_pa
                              layer_args, output_shape, param_count_of)
 from cnn_dash.specs import LayerSpec
 
-WINDOWED = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
+WINDOWED = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+            "LocallyConnected2d")
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def _dims(layer: LayerSpec, in_shape: tuple[int, ...], out: tuple[int, ...]) -> 
     if pool:
         lo = hi = _ints(a, "padding", n, 0, broadcast_one=True)
     else:
-        lo, hi = conv_padding(a, n, k, s, d)
+        lo, hi = conv_padding({"padding_mode": "zeros", **a}, n, k, s, d)  # LocallyConnected2d pads with zeros
     ceil = bool(a.get("ceil_mode", False))
     kind = "pool" if pool else "conv"
     return tuple(DimWindow(nm, size, o, kind, ki, si, di, pl, ph, 0, ceil)

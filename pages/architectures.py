@@ -5,7 +5,7 @@ from cnn_dash.build import to_code
 from cnn_dash.plots.params import params_per_layer_figure
 from cnn_dash.presets import matched_fc
 from cnn_dash.specs import NetSpec
-from cnn_dash.summary import Summary, compare, summarize, summary_frame, totals_frame
+from cnn_dash.summary import Summary, compare, cost_frame, macs_note, summarize, summary_frame, totals_frame
 from cnn_dash.ui.links import PageLink
 from cnn_dash.ui.model_picker import model_picker
 from cnn_dash.ui.routing import through_router
@@ -104,6 +104,14 @@ if cnn_summary is not None and fc_summary is not None:
         with column:
             st.markdown(f"**{summary.net_name}**: totals")
             table(totals_frame(summary), hide_index=True)
+
+    st.subheader("Parameters and multiply-adds per image")
+    table(cost_frame((cnn_summary, fc_summary)), hide_index=True)
+    st.caption(f"Multiples of the first model, {cnn_summary.net_name}. Training one image costs about three times "
+               f"its forward multiply-adds (the backward pass computes two gradients, each about one forward).")
+    for note in dict.fromkeys(macs_note(s) for s in (cnn_summary, fc_summary)):
+        if note:
+            st.info(note, icon=":material/calculate:")
 
     st.header(f"{cnn_summary.net_name} ÷ {fc_summary.net_name}")
     ratios = compare(cnn_summary, fc_summary)

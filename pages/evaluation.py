@@ -7,6 +7,7 @@ from cnn_dash.plots import confusion as plots
 from cnn_dash.tutorials import find_tutorial
 from cnn_dash.ui import evaluation as ui
 from cnn_dash.ui import tutorials
+from cnn_dash.ui.equivariance import equivariance_section
 from cnn_dash.ui.routing import through_router
 
 through_router()
@@ -108,6 +109,7 @@ ui.csv_download("Agreement table (CSV)", agree, f"{run.name} agreement", "dl_agr
 
 # ---- Shift robustness --------------------------------------------------------------------------------
 ui.shift_section(run)
+equivariance_section(run)
 
 # ---- Galleries ---------------------------------------------------------------------------------------
 st.subheader("Galleries")

@@ -20,7 +20,8 @@ from cnn_dash.windows import explain, pool2d, rounding_text
 
 through_router()
 
-SINGLE_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "AdaptiveAvgPool2d", "Conv1d", "Conv3d")
+SINGLE_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "AdaptiveAvgPool2d", "Conv1d", "Conv3d",
+                "LocallyConnected2d")
 MACS_HELP = ("Multiply-adds per image, counted as torchinfo counts them: one for every weight × input product, "
              "plus one for each bias addition (every output value adds its bias once; bias=False layers add none).")
 BIG = 4 * MAX_SPATIAL  # boxes accept values past every sensible size, so the calculator can say why they fail
@@ -49,14 +50,15 @@ def layer_controls(kind: str, n: int, separate: bool) -> dict:
     if kind == "AdaptiveAvgPool2d":
         args["output_size"] = per_dim("output_size", "shp_out_size", 7, -4, BIG, n, separate)
         return args
-    if "Conv" in kind:
+    weights = "Conv" in kind or kind == "LocallyConnected2d"  # layers with channels and a kernel of weights
+    if weights:
         args["out_channels"] = link.number_input("out_channels", -4, 4 * MAX_CHANNELS, 16, key="shp_out_ch")
-    args["kernel_size"] = per_dim("kernel_size", f"shp_{kind}_kernel", 3 if "Conv" in kind else 2, -4, BIG, n, separate)
+    args["kernel_size"] = per_dim("kernel_size", f"shp_{kind}_kernel", 3 if weights else 2, -4, BIG, n, separate)
     args["stride"] = per_dim("stride", f"shp_{kind}_stride", 2, -4, BIG, n, separate)
     choice = "number"
     if kind in ("Conv1d", "Conv2d", "Conv3d"):
         choice = link.radio("padding", ["number", "same", "valid"], horizontal=True, key="shp_pad_kind")
-    pad = 1 if "Conv" in kind else 0
+    pad = 1 if weights else 0
     args["padding"] = choice if choice != "number" else per_dim("padding", f"shp_{kind}_pad", pad, -4, BIG, n, separate)
     if kind != "AvgPool2d":
         args["dilation"] = per_dim("dilation", f"shp_{kind}_dilation", 1, -4, BIG, n, separate)

@@ -2,7 +2,8 @@
 import streamlit as st
 
 from cnn_dash.data import TITLES
-from cnn_dash.ui import sweep
+from cnn_dash.ui import experiments, sweep
+from cnn_dash.ui.compute import compute_curves
 from cnn_dash.ui import training as ui
 from cnn_dash.ui import tutorials as tut
 from cnn_dash.ui.dataset import selected_dataset
@@ -39,11 +40,13 @@ with st.expander("Models and settings of the next run", expanded=False) if busy 
         tut.estimate_note(settings, models, train_size, len(dataset.test_labels))
     ui.start_if_asked(registry, settings, models, problem)
     sweep.start_if_asked(registry, settings, models, problem, train_size)
+    experiments.start_if_asked(registry, dataset.name, train_size)
     ui.limits_note(settings, models, problem)
 
 with buttons:
     ui.start_buttons(registry, models, problem, train_size)
     sweep.sweep_button(registry)
+    experiments.buttons(registry, dataset.name, train_size)
     link.finish()
 
 runs = registry.runs()
@@ -57,6 +60,8 @@ with live:
         ui.live_run(active.id)
     elif runs and not sweep_last:
         ui.run_card(runs[-1], registry)
+        experiments.result(runs[-1])
+        compute_curves(runs[-1])
     if sweep_last:  # its chart is the result: on screen under the buttons, the runs themselves in the list below
         sweep.sweep_section(registry)
 if not sweep_last:

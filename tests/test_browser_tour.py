@@ -138,6 +138,17 @@ def test_tour_every_page():
         page.wait_for_selector(".st-key-play_maps .main-svg", timeout=30_000)  # the trained CNN's first layer
         screenshots(page, "playground")
 
+        # An experiment in one click: the FC net with shifted copies beside the CNN and the FC net without them.
+        goto(page, "Training")
+        page.get_by_role("button", name="FC net with shifted copies vs CNN without").click()
+        page.wait_for_function("document.body.innerText.includes('random shifts ≤ 2 px for C')", timeout=30_000)
+        page.wait_for_function("document.body.innerText.includes('Test images moved by 2 pixels')", timeout=240_000)
+        wait_idle(page)
+        assert_no_exception(page, "Training, the shifted-copies experiment")
+        text = page.locator("[data-testid='stMain']").inner_text()
+        assert "C · MLP 784-256-128-10 + shifted copies" in text and "235,146 parameters" in text
+        assert any(words in text for words in ("Shifted copies raise", "did not raise", "no gap to close"))
+
         # The dataset picker is shared by every page and says where the data comes from.
         page.goto(url)
         page.wait_for_selector(IDLE, timeout=60_000)

@@ -208,3 +208,22 @@ def test_every_table_shows_its_numbers_whole(registry):
 
     at = open_page(registry)
     assert assert_tables_readable(at) == 5  # scores, test accuracy per epoch, per class, agreement, shift
+
+
+def test_moving_the_input_moves_the_cnn_maps_and_not_the_fc_units(registry):
+    from cnn_dash.inference import model_input
+    from cnn_dash.equivariance import equivariance, equivariance_sentence
+
+    at = open_page(registry)
+    at.slider(key="eq_dy").set_value(3).run()
+    assert not at.exception
+    run = registry.runs()[0]
+    models = run.trained_models()
+    e = equivariance(models[MODELS[0].label], models[MODELS[1].label], run.dataset.test_images[0].numpy(), 3, 2,
+                     lambda batch: model_input(batch, run.settings))
+    shown = "\n".join(str(m.value) for m in at.markdown)
+    assert equivariance_sentence(e) in shown and "Moved by (3, 2) pixels" in shown
+    figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    titles = [[a["text"] for a in f["layout"].get("annotations", [])] for f in figures]
+    (figure,) = [f for f, t in zip(figures, titles) if "CNN: moved with it" in t]
+    assert [t["type"] for t in figure["data"]] == ["heatmap"] * 6  # input, CNN map, FC units; original and moved

@@ -79,3 +79,16 @@ def test_a_finite_blow_up_is_marked_diverged_with_its_step():
     assert results["calm"].status == Status.FINISHED and results["calm"].steps == trainer.total_steps
     losses = [p.train_loss for p in history if p.label == "wild" and p.train_loss is not None]
     assert max(losses) > EXPLODED * 2.0 or "NaN" in results["wild"].note
+
+
+def test_a_locally_connected_net_is_not_the_fc_net_and_shifted_copies_are_named():
+    from cnn_dash.experiments import decomposition, shifted_copies
+
+    exp = decomposition()
+    fc, local, cnn = exp.models
+    res = {fc.label: result(fc.label, 0.95), local.label: result(local.label, 0.99), cnn.label: result(cnn.label, 0.98)}
+    assert not hints.cnn_lost(exp.models, res)  # the locally connected net won, not an FC net
+    exp = shifted_copies()
+    a, b, c = exp.models
+    res = {a.label: result(a.label, 0.97), b.label: result(b.label, 0.96), c.label: result(c.label, 0.975)}
+    assert "moved by up to 2 pixels" in hints.why_cnn_lost(exp.settings, exp.models, res, 60_000)

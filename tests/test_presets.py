@@ -68,11 +68,12 @@ def test_every_preset_param_count_matches_torch_and_its_description(name: str) -
 def test_presets_omit_inferred_sizes_and_split_by_kind() -> None:
     for net in PRESETS.values():
         for layer in net.layers:
-            assert not {"in_channels", "in_features", "num_features"} & set(layer.kwargs())
+            assert not {"in_channels", "in_features", "num_features", "in_size"} & set(layer.kwargs())
     assert set(cnn_presets()) | set(fc_presets()) == set(PRESETS)
     assert not set(cnn_presets()) & set(fc_presets())
     assert all(net.is_cnn for net in cnn_presets().values())
-    assert {"FCNet (CNN notebook)", "MLP 784-37-10", "MLP 784-128-10", "MLP 784-256-128-10"} == set(fc_presets())
+    assert {"FCNet (CNN notebook)", "MLP 784-37-10", "MLP 784-128-10", "MLP 784-256-128-10",
+            "Small locally connected net", "FC net with the small CNN's widths"} == set(fc_presets())
     assert len({hash(net) for net in PRESETS.values()}) == len(PRESETS)  # hashable and distinct (cache keys)
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from cnn_dash.layers import layer_class
 from cnn_dash.shapes import (LAYER_TYPES, MAX_LAYERS, ShapeError, SPATIAL_DIMS, output_shape, pool_output_size,
                              resolve, trace)
 from cnn_dash.specs import LayerSpec, NetSpec
@@ -23,7 +24,7 @@ def torch_shape(layer: LayerSpec, in_shape: tuple[int, ...]) -> tuple[int, ...] 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            module = getattr(nn, layer.type)(**layer.kwargs()).eval()
+            module = layer_class(layer.type)(**layer.kwargs()).eval()
             y = module(torch.zeros((1, *in_shape)))
     except TORCH_ERRORS:
         return None
@@ -106,6 +107,17 @@ def gen_conv(r: random.Random, kind: str) -> tuple[LayerSpec, tuple[int, ...]]:
     return LayerSpec.of(kind, **kw), shape
 
 
+def gen_local(r: random.Random, kind: str) -> tuple[LayerSpec, tuple[int, ...]]:
+    """A locally connected layer: a Conv2d's windows, its in_size given (right or wrong) or left to be inferred."""
+    shape = _image(r, 3, r.choice([1, 2, 3]))
+    kw = dict(in_channels=shape[0] if r.random() > 0.05 else shape[0] + 1, out_channels=_size(r, 1, 4, 0.02),
+              kernel_size=_per_dim(r, 2, 1, 5), stride=_per_dim(r, 2, 1, 3), dilation=_per_dim(r, 2, 1, 3),
+              padding=_per_dim(r, 2, 0, 3, 0.05), bias=r.random() < 0.5)
+    # torch's oracle is the module itself, which needs in_size: usually the input's, sometimes a wrong one
+    kw["in_size"] = shape[1:] if r.random() < 0.9 else (shape[1] + 1, shape[2])
+    return LayerSpec.of(kind, **kw), shape
+
+
 def gen_pool(r: random.Random, kind: str) -> tuple[LayerSpec, tuple[int, ...]]:
     kw = dict(kernel_size=_per_dim(r, 2, 1, 5, one_tuple=True), padding=_per_dim(r, 2, 0, 2, one_tuple=True),
               ceil_mode=r.random() < 0.5)
@@ -158,7 +170,7 @@ def gen_elementwise(r: random.Random, kind: str) -> tuple[LayerSpec, tuple[int, 
 GENERATORS = {
     **{kind: gen_conv for kind in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d")},
     "MaxPool2d": gen_pool, "AvgPool2d": gen_pool, "AdaptiveAvgPool2d": gen_adaptive, "Flatten": gen_flatten,
-    "Linear": gen_linear, "BatchNorm1d": gen_norm, "BatchNorm2d": gen_norm,
+    "LocallyConnected2d": gen_local, "Linear": gen_linear, "BatchNorm1d": gen_norm, "BatchNorm2d": gen_norm,
 }
 
 

@@ -51,13 +51,23 @@ def test_single_layer_defaults_explain_the_rounding(at):
 
 
 @pytest.mark.parametrize("kind", ["Conv2d", "MaxPool2d", "AvgPool2d", "ConvTranspose2d", "AdaptiveAvgPool2d",
-                                  "Conv1d", "Conv3d"])
+                                  "Conv1d", "Conv3d", "LocallyConnected2d"])
 def test_every_layer_type_renders(at, kind):
     at.selectbox(key="shp_kind").select(kind).run()
     assert not at.exception and not at.error, (kind, [e.value for e in at.error])
     assert "Output shape" in metrics(at)
     charts = len(at.get("plotly_chart"))
     assert charts == (2 if "Pool2d" in kind and kind != "AdaptiveAvgPool2d" else 1)  # window (+ max vs avg)
+
+
+def test_a_locally_connected_layer_has_a_convolution_s_windows_and_a_kernel_per_position(at):
+    at.selectbox(key="shp_kind").select("LocallyConnected2d").run()
+    # the default 3×3, stride 2, padding 1 on 1×28×28: 14×14 positions, each with its own 9 weights and bias
+    assert metrics(at) == {"Output shape": "16×14×14", "Parameters": f"{16 * 10 * 14 * 14:,}",
+                           "Multiply-adds per image": f"{16 * 10 * 14 * 14:,}"}
+    assert python_code(at)[0].startswith("LocallyConnected2d(in_channels=1, out_channels=16, kernel_size=3")
+    at.radio(key="shp_mode").set_value("Network").run()
+    assert not at.exception
 
 
 def test_output_cell_slider_and_box_stay_in_step(at):

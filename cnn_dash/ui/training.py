@@ -307,6 +307,9 @@ def run_summary(run: Run) -> str:
     images = f"{s.train_subset:,} images" if s.train_subset else "all images"
     epochs = f"{s.epochs} epoch" + ("s" if s.epochs != 1 else "")
     extras = (" · shuffled pixels" if s.permute_pixels else "") + (" · cosine lr decay" if s.lr_decay else "")
+    if s.shift_pixels:
+        who = "" if s.shifted_models is None else f" for {', '.join(LETTERS[i] for i in s.shifted_models)}"
+        extras += f" · random shifts ≤ {s.shift_pixels} px{who}"
     name = TITLES.get(s.dataset, s.dataset)
     return f"{name} · {images} · batch {s.batch_size} · {epochs} · seed {s.seed}{extras}"
 

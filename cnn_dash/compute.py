@@ -1,0 +1,54 @@
+"""Training curves against what training cost: images, optimizer steps, time, multiply-adds. No torch.
+
+A CNN may win per epoch only because it does more work per image (the seed pair: the ConvNet does about 75× the FC
+net's multiply-adds per image, with 1.08× its parameters); plotted against training multiply-adds, the curves
+compare the architectures at equal compute.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+BACKWARD_FACTOR = 3  # training one image ≈ 3 × its forward multiply-adds: the forward, then gradients with
+# respect to the inputs and to the weights, each about one forward's work (Kaplan et al. 2020 count it so)
+
+# Axis name -> what it means, for the page
+X_AXES: dict[str, str] = {
+    "epoch": "passes over the training subset",
+    "training images": "images each model has trained on (one epoch = the whole subset)",
+    "optimizer steps": "updates of the weights (one per batch)",
+    "training time (s)": "seconds of each model's own training steps (the models take turns on every batch, so "
+                         "the run's clock would charge each model for the others' steps)",
+    "training multiply-adds": f"training images × {BACKWARD_FACTOR} × the model's forward multiply-adds per image "
+                              f"(forward + backward)",
+}
+
+
+def compute_frame(frame: pd.DataFrame, images_per_epoch: Mapping[str, int],
+                  macs_per_image: Mapping[tuple[str, str], int]) -> pd.DataFrame:
+    """curves_frame's rows with one column per axis of X_AXES: `images_per_epoch` by run name, the forward
+    multiply-adds per image by (run name, model label)."""
+    out = frame.copy()
+    images = out["epoch"] * out["run"].map(images_per_epoch).astype(float)  # exact at every epoch's end
+    out["training images"] = images.round()
+    out["optimizer steps"] = out["step"]
+    speed = out["samples_per_s"].where(out["samples_per_s"] > 0)  # the model's images per second of its own steps
+    out["training time (s)"] = images / speed
+    macs = [macs_per_image[(run, model)] for run, model in zip(out["run"], out["model"])]
+    out["training multiply-adds"] = images * BACKWARD_FACTOR * pd.Series(macs, index=out.index, dtype=float)
+    return out
+
+
+def compute_sentence(frame: pd.DataFrame, x: str) -> str:
+    """At the largest x every model reached, each model's test accuracy there (the last test at or before it)."""
+    tested = frame.dropna(subset=["test_acc", x])
+    if tested.empty:
+        return ""
+    common = tested.groupby("model", sort=False)[x].max().min()  # the furthest point all models got to
+    parts = []
+    for model, group in tested.groupby("model", sort=False):
+        before = group[group[x] <= common]
+        if not before.empty:
+            parts.append(f"{model.rsplit(' (', 1)[0]} {before['test_acc'].iloc[-1]:.1%}")
+    return f"Test accuracy at {x} = {common:,.3g} (as far as every model got): " + " · ".join(parts)

@@ -1,0 +1,40 @@
+"""Curves against compute: each axis from the records and the shape arithmetic, and the sentence at equal compute."""
+from __future__ import annotations
+
+import pytest
+
+from cnn_dash.compute import BACKWARD_FACTOR, X_AXES, compute_frame, compute_sentence
+from cnn_dash.plots.curves import curves_figure, curves_frame
+from cnn_dash.records import Progress
+
+
+def _p(label, step, acc, speed=100.0):
+    return Progress(label, step, 8, step / 4, 0.5, 0.8, speed, step * 0.5, 0.4 if acc else None, acc)
+
+
+HISTORY = [_p("A · CNN (Adam 0.001)", 2, None, 50.0), _p("B · FC (Adam 0.001)", 2, None, 400.0),
+           _p("A · CNN (Adam 0.001)", 4, 0.95, 50.0), _p("B · FC (Adam 0.001)", 4, 0.90, 400.0),
+           _p("A · CNN (Adam 0.001)", 8, 0.98, 50.0), _p("B · FC (Adam 0.001)", 8, 0.93, 400.0)]
+MACS = {("Run 1", "A · CNN (Adam 0.001)"): 200_000, ("Run 1", "B · FC (Adam 0.001)"): 10_000}
+
+
+def test_every_axis_from_the_records_and_the_forward_cost():
+    frame = compute_frame(curves_frame({"Run 1": HISTORY}), {"Run 1": 1_000}, MACS)
+    cnn = frame[frame["model"].str.startswith("A")]
+    assert list(cnn["training images"]) == [500, 1_000, 2_000]  # epoch 0.5, 1, 2 of 1,000 images
+    assert list(cnn["optimizer steps"]) == [2, 4, 8]
+    assert list(cnn["training time (s)"]) == pytest.approx([10.0, 20.0, 40.0])  # images / own images per second
+    assert list(cnn["training multiply-adds"]) == [n * BACKWARD_FACTOR * 200_000 for n in (500, 1_000, 2_000)]
+    for x in X_AXES:
+        titles = [a.text for a in curves_figure(frame, x=x).layout.annotations]
+        assert f"Loss by {x}" in titles, titles  # the chart names its horizontal axis
+
+
+def test_at_equal_compute_the_sentence_reads_each_model_where_all_got():
+    frame = compute_frame(curves_frame({"Run 1": HISTORY}), {"Run 1": 1_000}, MACS)
+    # by epoch both reached epoch 2; by multiply-adds the FC net only got to 2,000 × 3 × 10,000 = 6e7, where
+    # the CNN had not been tested yet: it is left out rather than read at a point it never reached
+    assert compute_sentence(frame, "epoch") == ("Test accuracy at epoch = 2 (as far as every model got): "
+                                                "A · CNN 98.0% · B · FC 93.0%")
+    assert compute_sentence(frame, "training multiply-adds") == (
+        "Test accuracy at training multiply-adds = 6e+07 (as far as every model got): B · FC 93.0%")
