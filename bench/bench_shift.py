@@ -4,12 +4,14 @@
 - the same on 10,000 images (what the page computed before);
 - the previous method on the 2,000: one pass per shift and direction, batches of 256 (the reference).
 
-Run: python3 -m bench.bench_shift   (BENCH_SHIFT_FULL=1 adds the 10,000-image and reference timings, minutes on
-2 cores; CNN_DASH_DATA_DIR's full 10,000 test images when set, else the bundled
-sample repeated to 10,000). Prints seconds and images classified per second.
+Run: python3 -m bench.bench_shift [--images 2000] [--repeat 3]   (BENCH_SHIFT_FULL=1 adds the 10,000-image and
+reference timings, minutes on 2 cores; CNN_DASH_DATA_DIR's full 10,000 test images when set, else the bundled
+sample repeated to 10,000). Prints seconds and images classified per second. --images (the page's subset size)
+and --repeat make it tiny for the smoke test.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -48,10 +50,14 @@ def best(fn, repeats: int) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=SUBSET, help=f"the page's subset (default {SUBSET:,})")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many timings (default 3)")
+    args = parser.parse_args()
     data = load_dataset("MNIST")
     reps = -(-N // len(data.test_labels))
     images, labels = data.test_images.repeat(reps, 1, 1)[:N], data.test_labels.repeat(reps)[:N]
-    keep = stratified_subset(labels, SUBSET)
+    keep = stratified_subset(labels, args.images)
     sub_images, sub_labels = images[keep], labels[keep]
     passes = 1 + 4 * MAX_SHIFT
     print(f"shifts 0…{MAX_SHIFT} px in 4 directions ({passes} passes per model) on {len(keep):,} (page) and {N:,} "
@@ -65,9 +71,10 @@ def main() -> None:
     prepare = lambda b: normalize(b, data)  # noqa: E731
     for name, models in pairs.items():
         shift_curve(models, images[:300], labels[:300], prepare, 1)  # warm-up
-        page = best(lambda: shift_curve(models, sub_images, sub_labels, prepare, MAX_SHIFT), 3)
+        page = best(lambda: shift_curve(models, sub_images, sub_labels, prepare, MAX_SHIFT), args.repeat)
         n_page = len(models) * passes * len(keep)
-        print(f"{name}:\n  page curve, {len(keep):,} images   {page:6.2f} s  ({n_page / page:,.0f} images/s, best of 3)")
+        print(f"{name}:\n  page curve, {len(keep):,} images   {page:6.2f} s  ({n_page / page:,.0f} images/s, "
+              f"best of {args.repeat})")
         if os.environ.get("BENCH_SHIFT_FULL"):
             full = best(lambda: shift_curve(models, images, labels, prepare, MAX_SHIFT), 1)
             old = best(lambda: per_pass_reference(models, sub_images, sub_labels, prepare, MAX_SHIFT), 1)

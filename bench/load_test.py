@@ -28,12 +28,10 @@ import random
 import re
 import statistics
 import sys
-import threading
+import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,11 +43,11 @@ from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 # The async API cannot use the sync `chromium()` / `wait_idle` helpers, so it takes their settings instead.
+from bench.server_stats import Sampler, cpu_now, fmt, health_latency, p95, server_pid, tree_rss  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, streamlit_server  # noqa: E402
 
 AIM_P95_S = 2.0
 AIM_MEMORY = 2 * 1024**3  # bytes
-SAMPLE_S = 0.2
 WAIT_MS = 30_000  # one interaction; longer counts as a problem (and at this time in the p95)
 THINK_S = (2.0, 5.0)  # a visitor's pause between two interactions (reading the page), seconds; see --think
 POLL_S = 0.5  # how often a visitor on the Training page reads the run's status meanwhile
@@ -61,93 +59,6 @@ QUEUE = re.compile(r"number (\d+) in the queue \((\d+) run\(s\) training on this
 SEED = re.compile(r" · seed (\d+)")
 SMALL_FRAME = 256  # bytes: a script-finished message is a few dozen; the deltas with the page are far bigger
 IS_IDLE = f"document.querySelector({json.dumps(IDLE)}) !== null"
-
-
-# --- the server from outside: /proc and its health check -----------------------------------------------------------
-
-def server_pid(port: int) -> int:
-    """The pid of the `streamlit run ... --server.port <port>` process."""
-    for entry in Path("/proc").iterdir():
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in args and b"--server.port" in args \
-                and args[args.index(b"--server.port") + 1] == str(port).encode():
-            return int(entry.name)
-    raise RuntimeError(f"no streamlit process serves port {port}")
-
-
-def descendants(pid: int) -> list[int]:
-    """A process and everything it started that still runs."""
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, ValueError):  # gone meanwhile
-            continue
-    return found
-
-
-def _proc(pid: int, name: str) -> str:
-    try:
-        return Path(f"/proc/{pid}/{name}").read_text()
-    except OSError:
-        return ""
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    return sum(int(statm.split()[1]) * page for p in descendants(pid) if (statm := _proc(p, "statm")))
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system, reaped children included) of a process and all its descendants."""
-    ticks = 0
-    for p in descendants(pid):
-        if stat := _proc(p, "stat"):
-            ticks += sum(int(x) for x in stat[stat.rindex(")") + 2:].split()[11:15])  # utime .. cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_now(server: int) -> tuple[float, float, float]:
-    """CPU seconds so far: (the server, this script with its Playwright driver and Chromium, the machine)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    machine = (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
-    served = tree_cpu(server)
-    return served, tree_cpu(os.getpid()) - served, machine
-
-
-def health_latency(url: str) -> float:
-    """Seconds the server takes to answer its health check (its event loop's responsiveness)."""
-    start = time.perf_counter()
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=WAIT_MS / 1000) as answer:
-            answer.read()
-    except OSError:
-        return WAIT_MS / 1000
-    return time.perf_counter() - start
-
-
-class Sampler(threading.Thread):
-    """Calls `measure()` every SAMPLE_S seconds until `stop()`, which returns (time.monotonic(), value) pairs."""
-
-    def __init__(self, measure: Callable[[], float]):
-        super().__init__(daemon=True)
-        self.measure, self.values, self._halt = measure, [(time.monotonic(), measure())], threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.wait(SAMPLE_S):
-            self.values.append((time.monotonic(), self.measure()))
-
-    def stop(self) -> list[tuple[float, float]]:
-        self._halt.set()
-        self.join()
-        return self.values
 
 
 # --- one browser session ---------------------------------------------------------------------------------------
@@ -234,6 +145,8 @@ def h1_has(text: str) -> str:
 # when the Train button (after the model columns and settings) is drawn again, no longer greyed out as stale.
 MAIN_HAS = "document.querySelector(\"[data-testid='stMain']\").textContent.includes({})".format
 RUN_SHOWN = MAIN_HAS("'Run 1 — '")
+# A button with help text is drawn twice, once hidden (Streamlit's layout measure): the visible one is clicked.
+TRAIN_BUTTON = ".st-key-train_start button:visible"
 TRAIN_DRAWN = "document.querySelector(\".st-key-train_start[data-stale='false']\") !== null"
 THIRD_MODEL = "document.querySelector('.st-key-train_opt_2_name') !== null"
 ACTIONS = (  # (name, how to act, what shows the app has answered); one cycle ends where it began
@@ -367,7 +280,7 @@ async def visit(browser, url: str, s: Session, load: "Load") -> None:
         return
     try:
         # Timed like any interaction; a click elsewhere before the run shows would drop the Train click.
-        await interact(page, s, "Train", lambda p: p.locator(".st-key-train_start button").click(), RUN_SHOWN,
+        await interact(page, s, "Train", lambda p: p.locator(TRAIN_BUTTON).click(), RUN_SHOWN,
                        load.t0)
         rng, cycle = random.Random(s.seed), itertools.cycle(ACTIONS)
         while not s.disconnected:
@@ -441,16 +354,6 @@ async def warm_up(url: str) -> None:
 
 
 # --- report ----------------------------------------------------------------------------------------------------
-
-def p95(values: list[float]) -> float:
-    """Nearest-rank 95th percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] if ordered else math.nan
-
-
-def fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.1f}"
-
 
 def print_sessions(sessions: list[Session]) -> None:
     print(f"\n{'session':>7} {'queued at':>9} {'wait s':>7} {'end s':>6} {'final':>9} {'inter.':>6} {'p95 s':>6}  "
@@ -561,7 +464,9 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="server environment to compare, e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false")
     args = parser.parse_args()
-    env = {"CNN_DASH_DOWNLOAD": "0", **dict(pair.split("=", 1) for pair in args.env)}
+    # The server's run store in a folder of its own (never $HOME's), unless the caller names one.
+    state = os.environ.get("CNN_DASH_STATE_DIR") or tempfile.mkdtemp(prefix="cnn-dash-load-test-")
+    env = {"CNN_DASH_DOWNLOAD": "0", "CNN_DASH_STATE_DIR": state, **dict(pair.split("=", 1) for pair in args.env)}
     think = tuple(float(x) for x in args.think.split(","))
     load = Load([Session(seed=i) for i in range(args.sessions)], args.images, args.epochs, args.timeout, think)
     print(f"cnn-dash load test: {args.sessions} browser sessions press Train at once, each a run of the page's "

@@ -29,11 +29,15 @@ def main() -> None:
     parser.add_argument("key", choices=sorted(TUTORIALS), help="the seed tutorial to reproduce")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--source", default=None, help="force a data source, e.g. data_dir or bundled")
+    parser.add_argument("--images", type=int, default=None, help="train on this many images (smoke test)")
+    parser.add_argument("--epochs", type=int, default=None, help="train this many epochs (smoke test)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     tutorial = TUTORIALS[args.key]
-    settings = replace(tutorial.settings, source=args.source) if args.source else tutorial.settings
+    settings = tutorial.settings
+    for name, value in (("source", args.source), ("train_subset", args.images), ("epochs", args.epochs)):
+        settings = replace(settings, **{name: value}) if value else settings
     active = current()
     print(f"{tutorial.title}\nlimits: {active.name} profile {' '.join(active.notes)}", flush=True)
     trainer = Trainer(settings, tutorial.models)

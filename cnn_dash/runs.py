@@ -1,6 +1,7 @@
 """A training run as a record other pages can use: what it trains, its live history, its weights, its exports.
 
-The scheduler (cnn_dash.scheduler) trains it in a worker thread and appends to its history; pages only read.
+The scheduler (cnn_dash.scheduler) trains a `Training` in a worker thread and appends to its history; every
+visitor's `Run` of it only reads, so identical requests share one Training.
 A run with a store (cnn_dash.store) is saved as it trains: its records every FLUSH_S seconds, its weights at the
 end; `Run.restored` brings it back after a reload or a restart, its weights read only when a page needs them.
 """
@@ -11,6 +12,8 @@ import io
 import secrets
 import threading
 import time
+from copy import deepcopy
+from dataclasses import replace
 from typing import Callable
 
 import torch
@@ -18,6 +21,7 @@ from torch import nn
 
 from cnn_dash import inference
 from cnn_dash.data import Dataset, Stats, load_dataset
+from cnn_dash.device import default_device
 from cnn_dash.records import ModelResult, Progress, Status, SweepTag, summarize
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.store import RunStore, StoredRun
@@ -29,11 +33,127 @@ CSV_FIELDS = ("run", "model", "step", "epoch", "train_loss_epoch_so_far", "train
               "test_acc", "samples_per_s", "elapsed_s", "status", "train_images_epoch_so_far")
 
 
+class Training:
+    """One computation of a run's numbers: what the scheduler queues and trains. Every visitor whose request has the
+    same key (cnn_dash.run_key) watches the same Training through a `Run` of their own, so identical requests train
+    once."""
+
+    def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...], key: str = ""):
+        self.settings, self.models, self.key = settings, tuple(models), key
+        self.status = Status.QUEUED  # queued, running, then finished, stopped or failed
+        self.history: list[Progress] = []  # appended by the training thread; records are immutable
+        self.error: str | None = None  # why it failed or was stopped by the server
+        self.created_at = time.time()
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.threads: int | None = None  # intra-op threads the scheduler gave it
+        self.expected_s: float | None = None  # its estimated wall time (cnn_dash.estimate), for the queue's ETA
+        self.modules: dict[str, nn.Module] = {}  # the models being trained, kept after training
+        self.dataset: Dataset | None = None  # shared with every session, never copied
+        self.stop_event = threading.Event()  # the training loop watches it
+        self.lock = threading.Lock()  # status changes between a Stop click and the scheduler's worker
+        self.watchers: list[Run] = []  # the runs that show it, in the order they asked
+        self._trained: tuple[tuple, dict[str, nn.Module]] | None = None  # (weights' version, models)
+        self._trained_lock = threading.Lock()  # pages of several sessions may ask at once
+
+    @property
+    def active(self) -> bool:
+        """Queued or running."""
+        return self.status in ACTIVE
+
+    def alive(self) -> bool:
+        """Whether anyone who asked for it is still there (a broken callback counts as there)."""
+        return any(_alive(run) for run in list(self.watchers))
+
+    def stop(self, reason: str | None = None) -> None:
+        """Stop training (within about a second) and keep what was trained; a queued one never starts."""
+        with self.lock:
+            self.stop_event.set()
+            if reason and self.active:
+                self.error = reason
+            queued = self.status == Status.QUEUED
+            if queued:
+                self.status, self.ended_at = Status.STOPPED, time.time()
+        if queued:
+            self.save(final=True)  # it never starts, so no training thread saves it
+
+    def save(self, final: bool = False, status: Status | None = None) -> None:
+        """Every watcher's run to its store (Run.save)."""
+        for run in list(self.watchers):
+            run.save(final, status)
+
+    def attach(self, dataset: Dataset, modules: dict[str, nn.Module]) -> None:
+        """The dataset and the modules being trained, from the trainer (weights stay after training)."""
+        self.dataset, self.modules = dataset, modules
+
+    def progress(self) -> tuple[float, float | None]:
+        """(fraction done, seconds left or None): the slowest model still training sets both."""
+        last = {p.label: p for p in list(self.history)}
+        if not last:
+            return (1.0 if not self.active else 0.0), None
+        fractions, etas = [], [0.0]
+        for m in self.models:
+            p = last.get(m.label)
+            if p is None:
+                fractions.append(0.0)
+            elif p.status != Status.TRAINING:
+                fractions.append(1.0)
+            else:
+                fractions.append(p.step / p.total_steps)
+                etas.append(p.elapsed_s * (p.total_steps - p.step) / max(p.step, 1))
+        return min(fractions), max(etas) if self.status == Status.RUNNING else None
+
+    def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights."""
+        return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+                for label, module in dict(self.modules).items()}
+
+    def trained_models(self, weights: Callable[[], dict] | None = None) -> dict[str, nn.Module]:
+        """Label -> the model with its trained weights (`weights()`, default its modules'), in eval mode, on the GPU
+        when there is one (inference.trained). Built once and shared by every page of every visitor watching this
+        training: read them, never train or move them. Rebuilt only when the weights may have changed, which a
+        finished or stopped training's never do."""
+        version = (self.status, len(self.history))
+        with self._trained_lock:
+            if self._trained is None or self._trained[0] != version:
+                self._trained = version, inference.trained(self.models, (weights or self.state_dicts)(),
+                                                           default_device())
+            return dict(self._trained[1])  # the caller's own dict of the shared modules
+
+    def frozen(self) -> Training:
+        """A stopped copy of what has been trained so far (history and weights), which training no longer
+        changes: what a visitor keeps who stops a run that others still watch."""
+        copy = Training(self.settings, self.models, self.key)
+        history = list(self.history)
+        last = {p.label: i for i, p in enumerate(history)}
+        for i in last.values():
+            if history[i].status == Status.TRAINING:
+                history[i] = replace(history[i], status=Status.STOPPED)
+        copy.history, copy.status, copy.error = history, Status.STOPPED, self.error
+        copy.started_at, copy.threads, copy.dataset = self.started_at, self.threads, self.dataset
+        copy.modules = {label: deepcopy(module) for label, module in dict(self.modules).items()}
+        copy.ended_at = time.time()
+        return copy
+
+
+def _alive(run: Run) -> bool:
+    try:
+        return bool(run.alive())
+    except Exception:  # noqa: BLE001 - a broken callback must not stop anyone's run; keep it
+        return True
+
+
+def _shared(name: str, doc: str) -> property:
+    return property(lambda self: getattr(self.training, name), doc=doc)
+
+
 class Run:
-    """One training run: settings, models, live history; once trained, its weights and test set."""
+    """A visitor's run: its name and settings, and the Training it shows (shared with every identical request
+    while it trains, or an earlier identical one that has finished); once trained, its weights and test set."""
 
     def __init__(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str = "",
                  alive: Callable[[], bool] | None = None, sweep: SweepTag | None = None,
+                 training: Training | None = None, identical: bool = False,
                  owner: str | None = None, store: RunStore | None = None, run_id: str | None = None):
         self.id: str = run_id or secrets.token_urlsafe(16)  # 128 random bits: the run's shared link names it
         self.name = name or f"run {self.id[:6]}"
@@ -41,20 +161,12 @@ class Run:
         self.settings = settings
         self.models: tuple[ModelConfig, ...] = tuple(models)
         self.sweep = sweep  # the data-efficiency sweep this run is one size of, if any
-        self.status = Status.QUEUED  # queued, running, then finished, stopped or failed
-        self.history: list[Progress] = []  # appended by the training thread; records are immutable
-        self.error: str | None = None  # why a run failed or was stopped by the server
         self.created_at = time.time()
-        self.started_at: float | None = None
-        self.threads: int | None = None  # intra-op threads the scheduler gave the run
-        self.ended_at: float | None = None
         self.alive = alive or (lambda: True)  # does the owner (a browser session) still exist?
-        self.stop_event = threading.Event()  # the training loop watches it
-        self.modules: dict[str, nn.Module] = {}  # the models being trained, kept after training
-        self._dataset: Dataset | None = None  # shared with every session, never copied
-        self.lock = threading.Lock()  # status changes between a Stop click and the scheduler's worker
-        self._trained: tuple[tuple, dict[str, nn.Module]] | None = None  # (weights' version, models)
-        self._trained_lock = threading.Lock()  # pages of several sessions may ask at once
+        self.training = training or Training(settings, self.models)
+        self.identical = identical  # it joined an identical request's training, or got one already finished
+        self.reused = identical and not self.training.active  # the training had finished
+        self.training.watchers.append(self)
         self.store = store  # where the run is saved, or None: in memory only
         self._saved = 0  # records already in the store
         self._saved_at = -float("inf")  # time.monotonic() of the last save
@@ -67,12 +179,13 @@ class Run:
         marked interrupted (and saved so): no process trains it any more."""
         run = cls(stored.settings, stored.models, stored.name, sweep=stored.sweep, owner=stored.owner,
                   store=store, run_id=stored.id)
-        run.history = store.history(stored.id)
-        run.status, run.error = Status(stored.status), stored.error
-        run.created_at, run.started_at, run.ended_at = stored.created_at, stored.started_at, stored.ended_at
-        run._saved, run._stored_weights = len(run.history), stored.has_weights
-        if run.status in ACTIVE:
-            run.status, run.ended_at = Status.INTERRUPTED, run.ended_at or stored.updated_at
+        training = run.training
+        training.history = store.history(stored.id)
+        training.status, training.error = Status(stored.status), stored.error
+        run.created_at, training.started_at, training.ended_at = stored.created_at, stored.started_at, stored.ended_at
+        run._saved, run._stored_weights = len(training.history), stored.has_weights
+        if training.status in ACTIVE:
+            training.status, training.ended_at = Status.INTERRUPTED, training.ended_at or stored.updated_at
             run.save(final=True)
         return run
 
@@ -99,10 +212,57 @@ class Run:
         self._saved, self._saved_at = len(history), time.monotonic()
         if final and self.modules and any(p.step > 0 for p in history):
             self.store.save_weights(self.id, self.weights_bytes())
+
+    status = _shared("status", "Queued, running, then finished, stopped or failed.")
+    history = _shared("history", "Every model's progress records, in order.")
+    error = _shared("error", "Why the run failed or was stopped by the server.")
+    started_at = _shared("started_at", "When training began (time.time()), or None.")
+    ended_at = _shared("ended_at", "When training ended, or None.")
+    threads = _shared("threads", "The intra-op threads the scheduler gave the training.")
+    modules = _shared("modules", "Label -> the module being trained, kept after training.")
+    stop_event = _shared("stop_event", "Set once the training is asked to stop.")
+
     @property
     def active(self) -> bool:
         """Queued or running."""
         return self.status in ACTIVE
+
+    @property
+    def identical_note(self) -> str | None:
+        """Why this run shows numbers it did not train itself, or None: it joined an identical request's training, or
+        got one already finished."""
+        if not self.identical:
+            return None
+        if self.reused:
+            return "Identical settings and seed: the same numbers as an earlier run (shown at once, not trained again)."
+        return ("Identical settings and seed to a run already training: you watch that race from where it is "
+                "(Stop leaves it to the others and keeps what you have seen).")
+
+    @property
+    def shared(self) -> bool:
+        """True while another visitor's run shows the same training."""
+        return any(run is not self for run in list(self.training.watchers))
+
+    def stop(self, reason: str | None = None) -> None:
+        """Stop this run: one that others still watch is left to them (this run keeps a stopped copy of what it has
+        shown), else its training stops within about a second and keeps what was trained (a queued one never
+        starts)."""
+        if self.active and self.shared:
+            self.leave(keep=True)
+        else:
+            self.training.stop(reason)
+
+    def leave(self, keep: bool = True) -> None:
+        """Stop watching a training that others still watch: with `keep`, this run keeps a stopped copy of what has
+        been trained so far (its Stop), else nothing (a delete). Training goes on for the others."""
+        training = self.training
+        if keep:
+            self.training = training.frozen()
+            self.training.watchers.append(self)
+        if self in training.watchers:
+            training.watchers.remove(self)
+        if keep:
+            self.save(final=True)
 
     @property
     def has_weights(self) -> bool:
@@ -117,9 +277,9 @@ class Run:
     @property
     def dataset(self) -> Dataset:
         """The run's dataset (loaded once per process, shared read-only)."""
-        if self._dataset is None:
-            self._dataset = load_dataset(self.settings.dataset, source=self.settings.source)
-        return self._dataset
+        if self.training.dataset is None:
+            self.training.dataset = load_dataset(self.settings.dataset, source=self.settings.source)
+        return self.training.dataset
 
     @property
     def stats(self) -> Stats:
@@ -129,7 +289,7 @@ class Run:
     @property
     def source(self) -> str | None:
         """Where the run's images come from, in words (None until the run has started)."""
-        return self._dataset.source if self._dataset is not None else None
+        return self.training.dataset.source if self.training.dataset is not None else None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -148,20 +308,7 @@ class Run:
 
     def progress(self) -> tuple[float, float | None]:
         """(fraction done, seconds left or None): the slowest model still training sets both."""
-        last = {p.label: p for p in list(self.history)}
-        if not last:
-            return (1.0 if not self.active else 0.0), None
-        fractions, etas = [], [0.0]
-        for m in self.models:
-            p = last.get(m.label)
-            if p is None:
-                fractions.append(0.0)
-            elif p.status != Status.TRAINING:
-                fractions.append(1.0)
-            else:
-                fractions.append(p.step / p.total_steps)
-                etas.append(p.elapsed_s * (p.total_steps - p.step) / max(p.step, 1))
-        return min(fractions), max(etas) if self.status == Status.RUNNING else None
+        return self.training.progress()
 
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
         """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights. A restored run
@@ -175,8 +322,7 @@ class Run:
                     self._loaded = {}
                 self._stored_weights = bool(self._loaded)
             return self._loaded
-        return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
-                for label, module in dict(self.modules).items()}
+        return self.training.state_dicts()
 
     def weights_bytes(self) -> bytes:
         """Every model's state_dict, label -> state_dict, as torch.save bytes (read with weights_only=True)."""
@@ -185,19 +331,14 @@ class Run:
         return buffer.getvalue()
 
     def trained_models(self) -> dict[str, nn.Module]:
-        """Label -> the model with its trained weights, placed as it trained, in eval mode (inference.trained).
-        Built once and shared by every page that asks: read them, never train or move them. Rebuilt only when
-        the weights may have changed, which a finished or stopped run's never do."""
-        version = (self.status, len(self.history))
-        with self._trained_lock:
-            if self._trained is None or self._trained[0] != version:
-                self._trained = version, inference.trained(self.models, self.state_dicts())
-            return dict(self._trained[1])  # the caller's own dict of the shared modules
+        """Label -> the model with its trained weights, in eval mode: built once per training, shared by every
+        visitor's pages (Training.trained_models); read them, never train or move them."""
+        return self.training.trained_models(self.state_dicts)
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The full test set of the run's data source: uint8 images (N, 28, 28), pixel-permuted if the run
         was, and int64 labels (N,)."""
-        return inference.evaluation_set(self.settings, self.dataset)  # recomputed, not kept: runs stay small in memory
+        return inference.evaluation_set(self.settings, self.dataset)  # recomputed, not kept: runs stay small
 
     def weights_file(self, label: str) -> bytes:
         """One model's state_dict as torch.save bytes (load with torch.load(..., weights_only=True))."""
@@ -214,19 +355,3 @@ class Run:
             writer.writerow([self.name, p.label, p.step, f"{p.epoch:.4f}", p.train_loss, p.train_acc,
                              p.test_loss, p.test_acc, f"{p.samples_per_s:.1f}", f"{p.elapsed_s:.3f}", p.status, p.train_images])
         return out.getvalue()
-
-    def stop(self, reason: str | None = None) -> None:
-        """Stop training (within about a second) and keep what was trained; a queued run never starts."""
-        with self.lock:
-            self.stop_event.set()
-            if reason and self.active:
-                self.error = reason
-            queued = self.status == Status.QUEUED
-            if queued:
-                self.status, self.ended_at = Status.STOPPED, time.time()
-        if queued:
-            self.save(final=True)  # it never starts, so no training thread saves it
-
-    def attach(self, dataset: Dataset, modules: dict[str, nn.Module]) -> None:
-        """The dataset and the modules being trained, from the trainer (weights stay after training)."""
-        self._dataset, self.modules = dataset, modules

@@ -1,59 +1,74 @@
-"""The process-wide queue of training runs and the threads that train them; one registry per owner (a browser).
+"""The process-wide queue of trainings and the threads that train them; one registry per owner (a browser).
 
-A run trains in a worker thread owned by the `Scheduler`, never in a page's script thread, so leaving the
-page neither stops nor loses it. At most N runs train at once (env CNN_DASH_MAX_CONCURRENT_RUNS, default
-half the cores), each with the same share of the cores as intra-op threads; the rest wait in a FIFO queue.
-A run whose owner is gone (its `alive` callback has answered False for `orphan_after_s`, default 60 s) is
-stopped and dropped from the queue: a browser session's websocket can blink, so one missed poll is not enough.
+A training runs in a worker thread owned by the `Scheduler`, never in a page's script thread, so leaving the
+page neither stops nor loses it. At most N train at once (on a CPU env CNN_DASH_MAX_CONCURRENT_RUNS, default half
+the cores; on a GPU CNN_DASH_MAX_CONCURRENT_RUNS_GPU, default 4), each with the same share of the cores as intra-op
+threads; the rest wait in a FIFO queue, each with the time until it starts. A request whose key (cnn_dash.run_key)
+is already queued, training or finished joins that training: identical runs train once. A training nobody watches
+any more (every watcher's `alive` callback has answered False for `orphan_after_s`, default 60 s) is stopped and
+dropped from the queue: a browser session's websocket can blink, so one missed poll is not enough.
 The owner is a browser (its owner token), not one session: a reload or a second tab keeps its runs alive.
 """
 from __future__ import annotations
 
+import heapq
 import os
+import statistics
 import threading
 import time
 import uuid
+import weakref
+from collections import deque
 from typing import Callable
 
 import torch
 
+from cnn_dash.data import load_dataset
+from cnn_dash.device import default_device
 from cnn_dash.limits import Limits, LimitError, check_run, default_limits
-from cnn_dash.records import Status, SweepTag
-from cnn_dash.runs import Run
+from cnn_dash.records import Status, SweepTag, summarize
+from cnn_dash.run_key import run_key
+from cnn_dash.runs import Run, Training
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.store import RunStore
 from cnn_dash.sweep import SweepPlan
 from cnn_dash.train import Trainer
 
+GPU_RUNS = 4  # trainings at once on a GPU unless CNN_DASH_MAX_CONCURRENT_RUNS_GPU says otherwise
 
-def train_run(run: Run, threads: int | None = None) -> None:
-    """Train `run` to the end in this thread, appending its progress to `run.history`; never raises."""
-    with run.lock:
-        if run.stop_event.is_set():
+
+def train_run(training: Training, threads: int | None = None, device: str | None = None) -> None:
+    """Train to the end in this thread, appending its progress to `training.history` and saving every watcher's
+    run as it goes; never raises."""
+    with training.lock:
+        if training.stop_event.is_set():
             return
-        run.status, run.started_at, run.threads = Status.RUNNING, time.time(), threads
-    run.save(final=True)  # "running" reaches the store at once: a restart from here marks it interrupted
+        training.status, training.started_at, training.threads = Status.RUNNING, time.time(), threads
+    training.save(final=True)  # "running" reaches the store at once: a restart from here marks it interrupted
     outcome = Status.FAILED
     try:
         if threads:
             torch.set_num_threads(threads)  # this thread's intra-op threads (OpenMP: per OS thread)
-        trainer = Trainer(run.settings, run.models, stop=run.stop_event)  # loads the data, builds the models
-        run.attach(trainer.data.dataset, trainer.modules)
+        trainer = Trainer(training.settings, training.models, stop=training.stop_event, device=device)
+        training.attach(trainer.data.dataset, trainer.modules)  # loads the data, builds the models
         for record in trainer:
-            run.history.append(record)
-            run.save()  # every FLUSH_S seconds: a crash loses at most that much of the curves
-        stopped = any(r.status == Status.STOPPED for r in run.results.values())
+            training.history.append(record)
+            training.save()  # every FLUSH_S seconds: a crash loses at most that much of the curves
+        stopped = any(r.status == Status.STOPPED for r in summarize(list(training.history)).values())
         outcome = Status.STOPPED if stopped else Status.FINISHED  # a Stop after the last step changes nothing
     except Exception as exc:  # noqa: BLE001 - a failed run is a result to show, not a crash
-        run.error = f"{type(exc).__name__}: {exc}"
+        training.error = f"{type(exc).__name__}: {exc}"
     finally:
-        run.ended_at = time.time()  # the trainer, and with it the run's copy of the images, is gone
-        run.save(final=True, status=outcome)  # stored before it shows as ended: whoever sees it ended finds it saved
-        if run.store is not None:
+        training.ended_at = time.time()  # the trainer, and with it the run's copy of the images, is gone
+        training.save(final=True, status=outcome)  # stored before it shows as ended: whoever sees it ended finds it
+        stores = {id(run.store): run.store for run in list(training.watchers) if run.store is not None}
+        if stores:
             limits = default_limits()
-            run.store.evict(limits.max_store_mb * 2**20, limits.max_run_age_days * 86400.0, keep=[run.id])
-        run.status = outcome
+            for store in stores.values():
+                store.evict(limits.max_store_mb * 2**20, limits.max_run_age_days * 86400.0,
+                            keep=[run.id for run in list(training.watchers)])
+        training.status = outcome
 
 
 def cpu_count() -> int:
@@ -76,68 +91,147 @@ def background_priority(lower_by: int = 10) -> None:
 
 
 class Scheduler:
-    """Runs queued training runs, at most `max_running` at once, each in its own thread with a fair share."""
+    """Runs queued trainings, at most `max_running` at once, each in its own thread with a fair share; a request
+    whose key is queued, training or finished gets that training instead of a new one."""
 
     def __init__(self, max_running: int | None = None, cores: int | None = None, orphan_after_s: float = 60.0,
-                 poll_s: float = 1.0):
+                 poll_s: float = 1.0, device: str | None = None,
+                 estimator: Callable[[Training, int], float] | None = None,
+                 lookup: Callable[[str], Training | None] | None = None):
         cores = cores or cpu_count()
-        env = os.environ.get("CNN_DASH_MAX_CONCURRENT_RUNS", "")
-        self.max_running = max(1, max_running or (int(env) if env.isdigit() else cores // 2))
+        self.device = device or default_device().type
+        self.max_running = max(1, max_running or concurrency(self.device, cores))
         self.threads_per_run = max(1, cores // self.max_running)
         self.orphan_after_s, self.poll_s = orphan_after_s, poll_s
-        self._queue: list[Run] = []
-        self._running: list[Run] = []
-        self._lost_since: dict[str, float] = {}  # run id -> when its owner was first seen gone
+        self.estimator = estimator or estimated_seconds
+        # Where finished trainings are found beyond this process (a run store shared across restarts and replicas):
+        # key -> a finished Training, or None. In-process trainings are found first.
+        self.lookup = lookup or (lambda key: None)
+        self._queue: list[Training] = []
+        self._running: list[Training] = []
+        self._by_key: weakref.WeakValueDictionary[str, Training] = weakref.WeakValueDictionary()  # kept by its runs
+        self._pace: deque[float] = deque(maxlen=5)  # recent trainings' measured / estimated seconds
+        self._lost_since: dict[int, float] = {}  # id(training) -> when its last watcher was first seen gone
         self._lock = threading.Lock()
         self._watchdog: threading.Thread | None = None
 
-    def submit(self, run: Run) -> None:
-        """Queue a run; it starts as soon as a slot is free. Its limits were checked at the door (RunRegistry)."""
+    def request(self, settings: TrainSettings, models: tuple[ModelConfig, ...], key: str = "") -> tuple[Training, bool]:
+        """The training for `key`, and whether it is one already queued, training or finished (joined); else a new
+        one, queued. An empty key never matches. Its limits were checked at the door (RunRegistry)."""
         with self._lock:
-            self._queue.append(run)
-            self._dispatch()
-            if self._watchdog is None:
-                self._watchdog = threading.Thread(target=self._watch, name="run-watchdog", daemon=True)
-                self._watchdog.start()
+            found = self._by_key.get(key) if key else None
+            if found is None and key:
+                found = self.lookup(key)
+                if found is not None and found.status == Status.FINISHED:
+                    self._by_key[key] = found
+            if found is not None and (found.active or found.status == Status.FINISHED):
+                return found, True
+            training = Training(settings, models, key)
+            if key:
+                self._by_key[key] = training
+            self._enqueue(training)
+        return training, False
 
-    def position(self, run: Run) -> int | None:
-        """1 for the next run to start, 2 after it, ...; None once it is no longer waiting."""
+    def submit(self, training: Training) -> None:
+        """Queue a training; it starts as soon as a slot is free. Its limits were checked at the door (RunRegistry)."""
         with self._lock:
-            return self._queue.index(run) + 1 if run in self._queue else None
+            self._enqueue(training)
+
+    def _enqueue(self, training: Training) -> None:  # with self._lock held
+        self._queue.append(training)
+        self._dispatch()
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(target=self._watch, name="run-watchdog", daemon=True)
+            self._watchdog.start()
+
+    def position(self, training: Training) -> int | None:
+        """1 for the next training to start, 2 after it, ...; None once it is no longer waiting."""
+        with self._lock:
+            return self._queue.index(training) + 1 if training in self._queue else None
 
     def counts(self) -> tuple[int, int]:
-        """(runs training, runs waiting) over the whole server: numbers only, no run is exposed."""
+        """(trainings running, trainings waiting) over the whole server: numbers only, no run is exposed."""
         with self._lock:
             return len(self._running), len(self._queue)
 
-    def cancel(self, run: Run, reason: str | None = None) -> None:
-        """Take a run out of the queue, or stop it if it is training."""
+    def start_eta(self, training: Training) -> float | None:
+        """Seconds until a waiting training starts (None once it is not waiting): the running ones end when their
+        progress says, or their estimate; then the ones ahead take the first free slot, each for its estimate.
+        Estimates are scaled by how long recent trainings took against theirs (the server's load)."""
         with self._lock:
-            if run in self._queue:
-                self._queue.remove(run)
-        run.stop(reason)
+            if training not in self._queue:
+                return None
+            running, ahead = list(self._running), self._queue[:self._queue.index(training)]
+        pace = self.pace(running)
+        now = time.time()
+        free = [self._left(job, now, pace) for job in running] + [0.0] * (self.max_running - len(running))
+        heapq.heapify(free)
+        for job in ahead:
+            heapq.heappush(free, heapq.heappop(free) + self._expected(job) * pace)
+        return free[0]
+
+    def pace(self, running: list[Training] | None = None) -> float:
+        """Measured over estimated seconds: of recent trainings (median), else of a running one's progress so far,
+        else 1."""
+        if self._pace:
+            return statistics.median(self._pace)
+        for job in running or []:
+            fraction, left = job.progress()
+            if job.started_at and left is not None and fraction >= 0.1:
+                return (time.time() - job.started_at + left) / max(self._expected(job), 1e-3)
+        return 1.0
+
+    def _expected(self, training: Training) -> float:
+        if training.expected_s is None:
+            try:
+                training.expected_s = self.estimator(training, self.threads_per_run)
+            except Exception:  # noqa: BLE001 - no estimate (a model that cannot be built): the ETA leaves it out
+                training.expected_s = 0.0
+        return training.expected_s
+
+    def _left(self, training: Training, now: float, pace: float) -> float:
+        fraction, left = training.progress()
+        if left is not None and fraction >= 0.05:
+            return left
+        return max(0.0, self._expected(training) * pace - (now - (training.started_at or now)))
+
+    def cancel(self, training: Training, reason: str | None = None) -> None:
+        """Take a training out of the queue, or stop it if it is training."""
+        with self._lock:
+            if training in self._queue:
+                self._queue.remove(training)
+        training.stop(reason)
 
     def stop_all(self, reason: str | None = None) -> None:
-        """Empty the queue and stop every training run (server shutdown, tests)."""
+        """Empty the queue and stop every training (server shutdown, tests)."""
         with self._lock:
-            runs = self._queue + self._running
-        for run in runs:
-            self.cancel(run, reason)
+            jobs = self._queue + self._running
+        for job in jobs:
+            self.cancel(job, reason)
+
+    def jobs(self) -> list[Training]:
+        """The trainings waiting or running, in that order."""
+        with self._lock:
+            return self._queue + self._running
 
     def _dispatch(self) -> None:  # with self._lock held
         while self._queue and len(self._running) < self.max_running:
-            run = self._queue.pop(0)
-            self._running.append(run)
-            threading.Thread(target=self._execute, args=(run,), name=f"run-{run.id}", daemon=True).start()
+            training = self._queue.pop(0)
+            self._running.append(training)
+            threading.Thread(target=self._execute, args=(training,), name="run-training", daemon=True).start()
 
-    def _execute(self, run: Run) -> None:
+    def _execute(self, training: Training) -> None:
         background_priority()
         try:
-            train_run(run, self.threads_per_run)
+            train_run(training, self.threads_per_run, self.device)
         finally:
+            finished = training.status == Status.FINISHED and training.started_at is not None
+            expected = self._expected(training) if finished else 0.0  # outside the lock: it may time a few steps
             with self._lock:
-                self._running.remove(run)
-                self._lost_since.pop(run.id, None)
+                self._running.remove(training)
+                self._lost_since.pop(id(training), None)
+                if expected:
+                    self._pace.append((training.ended_at - training.started_at) / expected)
                 self._dispatch()
 
     def _watch(self) -> None:
@@ -145,30 +239,49 @@ class Scheduler:
             time.sleep(self.poll_s)
             self.reap()
 
-    def reap(self, now: float | None = None) -> list[Run]:
-        """Stop the runs whose owner has been gone for `orphan_after_s`; returns them."""
+    def reap(self, now: float | None = None) -> list[Training]:
+        """Stop the trainings nobody has watched for `orphan_after_s` (every watcher's session gone); returns them."""
         now = time.monotonic() if now is None else now
-        with self._lock:
-            runs = self._queue + self._running
-        alive = {run.id: _owner_alive(run) for run in runs}  # callbacks run outside the lock
+        jobs = self.jobs()
+        alive = {id(job): job.alive() for job in jobs}  # callbacks run outside the lock
         orphans = []
         with self._lock:
-            for run in runs:
-                if alive[run.id]:
-                    self._lost_since.pop(run.id, None)
-                elif now - self._lost_since.setdefault(run.id, now) >= self.orphan_after_s:
-                    orphans.append(run)
-                    self._lost_since.pop(run.id, None)
-        for run in orphans:
-            self.cancel(run, "stopped by the server: no page of its browser was open for a minute")
+            for job in jobs:
+                if alive[id(job)]:
+                    self._lost_since.pop(id(job), None)
+                elif now - self._lost_since.setdefault(id(job), now) >= self.orphan_after_s:
+                    orphans.append(job)
+                    self._lost_since.pop(id(job), None)
+        for job in orphans:
+            self.cancel(job, "stopped by the server: no page of its browser was open for a minute")
         return orphans
 
 
-def _owner_alive(run: Run) -> bool:
+def _answers(check: Callable[[], bool]) -> bool:
+    """A liveness callback's answer; a broken callback counts as alive (it must not stop anyone's run)."""
     try:
-        return bool(run.alive())
-    except Exception:  # noqa: BLE001 - a broken callback must not kill the watchdog; keep the run
+        return bool(check())
+    except Exception:  # noqa: BLE001
         return True
+
+
+def concurrency(device: str, cores: int) -> int:
+    """Trainings at once on this machine: on a GPU CNN_DASH_MAX_CONCURRENT_RUNS_GPU (default 4: small models leave
+    it mostly idle, so several share it), on a CPU CNN_DASH_MAX_CONCURRENT_RUNS (default half the cores)."""
+    if device == "cuda":
+        env = os.environ.get("CNN_DASH_MAX_CONCURRENT_RUNS_GPU", "")
+        return int(env) if env.isdigit() and int(env) > 0 else GPU_RUNS
+    env = os.environ.get("CNN_DASH_MAX_CONCURRENT_RUNS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else cores // 2
+
+
+def estimated_seconds(training: Training, threads: int) -> float:
+    """A training's estimated wall time on this machine (cnn_dash.estimate), on its dataset's sizes."""
+    from cnn_dash.estimate import estimate_run  # here: cnn_dash.estimate imports this module (background_priority)
+
+    dataset = training.dataset or load_dataset(training.settings.dataset, source=training.settings.source)
+    return estimate_run(training.settings, training.models, len(dataset.train_labels), len(dataset.test_labels),
+                        threads=threads).seconds
 
 
 _scheduler: Scheduler | None = None
@@ -214,7 +327,7 @@ class RunRegistry:
         """A session of this owner is on a page now (a reload, a new tab): its runs are not orphans."""
         with self._lock:
             if session_id not in self._sessions:  # a new session: forget those that are gone
-                self._sessions = {sid: check for sid, check in self._sessions.items() if _owner_alive(check)}
+                self._sessions = {sid: check for sid, check in self._sessions.items() if _answers(check)}
             self._sessions[session_id] = alive
             self.last_seen = time.monotonic()
 
@@ -222,7 +335,7 @@ class RunRegistry:
         """Whether some session of the owner is still connected (True before any session was seen)."""
         with self._lock:
             checks = list(self._sessions.values())
-        return not checks or any(_owner_alive(check) for check in checks)
+        return not checks or any(_answers(check) for check in checks)
 
     def evictions(self) -> list[str]:
         """The owner's runs the store removed since the last call (size cap, age limit), forgotten here too."""
@@ -235,10 +348,14 @@ class RunRegistry:
         return list(removed.values())
 
     def _new_run(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str,
-                 sweep: SweepTag | None = None) -> Run:  # with self._lock held
-        run = Run(settings, models, name=name, alive=self.alive, sweep=sweep, owner=self.owner, store=self.store)
+                 sweep: SweepTag | None = None, training: Training | None = None,
+                 identical: bool = False) -> Run:  # with self._lock held
+        run = Run(settings, models, name=name, alive=self.alive, sweep=sweep, training=training,
+                  identical=identical, owner=self.owner, store=self.store)
         if self.store is not None:
             self.store.create(run.stored_record())
+            if run.reused:
+                run.save(final=True)  # its records and weights, from the earlier run's training
         self._runs[run.id] = run
         return run
 
@@ -252,20 +369,29 @@ class RunRegistry:
         return self._limits or default_limits()
 
     def start(self, settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig]) -> Run:
-        """Queue a new run, or return the one already queued or training (never a duplicate)."""
+        """Queue a new run, or return the one already queued or training (never a duplicate). A run whose key is
+        already training (another visitor's identical request) joins it; one whose key has finished gets it."""
+        models = tuple(models)
         with self._lock:
             current = self.active()
             if current is not None:
                 return current
             if len(self._runs) >= self.max_runs:
                 raise LimitError(f"This browser keeps at most {self.max_runs} runs: delete one to train again.")
-            limits = self.limits
-            check_run(settings, tuple(models), limits)
+            check_run(settings, models, self.limits)
             self._check_params(sum(net_cost(m.net)[0] for m in models), "this one")
+            training, identical = self.scheduler.request(settings, models, self._key(settings, models))
             self._count += 1
-            run = self._new_run(settings, tuple(models), f"Run {self._count}")
-        self.scheduler.submit(run)
+            run = self._new_run(settings, models, f"Run {self._count}", training=training, identical=identical)
         return run
+
+    def _key(self, settings: TrainSettings, models: tuple[ModelConfig, ...]) -> str:
+        """The run's key, or "" (never shared) when its data cannot be loaded: the run then fails with the reason."""
+        try:
+            dataset = load_dataset(settings.dataset, source=settings.source)
+        except (OSError, RuntimeError, ValueError):  # DataSourceError among them
+            return ""
+        return run_key(settings, models, dataset, self.scheduler.threads_per_run, self.scheduler.device)
 
     def start_sweep(self, plan: SweepPlan) -> list[Run]:
         """Queue a data-efficiency sweep: one ordinary run per size, all checked against the limits and the
@@ -283,7 +409,7 @@ class RunRegistry:
                 runs.append(self._new_run(settings, plan.models, f"Run {self._count} · sweep {number}, {images:,} "
                                           f"images", SweepTag(sweep_id, number, index, count, images)))
         for run in runs:
-            self.scheduler.submit(run)  # in order: the queue trains the sizes one after another
+            self.scheduler.submit(run.training)  # in order: the queue trains the sizes one after another
         return runs
 
     def _check_sweep(self, plan: SweepPlan) -> None:  # with self._lock held
@@ -323,22 +449,37 @@ class RunRegistry:
 
     def position(self, run_id: str) -> int | None:
         """The queue position of one of this session's runs (None when not waiting)."""
-        return self.scheduler.position(self.get(run_id))
+        return self.scheduler.position(self.get(run_id).training)
+
+    def start_eta(self, run_id: str) -> float | None:
+        """Seconds until one of this session's waiting runs starts, from the estimates of the runs ahead (None
+        when not waiting)."""
+        return self.scheduler.start_eta(self.get(run_id).training)
 
     def stop(self, run_id: str) -> None:
-        """Stop (or un-queue) one of this session's runs. A sweep's run stops the whole sweep: its queued runs
-        never start and its training run keeps what it has trained, like any stopped run."""
+        """Stop (or un-queue) one of this session's runs; one that others watch goes on for them, and this run keeps
+        what it has shown. A sweep's run stops the whole sweep: its queued runs never start and its training run
+        keeps what it has trained, like any stopped run."""
         run = self.get(run_id)
         targets = [run]
         if run.sweep is not None:
             targets = [r for r in self.runs() if r.sweep is not None and r.sweep.id == run.sweep.id and r.active]
             targets.sort(key=lambda r: r.status == Status.RUNNING)  # the queued first: none starts meanwhile
         for target in targets:
-            self.scheduler.cancel(target)
+            self._stop(target, keep=True)
+
+    def _stop(self, run: Run, keep: bool) -> None:
+        if run.active and run.shared:
+            run.leave(keep)  # the training goes on for the others
+        else:
+            self.scheduler.cancel(run.training)  # out of the queue at once, so the places behind it move up
 
     def delete(self, run_id: str) -> None:
-        """Stop a run if needed and forget it, weights and curves included (a sweep's other runs go on)."""
-        self.scheduler.cancel(self.get(run_id))
+        """Stop a run if needed and forget it, weights and curves included (a sweep's other runs go on, and so does
+        a training others watch)."""
+        run = self.get(run_id)
+        self._stop(run, keep=False)
+        run.leave(keep=False)
         with self._lock:
             self._runs.pop(run_id, None)
         if self.store is not None:

@@ -6,6 +6,7 @@ One layer's rules come first (output_shape), then a whole network's trace. The m
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -454,9 +455,21 @@ def trace(net: NetSpec) -> list[LayerTrace]:
 
 
 def net_cost(net: NetSpec) -> tuple[int, int]:
-    """(trainable parameters, forward multiply-adds per input) of a network, from the shape arithmetic."""
+    """(trainable parameters, forward multiply-adds per input) of a network, from the shape arithmetic. Kept per
+    network: every Training page run checks the form's models against the limits several times (a quarter of its
+    server time before, measured with cProfile)."""
+    try:
+        return _cached_cost(net)
+    except TypeError:  # a spec holding something unhashable: computed each time
+        return _cost(net)
+
+
+def _cost(net: NetSpec) -> tuple[int, int]:
     rows = trace(net)
     return sum(r.params for r in rows), sum(r.macs for r in rows)
+
+
+_cached_cost = functools.lru_cache(maxsize=1024)(_cost)  # a ShapeError is raised again, never kept
 
 
 def resolve(net: NetSpec) -> NetSpec:

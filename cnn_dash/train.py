@@ -16,6 +16,7 @@ from torch import nn
 
 from cnn_dash.build import build_model
 from cnn_dash.data import Dataset, Stats, input_stats, load_dataset, normalize
+from cnn_dash.device import default_device
 from cnn_dash.inference import evaluation_set, permute_pixels, pixel_permutation, placed, seeded_stream
 from cnn_dash.metrics import EVAL_BATCH, batched_logits
 from cnn_dash.records import Progress, Status
@@ -189,11 +190,6 @@ class _Model:
         speed = self.samples / self.seconds if self.seconds else 0.0
         return Progress(self.label, self.steps, total_steps, self.steps / per_epoch, *train, speed, elapsed,
                         *(test or (None, None)), note=self.note, status=status, train_images=seen)
-
-
-def default_device() -> torch.device:
-    """A GPU when torch sees one, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class Trainer:

@@ -24,11 +24,12 @@ if "CNN_DASH_STATE_DIR" not in os.environ:
 
 
 def wait_for_run(run, timeout: float = 120.0):
-    """Poll a Run until it is neither queued nor training (AppTest does not wait for threads)."""
+    """Poll a Run (or a scheduler's Training) until it is neither queued nor training (AppTest does not wait for
+    threads)."""
     end = time.monotonic() + timeout
     while run.active and time.monotonic() < end:
         time.sleep(0.05)
-    assert not run.active, f"{run.name} still {run.status}"
+    assert not run.active, f"{getattr(run, 'name', 'a training')} still {run.status}"
     return run
 
 
@@ -48,11 +49,10 @@ def scheduler():
 
     sched = Scheduler(max_running=1, cores=2, orphan_after_s=60)
     yield sched
-    with sched._lock:
-        runs = sched._queue + sched._running
+    jobs = sched.jobs()
     sched.stop_all()
-    for run in runs:
-        wait_for_run(run)
+    for job in jobs:
+        wait_for_run(job)
 
 
 @pytest.fixture

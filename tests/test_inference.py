@@ -100,10 +100,10 @@ def trained_run(status: Status = Status.FINISHED) -> Run:
                ModelConfig.lettered("B", TINY_FC, OptimizerSpec("adam", 0.003)))
     run = Run(TrainSettings("MNIST", source="bundled"), configs)
     torch.manual_seed(2)
-    run.attach(load_dataset("MNIST", source="bundled"), {m.label: build_model(m.net) for m in configs})
+    run.training.attach(load_dataset("MNIST", source="bundled"), {m.label: build_model(m.net) for m in configs})
     for m in configs:
         run.history.append(Progress(m.label, 1, 1, 1.0, 0.5, 0.5, 100.0, 1.0, status=Status.FINISHED))
-    run.status = status
+    run.training.status = status
     return run
 
 

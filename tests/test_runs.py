@@ -77,7 +77,7 @@ def test_a_second_train_click_returns_the_run_in_progress(scheduler):
 
 def test_at_most_n_runs_train_and_the_rest_queue_in_order(scheduler):
     a, b, c = (RunRegistry(scheduler) for _ in range(3))
-    first, second, third = a.start(LONG, PAIR), b.start(TINY, PAIR), c.start(TINY, PAIR)
+    first, second, third = a.start(LONG, PAIR), b.start(TINY, PAIR), c.start(replace(TINY, seed=1), PAIR)
     wait_for(lambda: first.status == "running")
     assert scheduler.counts() == (1, 2)
     assert (second.status, third.status) == ("queued", "queued")
@@ -93,7 +93,8 @@ def test_at_most_n_runs_train_and_the_rest_queue_in_order(scheduler):
 def test_two_runs_at_once_each_get_a_fair_share_of_threads():
     sched = Scheduler(max_running=2, cores=4)
     assert sched.threads_per_run == 2
-    a, b = RunRegistry(sched).start(TINY, PAIR), RunRegistry(sched).start(TINY, PAIR)
+    a, b = RunRegistry(sched).start(TINY, PAIR), RunRegistry(sched).start(replace(TINY, seed=1), PAIR)
+    wait_for(lambda: a.status == b.status == "running")  # two at once
     wait_for_run(a)
     wait_for_run(b)
     assert a.status == b.status == "finished" and a.threads == b.threads == 2
@@ -182,8 +183,8 @@ def test_a_run_whose_session_is_gone_is_stopped_after_the_grace_period():
     assert sched.reap(now=0.0) == []  # the queued run's owner is gone: noted, not yet stopped
     alive["flag"] = False
     assert sched.reap(now=30.0) == [] and run.active  # a websocket blink is not a closed tab
-    assert sched.reap(now=61.0) == [queued]
-    assert sched.reap(now=91.0) == [run]
+    assert sched.reap(now=61.0) == [queued.training]
+    assert sched.reap(now=91.0) == [run.training]
     wait_for_run(run)
     assert run.status == "stopped" and "no page of its browser was open" in run.error
     assert queued.status == "stopped" and queued.started_at is None
@@ -198,7 +199,7 @@ def test_an_owner_that_comes_back_keeps_its_run():
     sched.reap(now=50.0)
     alive["flag"] = False
     assert sched.reap(now=100.0) == []  # the clock restarted when the owner came back
-    sched.cancel(run)
+    sched.cancel(run.training)
     wait_for_run(run)
 
 

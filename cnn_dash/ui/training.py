@@ -363,11 +363,14 @@ def run_card(run: Run, registry: RunRegistry) -> None:
     """A run's state: queue position or progress and ETA, every model's numbers, its curves, and a hint
     when the result contradicts the lesson."""
     st.markdown(f"**{run.name}** — {run.status} · {run_summary(run)}")
+    if run.identical_note:
+        st.caption(run.identical_note)
     if run.status == Status.QUEUED:
-        position = registry.position(run.id)
+        position, eta = registry.position(run.id), registry.start_eta(run.id)
         training, waiting = registry.scheduler.counts()
+        starts = f"; it starts in {describe_seconds(eta)}" if eta is not None else ""
         st.info(f"Waiting for a free training slot: number {position or 1} in the queue "
-                f"({training} run(s) training on this server, {waiting} waiting).", icon=":material/hourglass:")
+                f"({training} run(s) training on this server, {waiting} waiting){starts}.", icon=":material/hourglass:")
     if run.active:
         with st.container(horizontal=True, vertical_alignment="center"):
             if run.status == Status.RUNNING:
@@ -435,15 +438,22 @@ def _again(run_id: str) -> None:
     start_run(registry, run.settings, run.models)
 
 
+def queued_poll_s(eta: float | None) -> float:
+    """How often a waiting run's page checks its place: every QUEUED_POLL_S, more often as its start nears (a tenth
+    of the time left, at least every second), so the start is seen within a tenth of the wait announced."""
+    return QUEUED_POLL_S if eta is None else min(QUEUED_POLL_S, max(1.0, eta / 10))
+
+
 def live_run(run_id: str) -> None:
-    """The active run, redrawn every POLL_S seconds (QUEUED_POLL_S while it waits behind other runs) without
+    """The active run, redrawn every POLL_S seconds (queued_poll_s while it waits behind other runs) without
     rerunning the page."""
     registry = session_registry()
     queued = waiting(registry, registry.get(run_id))
-    st.fragment(_live_card, run_every=QUEUED_POLL_S if queued else POLL_S)(run_id, queued)
+    every = queued_poll_s(registry.start_eta(run_id)) if queued else POLL_S
+    st.fragment(_live_card, run_every=every)(run_id, every if queued else None)
 
 
-def _live_card(run_id: str, queued: bool) -> None:
+def _live_card(run_id: str, queued_every: float | None) -> None:
     registry = session_registry()
     try:
         run = registry.get(run_id)
@@ -451,7 +461,10 @@ def _live_card(run_id: str, queued: bool) -> None:
         st.rerun()
         return
     run_card(run, registry)
-    if not run.active or queued != waiting(registry, run):  # ended, or its turn came: a full rerun
+    queued = waiting(registry, run)
+    if not run.active or (queued_every is not None) != queued:  # ended, or its turn came: a full rerun
+        st.rerun()
+    if queued and queued_poll_s(registry.start_eta(run_id)) < queued_every / 1.5:  # its start nears: poll faster
         st.rerun()
 
 
