@@ -40,8 +40,9 @@ def compute_frame(frame: pd.DataFrame, images_per_epoch: Mapping[str, int],
     return out
 
 
-def compute_sentence(frame: pd.DataFrame, x: str) -> str:
-    """At the largest x every model reached, each model's test accuracy there (the last test at or before it)."""
+def compute_sentence(frame: pd.DataFrame, x: str, names: Mapping[str, str]) -> str:
+    """At the largest x every model reached, each model's test accuracy there (the last test at or before it);
+    `names` gives each model label's name to print (ModelConfig.named)."""
     tested = frame.dropna(subset=["test_acc", x])
     if tested.empty:
         return ""
@@ -50,5 +51,5 @@ def compute_sentence(frame: pd.DataFrame, x: str) -> str:
     for model, group in tested.groupby("model", sort=False):
         before = group[group[x] <= common]
         if not before.empty:
-            parts.append(f"{model.rsplit(' (', 1)[0]} {before['test_acc'].iloc[-1]:.1%}")
+            parts.append(f"{names[model]} {before['test_acc'].iloc[-1]:.1%}")
     return f"Test accuracy at {x} = {common:,.3g} (as far as every model got): " + " · ".join(parts)

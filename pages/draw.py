@@ -5,6 +5,7 @@ from cnn_dash import playground
 from cnn_dash.shapes import ShapeError
 from cnn_dash.ui import draw as ui
 from cnn_dash.ui import evaluation as runs_ui
+from cnn_dash.ui import training as training_ui
 from cnn_dash.ui.dataset import selected_dataset
 from cnn_dash.ui.routing import through_router
 
@@ -34,7 +35,7 @@ if draw_tab.open:
         if run is None:
             runs_ui.no_run_yet("No finished training run in this browser yet: train one to see what its models "
                                "make of your drawing. The Quick demo on the Training page trains a CNN beside an "
-                               f"FC net ({ui.quick_demo_time()} on this server, estimated).",
+                               f"FC net ({training_ui.quick_demo_time()} on this server, estimated).",
                                label="Go to Training (Quick demo)")
         elif prepared is not None:
             st.subheader("Inside the CNN")

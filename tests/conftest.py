@@ -33,6 +33,14 @@ def wait_for_run(run, timeout: float = 120.0):
     return run
 
 
+def fresh_owner(registry):
+    """A new owner's registry (another browser) holding `registry`'s runs: a page that remembers something of its
+    owner (the run last viewed, picked again after a reload) starts each test as a first visit does."""
+    from cnn_dash.scheduler import RunRegistry  # here, like the scheduler fixture's import: conftest stays torch-free
+
+    return RunRegistry(registry.scheduler, runs=registry.runs())
+
+
 @pytest.fixture
 def scheduler():
     """A scheduler of this test's own with one training slot (queue positions are certain); its runs are stopped

@@ -15,6 +15,7 @@ def _p(label, step, acc, speed=100.0):
 HISTORY = [_p("A · CNN (Adam 0.001)", 2, None, 50.0), _p("B · FC (Adam 0.001)", 2, None, 400.0),
            _p("A · CNN (Adam 0.001)", 4, 0.95, 50.0), _p("B · FC (Adam 0.001)", 4, 0.90, 400.0),
            _p("A · CNN (Adam 0.001)", 8, 0.98, 50.0), _p("B · FC (Adam 0.001)", 8, 0.93, 400.0)]
+NAMES = {"A · CNN (Adam 0.001)": "A · CNN", "B · FC (Adam 0.001)": "B · FC"}  # each label's ModelConfig.named
 MACS = {("Run 1", "A · CNN (Adam 0.001)"): 200_000, ("Run 1", "B · FC (Adam 0.001)"): 10_000}
 
 
@@ -34,7 +35,7 @@ def test_at_equal_compute_the_sentence_reads_each_model_where_all_got():
     frame = compute_frame(curves_frame({"Run 1": HISTORY}), {"Run 1": 1_000}, MACS)
     # by epoch both reached epoch 2; by multiply-adds the FC net only got to 2,000 × 3 × 10,000 = 6e7, where
     # the CNN had not been tested yet: it is left out rather than read at a point it never reached
-    assert compute_sentence(frame, "epoch") == ("Test accuracy at epoch = 2 (as far as every model got): "
+    assert compute_sentence(frame, "epoch", NAMES) == ("Test accuracy at epoch = 2 (as far as every model got): "
                                                 "A · CNN 98.0% · B · FC 93.0%")
-    assert compute_sentence(frame, "training multiply-adds") == (
+    assert compute_sentence(frame, "training multiply-adds", NAMES) == (
         "Test accuracy at training multiply-adds = 6e+07 (as far as every model got): B · FC 93.0%")

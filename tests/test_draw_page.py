@@ -16,7 +16,7 @@ from cnn_dash.data import load_dataset
 from cnn_dash.scheduler import RunRegistry, Scheduler
 from cnn_dash.specs import TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY
-from tests.conftest import APP, wait_for_run
+from tests.conftest import APP, fresh_owner, wait_for_run
 from tests.test_evaluation_page import MODELS
 from tests.test_evaluation_page import array as array_2d
 
@@ -24,14 +24,20 @@ PAGE = "pages/draw.py"
 
 
 @pytest.fixture(scope="module")
-def registry() -> RunRegistry:
-    """A session with two finished runs of the tiny CNN and FC net: Fashion-MNIST, then MNIST (the newest)."""
+def trained() -> RunRegistry:
+    """Two finished runs of the tiny CNN and FC net: Fashion-MNIST, then MNIST (the newest)."""
     registry = RunRegistry(Scheduler())
     for dataset in ("FashionMNIST", "MNIST"):
         run = wait_for_run(registry.start(TrainSettings(dataset, train_subset=1000, batch_size=50, seed=0,
                                                         source="bundled"), MODELS))
         assert run.status == "finished", run.error
     return registry
+
+
+@pytest.fixture
+def registry(trained: RunRegistry) -> RunRegistry:
+    """A browser of this test's own with the two runs: the run another test viewed is not picked first here."""
+    return fresh_owner(trained)
 
 
 def open_page(registry: RunRegistry | None, tab: str | None = None) -> AppTest:

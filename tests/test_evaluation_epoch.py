@@ -25,6 +25,7 @@ def test_the_evaluation_page_shows_test_accuracy_at_a_chosen_epoch():
     picker = at.selectbox(key="eval_epoch")
     assert list(picker.options) == ["1", "2"] and picker.value == 2  # whole epochs only, the last by default
     picker.select(1).run()
-    table = at.table[0].value
+    # the page's tables are all st.table since issue 25 (the scores come first): the epoch's is the one with test acc
+    table = next(t.value for t in at.table if "test acc" in t.value.columns)
     for m in MODELS:
         assert table.loc[m.label, "test acc"] == f"{accuracy_at_epoch(run.history, m.label, 1):.2%}"

@@ -45,8 +45,8 @@ def run_of(accs: dict[ModelConfig, float | None], settings: TrainSettings = SETT
     run = Run(settings, tuple(accs), name="Run 1")
     for m, acc in accs.items():
         model_status = (statuses or {}).get(m, Status.STOPPED if status == Status.STOPPED else Status.FINISHED)
-        run.history += records(m.label, acc, model_status, steps, (notes or {}).get(m, ""))
-    run.status = status
+        run.training.history += records(m.label, acc, model_status, steps, (notes or {}).get(m, ""))
+    run.training.status = status  # a Run shows its Training (issue 24): numbers are set there
     return run
 
 
@@ -129,7 +129,7 @@ def test_the_shuffle_says_how_the_lead_changed():
 def test_a_diverged_cnn_is_named_with_its_step_and_the_same_reason_on_both_pages():
     run = run_of({CNN: 0.2, FC: 0.91})
     note = "its loss became NaN or infinite"
-    run.history = [p for p in run.history if p.label == FC.label or p.step < 16] + [
+    run.training.history = [p for p in run.history if p.label == FC.label or p.step < 16] + [
         Progress(CNN.label, 16, STEPS, 0.5, 2.1, 0.3, 1000.0, 1.6, note=note, status=Status.DIVERGED)]
     assert run.results[CNN.label].diverged_at == 17
     text = card_text(run)
@@ -166,8 +166,8 @@ def test_before_the_first_test_the_race_line_says_over_which_training_images():
     from cnn_dash.ui.training import race_line
 
     run = run_of({CNN: 0.97, FC: 0.93})
-    run.history = [p for p in run.history if p.step == 8]  # one record each, before any test
-    run.status = Status.RUNNING
+    run.training.history = [p for p in run.history if p.step == 8]  # one record each, before any test
+    run.training.status = Status.RUNNING
     (cnn, fc) = run.history
     assert race_line(run) == (f"Accuracy while training, each image counted as it was trained on, over the first "
                               f"{cnn.train_images:,} training images: {CNN.named} **{cnn.train_acc:.1%}** · "

@@ -40,7 +40,7 @@ def test_shape_calculator_network_table_shows_every_column_whole(at):
 def test_architectures_tables_show_mult_adds_whole(at):
     at.switch_page("pages/architectures.py").run()
     assert not at.exception
-    assert assert_tables_readable(at) == 4  # layers and totals, CNN and FC
+    assert assert_tables_readable(at) == 5  # layers and totals, CNN and FC; their costs side by side (issue 26)
     layers = [t for t in at.table if "Mult-adds" in t.value]
     for t in layers:  # the ConvNet's 8,028,160 was cut to "80281" when Streamlit sized a canvas column itself
         biggest = int(t.value["Mult-adds"].max())

@@ -23,6 +23,10 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error])
 
 
+def charts(at: AppTest) -> list[str]:
+    return [c.key for c in at.get("plotly_chart")]
+
+
 @pytest.fixture
 def at(monkeypatch) -> AppTest:
     monkeypatch.delenv("CNN_DASH_DATA_DIR", raising=False)  # the bundled sample: 10,000 train images
@@ -64,7 +68,8 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
     results = run.results
     for label, acc in zip(table.index, table["test acc"]):
         assert acc == f"{results[label].test_acc:.2%}"
-    assert len(at.get("plotly_chart")) == 1  # the run's curves (an overlay needs two runs)
+    # the run's curves, and the same curves against compute (issue 26) in their expander; an overlay needs two runs
+    assert charts(at) == [f"train_curves_{run.id}", f"compute_fig_{run.id}"]
     assert not at.button(key="train_start").disabled
     drawn, figure = at.session_state[CURVES_KEY][run.id]
     assert drawn == len(run.history)  # an ended run's curves show every record
@@ -129,14 +134,15 @@ def test_the_runs_list_overlays_and_deletes(at):
         at.run()
     first, second = registry.runs()
     overlay = at.multiselect(key="train_overlay")
-    assert overlay.value == [] and len(at.get("plotly_chart")) == 1  # opt-in: only the latest run's chart
+    assert overlay.value == [] and "train_overlay_chart" not in charts(at)  # opt-in: only the latest run's charts
+    assert charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}"]
     assert all(o.startswith(("Run 1 (A ", "Run 2 (A ")) and "%, B " in o for o in overlay.options)
     overlay.set_value(overlay.options).run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 2  # the latest run, and the overlay of both
+    assert charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}", "train_overlay_chart"]
     at.button(key=f"train_del_{first.id}").click().run()
     assert registry.runs() == [second] and not at.exception
-    assert not at.multiselect and len(at.get("plotly_chart")) == 1
+    assert not at.multiselect and charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}"]
 
 
 def test_a_value_out_of_range_disables_train_with_the_reason(at):

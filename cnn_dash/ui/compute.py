@@ -21,4 +21,4 @@ def compute_curves(run: Run) -> None:
                               {(run.name, m.label): net_cost(m.net)[1] for m in run.models})
         st.plotly_chart(curves_figure(frame, x=x, height=320), width="stretch", key=f"compute_fig_{run.id}")
         st.caption(f"{x}: {X_AXES[x]}.")
-        st.markdown(compute_sentence(frame, x))
+        st.markdown(compute_sentence(frame, x, {m.label: m.named for m in run.models}))

@@ -2,8 +2,6 @@
 convolution playground's image and kernel pickers."""
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -11,13 +9,9 @@ from streamlit_drawable_canvas import st_canvas
 
 from cnn_dash import drawing, features, hints, inference, placement, playground
 from cnn_dash.data import Dataset
-from cnn_dash.estimate import describe_seconds, estimate_run, is_measured
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.drawing import grid_figure, probabilities_figure
-from cnn_dash.presets import quick_demo
 from cnn_dash.runs import Run
-from cnn_dash.scheduler import scheduler
-from cnn_dash.ui.dataset import selected_dataset
 
 DRAWN_KEY = "_draw_image"  # the last prepared 28×28 input (uint8), for the playground; no widget uses it
 UPLOAD_KEY = "_draw_upload"  # (uploaders replaced so far, why the last picture was refused); no widget uses it
@@ -52,18 +46,6 @@ def invitation(run: Run | None) -> str:
             cache[key] = placement.placement_accuracy(run.trained_models(), images, labels,
                                                       lambda batch: inference.model_input(batch, run.settings))
     return hints.placement_reading(run.models, cache[key])
-
-
-def quick_demo_time() -> str:
-    """The Quick demo's estimated time on this server and its data ("about 9 s"), as the Training page estimates it."""
-    dataset = selected_dataset()
-    settings, models = quick_demo(dataset.name if dataset is not None else "MNIST")
-    train_size, test_size = (len(dataset.train_labels), len(dataset.test_labels)) if dataset else (60_000, 10_000)
-    threads = scheduler().threads_per_run
-    timing = nullcontext() if is_measured(settings, models, threads) else st.spinner("Timing a few training steps…")
-    with timing:
-        seconds = estimate_run(settings, models, train_size, test_size, threads=threads).seconds
-    return describe_seconds(seconds)
 
 
 def _undo(drawing: dict) -> None:
