@@ -59,7 +59,7 @@ else:
 timing = time.perf_counter() - t1
 start = time.perf_counter()
 for run in runs:
-    sched.submit(run)
+    sched.submit(run.training)
 while any(r.active for r in runs):
     time.sleep(0.02)
 measured = time.perf_counter() - start
