@@ -54,7 +54,7 @@ def main(runs: int = 20) -> None:
     at.session_state["shp_stack_0__base"] = to_frame(LAYERS)
     at.run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
-    table = [df.value for df in at.dataframe if "receptive field" in df.value.columns][0]
+    table = [df.value for df in at.table if "receptive field" in df.value.columns][0]
     assert len(table) == 20
 
     page_times = timed(at.run, runs)

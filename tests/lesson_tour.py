@@ -10,7 +10,7 @@ from cnn_dash.lesson import STEPS
 from tests.browser import IDLE, wait_idle
 
 # What a step must show inside the screen, without scrolling, once its answer is revealed.
-CONTENT = {"heading": ".st-key-lesson_page h2", "counter": ".st-key-lesson_nav strong",
+CONTENT = {"heading": ".st-key-lesson_page h1", "counter": ".st-key-lesson_nav strong",
            "previous": ".st-key-lesson_prev", "next": ".st-key-lesson_next",
            "handout": ".st-key-lesson_handout", "answer": "[data-testid='stAlertContentSuccess']",
            "chart": ".st-key-lesson_page [data-testid='stPlotlyChart']",
@@ -25,11 +25,11 @@ OUTSIDE = """([selectors, height]) => Object.entries(selectors).flatMap(([name, 
 
 
 def heading(page) -> str:
-    return page.locator(".st-key-lesson_page h2").first.inner_text()
+    return page.locator(".st-key-lesson_page h1").first.inner_text()
 
 
 def wait_heading(page, title: str) -> None:
-    page.wait_for_function("(t) => { const h = document.querySelector('.st-key-lesson_page h2');"
+    page.wait_for_function("(t) => { const h = document.querySelector('.st-key-lesson_page h1');"
                            " return h && h.innerText.trim() === t; }", arg=title, timeout=60_000)
     wait_idle(page)
 

@@ -32,7 +32,8 @@ SMOKE = {
 }
 # Benches smoke-tested in a file of their own (Chromium, or their code path run in process).
 OWN_FILE = {"load_test": "tests/test_bench_load_test_smoke.py", "bench_estimate": "tests/test_benches.py",
-            "bench_redraw": "tests/test_benches.py", "bench_lesson": "tests/test_browser_lesson.py"}
+            "bench_redraw": "tests/test_benches.py", "bench_lesson": "tests/test_browser_lesson.py",
+            "bench_experiments": "tests/test_bench_experiments.py", "bench_race": "tests/test_bench_experiments.py"}
 
 
 def test_every_bench_has_a_smoke_test():

@@ -23,7 +23,7 @@ def fits(page, step) -> None:
 
 
 def heading(page) -> str:
-    return page.locator(".st-key-lesson_page h2").first.inner_text().strip()
+    return page.locator(".st-key-lesson_page h1").first.inner_text().strip()
 
 
 def test_the_lesson_on_a_projector_with_the_keyboard(tmp_path):

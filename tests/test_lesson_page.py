@@ -69,7 +69,7 @@ def step_in_url(at: AppTest) -> str:
 
 
 def heading(at: AppTest) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("## "))
+    return next(m.value for m in at.markdown if m.value.startswith("# "))
 
 
 def revealed(at: AppTest) -> str:
@@ -91,7 +91,7 @@ def test_the_lesson_walks_every_step_and_each_answer_matches_its_run(sched):
     registry = at.session_state[REGISTRY_KEY]
     assert step_in_url(at) == "1"
     for number, step in enumerate(lesson.STEPS, start=1):
-        assert heading(at) == f"## {step.title}" and f"**Step {number} of {len(lesson.STEPS) + 1}**" in \
+        assert heading(at) == f"# {step.title}" and f"**Step {number} of {len(lesson.STEPS) + 1}**" in \
             [m.value for m in at.markdown]
         assert step.question in " ".join(m.value for m in at.markdown) and not at.success  # asked before it runs
         at.segmented_control(key=f"lesson_guess_{step.key}").set_value(0).run()
@@ -102,7 +102,7 @@ def test_the_lesson_walks_every_step_and_each_answer_matches_its_run(sched):
         check(at, registry)
         assert "this run's answer" in marked(at) and "The class guessed A" in " ".join(c.value for c in at.caption)
         at.button(key="lesson_next").click().run()
-    assert heading(at) == "## What we found today"
+    assert heading(at) == "# What we found today"
     summary = " ".join(m.value for m in at.markdown)
     assert summary.count("answer ") == len(lesson.STEPS) and "not run yet" not in summary
     assert at.button(key="lesson_next").disabled and step_in_url(at) == str(len(lesson.STEPS) + 1)
@@ -111,7 +111,7 @@ def test_the_lesson_walks_every_step_and_each_answer_matches_its_run(sched):
         at.button(key="lesson_prev").click().run()
     for _ in range(3):
         at.button(key="lesson_next").click().run()
-    assert heading(at) == "## The race: same images, same order" and at.success
+    assert heading(at) == "# The race: same images, same order" and at.success
     assert not [b for b in at.button if b.key == "lesson_go_race"] and len(registry.runs()) == count
 
 
@@ -201,11 +201,11 @@ CHECKS = {"shape": check_shape, "params": check_params, "compute": check_compute
 
 def test_a_link_opens_its_step_and_a_bad_one_says_why(sched):
     at = open_lesson(sched, step="5")
-    assert heading(at) == f"## {lesson.step('shuffle').title}"
+    assert heading(at) == f"# {lesson.step('shuffle').title}"
     at.button(key="lesson_next").click().run()
-    assert heading(at) == f"## {lesson.step('shift').title}" and step_in_url(at) == "6"
+    assert heading(at) == f"# {lesson.step('shift').title}" and step_in_url(at) == "6"
     bad = open_lesson(sched, step="99")
-    assert heading(bad) == f"## {lesson.STEPS[0].title}"
+    assert heading(bad) == f"# {lesson.STEPS[0].title}"
     assert "`step='99'` cannot be used" in bad.warning[0].value and "from 1 to 9" in bad.warning[0].value
 
 

@@ -33,15 +33,21 @@ def planned(registry: RunRegistry, key: str, dataset: str, train_size: int) -> E
 
 
 def buttons(registry: RunRegistry, dataset: str, train_size: int) -> None:
-    """One button per experiment, in the caller's row; each starts its run at once."""
+    """One button per experiment, folded into one "Experiments" button of the caller's row (so the row stays one
+    line at 1280 px and the run's results stay on the first screen); each starts its run at once."""
     busy = registry.active() is not None
-    for key in experiments.EXPERIMENTS:
-        exp = planned(registry, key, dataset, train_size)
-        s = exp.settings
-        images = f"{s.train_subset:,}" if s.train_subset else "all"
-        st.button(exp.title, icon=ICONS[key], key=f"exp_{key}", disabled=busy, on_click=_ask, args=(key,),
-                  help=f"{exp.what} {images} training images, {s.epochs} epochs, batch {s.batch_size}."
-                       + (" One run per session trains at a time: stop it to start another." if busy else ""))
+    with st.popover("Experiments", icon=":material/science:"):
+        for key in experiments.EXPERIMENTS:
+            _button(registry, key, dataset, train_size, busy)
+
+
+def _button(registry: RunRegistry, key: str, dataset: str, train_size: int, busy: bool) -> None:
+    exp = planned(registry, key, dataset, train_size)
+    s = exp.settings
+    images = f"{s.train_subset:,}" if s.train_subset else "all"
+    st.button(exp.title, icon=ICONS[key], key=f"exp_{key}", disabled=busy, on_click=_ask, args=(key,),
+              help=f"{exp.what} {images} training images, {s.epochs} epochs, batch {s.batch_size}."
+                   + (" One run per session trains at a time: stop it to start another." if busy else ""))
 
 
 def start_if_asked(registry: RunRegistry, dataset: str, train_size: int) -> None:

@@ -99,7 +99,7 @@ INSTANT = {"shape": actions.shape_action, "params": actions.params_action, "comp
 def step_screen(step: lesson.Step, dataset: Dataset) -> None:
     """One step: the idea across the screen; question, answers, guess and notes on the left; the live action, its
     chart and its reveal on the right (the drawing step: the canvas, the question, the answer in three columns)."""
-    st.markdown(f"## {step.title}")
+    st.markdown(f"# {step.title}")  # the page's h1, sized for the screen by ui/style.py
     st.markdown(step.idea)
     if step.key == "draw":  # the canvas first (280 px wide), then the question, then the answer
         canvas, left, right = st.columns([3.8, 3.1, 3.1], gap="medium")
@@ -171,7 +171,7 @@ def _draw(dataset: Dataset, canvas, truth: int | None) -> actions.Outcome | None
 
 def summary_screen(dataset: Dataset) -> None:
     """'What we found today': every step's question, the class's guess and the answer from its run."""
-    st.markdown("## What we found today")
+    st.markdown("# What we found today")
     guesses = st.session_state.get(GUESSES_KEY, {})
     rows = []
     for number, step in enumerate(lesson.STEPS, start=1):

@@ -23,7 +23,7 @@ STYLE = """<style>
 @media (min-width: 640px) {
   .st-key-lesson_page [data-testid='stMarkdownContainer'] p,
   .st-key-lesson_page [data-testid='stMarkdownContainer'] li { font-size: 1.15rem; }
-  .st-key-lesson_page h2 { font-size: 1.9rem; padding: 0 0 .25rem 0; }
+  .st-key-lesson_page h1 { font-size: 1.9rem; padding: 0 0 .25rem 0; }
 }
 </style>"""
 

@@ -45,7 +45,7 @@ TRAIN_LOSS, TRAIN_ACC = "train loss (epoch so far)", "train acc (epoch so far)" 
 RESULT_FORMATS = {"epoch": "{:.2f}", TRAIN_LOSS: "{:.4g}", TRAIN_ACC: "{:.2%}", "test loss": "{:.4g}",
                   "test acc": "{:.2%}", "samples/s": "{:,.0f}"}
 CURVES_KEY = "_training_curves"  # run id -> (records drawn, figure): the figure cache of `curves`
-CURVES_HEIGHT = 300  # px: with the status, progress and accuracies above it, inside a 720 px projector screen
+CURVES_HEIGHT = 260  # px: with the status, progress and accuracies above it, inside a 720 px projector screen
 POLL_S = 0.5  # how often the live view reads a training run and redraws its curves (a fragment rerun: a few ms)
 QUEUED_POLL_S = 5.0  # while a run waits behind others only its queue position changes: a tenth of the reruns
 
