@@ -107,3 +107,18 @@ def wait_idle(page, timeout_ms: float = 60_000) -> None:
     """Wait until the script has started (if it will) and then finished its run."""
     page.wait_for_timeout(300)
     page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+def stroke_seven(page, timeout_ms: float = 30_000) -> None:
+    """A '7' on the drawing canvas with mouse events (the canvas takes touch too): across the top, then down to the
+    left."""
+    page.wait_for_selector("canvas.upper-canvas", timeout=timeout_ms)
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    points = [(0.25, 0.2), (0.75, 0.2), (0.6, 0.5), (0.45, 0.85)]
+    page.mouse.move(box["x"] + box["width"] * points[0][0], box["y"] + box["height"] * points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=12)
+    page.mouse.up()

@@ -7,7 +7,7 @@ import os
 import time
 
 from cnn_dash.lesson import STEPS
-from tests.browser import IDLE, wait_idle
+from tests.browser import IDLE, stroke_seven, wait_idle
 
 # What a step must show inside the screen, without scrolling, once its answer is revealed.
 CONTENT = {"heading": ".st-key-lesson_page h1", "counter": ".st-key-lesson_nav strong",
@@ -60,14 +60,7 @@ def blur(page) -> None:
 
 def draw_seven(page) -> None:
     """A '7' on the canvas with the mouse, and the class it shows picked in 'It is a…'."""
-    page.wait_for_selector("canvas.upper-canvas", timeout=240_000)
-    box = page.locator("canvas.upper-canvas").first.bounding_box()
-    points = [(0.25, 0.2), (0.75, 0.2), (0.6, 0.5), (0.45, 0.85)]
-    page.mouse.move(box["x"] + box["width"] * points[0][0], box["y"] + box["height"] * points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=12)
-    page.mouse.up()
+    stroke_seven(page, timeout_ms=240_000)
     wait_idle(page)
     page.locator(".st-key-lesson_truth_MNIST input").click()  # a combobox
     page.get_by_role("option", name="7", exact=True).click()

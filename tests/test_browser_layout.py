@@ -19,7 +19,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from tests.browser import IDLE, ROOT, chromium, require_browser, streamlit_server, wait_idle
+from tests.browser import IDLE, ROOT, chromium, require_browser, streamlit_server, stroke_seven, wait_idle
 
 require_browser("the layout contract")
 
@@ -200,16 +200,7 @@ class Tour:
     def draw(self) -> None:
         """A '7' on the canvas: across the top, then down to the left (mouse events; the canvas takes touch too)."""
         page = self.page
-        page.wait_for_selector("canvas.upper-canvas", timeout=30_000)
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
-        points = [(0.25, 0.2), (0.75, 0.2), (0.6, 0.5), (0.45, 0.85)]
-        page.mouse.move(box["x"] + box["width"] * points[0][0], box["y"] + box["height"] * points[0][1])
-        page.mouse.down()
-        for x, y in points[1:]:
-            page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=12)
-        page.mouse.up()
+        stroke_seven(page)
         page.wait_for_function("(document.querySelector(\"[data-testid='stMain']\").innerText.match(/ says /g) "
                                "|| []).length >= 2", timeout=60_000)
         self.idle()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from tests.browser import IDLE, chromium, require_browser, streamlit_server, wait_idle
+from tests.browser import IDLE, chromium, require_browser, streamlit_server, stroke_seven, wait_idle
 
 require_browser("the browser tour")
 
@@ -22,14 +22,7 @@ def goto(page, title: str) -> None:
 
 def draw_stroke(page) -> None:
     """Draw a '7' on the canvas with mouse events: across the top, then down to the left."""
-    page.wait_for_selector("canvas.upper-canvas", timeout=30_000)
-    box = page.locator("canvas.upper-canvas").first.bounding_box()
-    points = [(0.25, 0.2), (0.75, 0.2), (0.6, 0.5), (0.45, 0.85)]
-    page.mouse.move(box["x"] + box["width"] * points[0][0], box["y"] + box["height"] * points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=12)
-    page.mouse.up()
+    stroke_seven(page)
     wait_idle(page)
 
 
