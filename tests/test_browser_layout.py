@@ -8,7 +8,10 @@ diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a
 - nothing covered: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart title;
 - each page's key result inside the first screen at 1280×720 (on a phone, the draw page's answer within one screen
   of the canvas, with Undo and Clear buttons a thumb can hit);
-- no server path in the page.
+- no server path in the page;
+- in a narrow desktop window (800×600, 1024×768: no touch, a desktop user agent) the sidebar neither covers nor
+  squeezes the page: it is folded when a page opens and after a page is picked from it (the same checks run there,
+  without the key results).
 
 Every problem is collected (page, size, what) and reported at once; a screenshot of every state's first screen at
 both sizes is saved under CNN_DASH_SCREENSHOTS or .pytest_cache/layout-screenshots (the folder is printed), and of
@@ -27,6 +30,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 720}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
          "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                        "Chrome/126.0.0.0 Mobile Safari/537.36"}
+NARROW = {"800": {"viewport": {"width": 800, "height": 600}}, "1024": {"viewport": {"width": 1024, "height": 768}}}
 # The sweep stays short: sizes 100, 300 and 1,000 images, at most 2 epochs each.
 ENV = {"CNN_DASH_DOWNLOAD": "0", "CNN_DASH_DATA_DIR": "", "CNN_DASH_MAX_TRAIN_SUBSET": "1000",
        "CNN_DASH_MAX_EPOCHS": "2"}
@@ -125,6 +129,16 @@ CONTRACT = """([width, keys]) => {
     return problems.concat(keyProblems);
 }"""
 
+SIDEBAR = """() => {
+    const side = document.querySelector("[data-testid='stSidebar']").getBoundingClientRect();
+    const page = document.querySelector("[data-testid='stMainBlockContainer']").getBoundingClientRect();
+    if (Math.min(side.right, window.innerWidth) - Math.max(side.left, 0) <= 1) return [];  // folded
+    return [side.right > page.left + 1
+        ? `the sidebar covers the page's left ${Math.round(side.right - page.left)} px`
+        : `the sidebar is open beside the page, leaving it ${Math.round(window.innerWidth - side.right)} of `
+          + `${window.innerWidth} px`];
+}"""
+
 PATHS = [str(ROOT), str(Path(tempfile.gettempdir())), os.path.expanduser("~")]
 
 
@@ -139,7 +153,7 @@ class Tour:
 
     def __init__(self, page, size: str, folder: Path) -> None:
         self.page, self.size, self.folder, self.problems = page, size, folder, []
-        self.phone = size == "390"
+        self.phone, self.narrow = size == "390", size in NARROW
 
     def idle(self, timeout_ms: float = 90_000) -> None:
         wait_idle(self.page, timeout_ms)
@@ -169,7 +183,9 @@ class Tour:
         page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollTo(0, 0)")
         page.wait_for_timeout(200)
         width = page.viewport_size["width"]
-        found = page.evaluate(CONTRACT, [width, [] if self.phone else list(keys)])
+        found = page.evaluate(CONTRACT, [width, [] if self.phone or self.narrow else list(keys)])
+        if self.narrow:
+            found += page.evaluate(SIDEBAR)
         text = page.locator("body").inner_text()
         found += [f"server path shown: {p}" for p in PATHS if len(p) > 4 and p in text]
         self.problems += [f"{where} @{self.size}: {p}" for p in found]
@@ -177,10 +193,11 @@ class Tour:
         if not os.environ.get("CNN_DASH_SCREENSHOTS"):
             return  # the whole page too only when asked for: each costs a relayout of every chart
         tall = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+        height = page.viewport_size["height"]
         page.set_viewport_size({"width": width, "height": min(int(tall), 8000)})
         page.wait_for_timeout(800)
         page.screenshot(path=str(self.folder / f"{where}-{self.size}-whole.png"))
-        page.set_viewport_size({"width": width, "height": 720 if width == 1280 else 844})
+        page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(300)
 
     def fill(self, key: str, value: str) -> None:
@@ -303,6 +320,25 @@ def tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]
         context.close()
 
 
+def narrow_tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]:
+    """Every page in a narrow desktop window, each picked from the sidebar (opened with its » button)."""
+    context = browser.new_context(**options)
+    page = context.new_page()
+    t = Tour(page, size, folder)
+    try:
+        page.goto(f"{url}/?dataset_title=MNIST+%28handwritten+digits%29")
+        page.wait_for_selector(IDLE, timeout=90_000)
+        t.idle()
+        t.check("home")
+        for where, title in (("lesson", "Lesson"), ("shapes", "Shape calculator"), ("architectures", "Architectures"),
+                             ("training", "Training"), ("evaluation", "Evaluation"), ("draw", "Try it yourself")):
+            t.goto(title)
+            t.check(where)
+        return t.problems
+    finally:
+        context.close()
+
+
 def test_layout_contract_on_every_page_at_both_sizes(tmp_path):
     folder = screenshot_folder()
     print(f"layout screenshots: {folder}")
@@ -310,5 +346,7 @@ def test_layout_contract_on_every_page_at_both_sizes(tmp_path):
     with streamlit_server(env={**ENV, "CNN_DASH_STATE_DIR": str(tmp_path)}) as url, chromium() as browser:
         for size, options in (("1280", DESKTOP), ("390", PHONE)):
             problems += tour(browser, url, size, options, folder)
+        for size, options in NARROW.items():
+            problems += narrow_tour(browser, url, size, options, folder)
     (folder / "problems.txt").write_text("\n".join(problems) + "\n")
     assert not problems, f"{len(problems)} layout problems (screenshots in {folder}):\n" + "\n".join(problems)
