@@ -5,7 +5,8 @@ diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a
   scrolls on purpose; a read-only table drawn on a canvas (st.dataframe) cannot be checked, so it is refused;
 - text big enough to read: confusion-matrix numbers >= 14 CSS px at 1280 (>= 11 px on a phone), gallery captions
   and every other chart text >= 12 px;
-- nothing covered: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart title;
+- nothing covered: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart title,
+  no two tick labels of a chart on each other;
 - each page's key result inside the first screen at 1280×720 (on a phone, the draw page's answer within one screen
   of the canvas, with Undo and Clear buttons a thumb can hit);
 - no server path in the page;
@@ -82,6 +83,15 @@ CONTRACT = """([width, keys]) => {
                 break;  // one per chart is enough to know
             }
         }
+        // Tick labels (any axis, colour bars too) clear of each other: a short or narrow chart shows fewer.
+        const ticks = [...chart.querySelectorAll("g[class$='tick'] > text")]
+            .filter((e) => e.textContent.trim() && shown(box(e)));
+        crowded: for (let i = 0; i < ticks.length; i++)
+            for (let j = i + 1; j < ticks.length; j++)
+                if (overlap(box(ticks[i]), box(ticks[j]))) {
+                    problems.push(`tick labels '${name(ticks[i])}' and '${name(ticks[j])}' overlap in '${label}'`);
+                    break crowded;  // one per chart is enough to know
+                }
         const modebar = chart.querySelector('.modebar');
         const titles = [...chart.querySelectorAll('.gtitle, .g-gtitle text, .annotation')].filter((e) => shown(box(e)));
         const legends = [...chart.querySelectorAll('.legend, .colorbar')].filter((e) => shown(box(e)));

@@ -51,15 +51,29 @@ FULL_ACC_RANGE = (0.0, 1.02)
 MAX_POINTS = 120  # per train trace: a long run is thinned to this many points (every test point is kept)
 
 
-def log_ticks(low: float, high: float) -> list[float]:
-    """Tick values 1, 2, 5 × 10^k covering [low, high] (one per decade when that makes more than 12)."""
+TICK_PX = 30  # vertical room per tick label (12 px text and a gap), so that labels never touch
+# Room a figure's height spends on anything but its plot area: the titles and margins (50 px), and the legend
+# below, which wraps to three or four rows on a phone.
+NOT_PLOT_PX = 130
+
+
+def log_ticks(low: float, high: float, most: int = 12) -> list[float]:
+    """Tick values 1, 2, 5 × 10^k covering [low, high]; only the powers of ten when that makes more than `most`
+    (and only every other power when even those are too many)."""
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
     ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in (1, 2, 5)]
     ticks = [float(f"{t:.1g}") for t in ticks]  # 0.30000000000000004 -> 0.3
     inside = [t for t in ticks if low / 1.5 <= t <= high * 1.5] or [ticks[0]]
-    if len(inside) > 12:
-        inside = [t for t in inside if f"{t:g}".lstrip("0.").startswith("1")]
+    if len(inside) > most:
+        inside = [t for t in inside if f"{t:g}".lstrip("0.").startswith("1")] or inside[:1]
+    while len(inside) > max(most, 2):
+        inside = inside[::2]
     return inside
+
+
+def ticks_for(height: int) -> int:
+    """How many tick labels fit on a loss axis of a figure `height` px tall, legend below included."""
+    return max(2, (height - NOT_PLOT_PX) // TICK_PX)
 
 
 def tick_text(value: float) -> str:
@@ -159,7 +173,7 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
     if x_range is None:
         top = float(frame[x].max()) if len(frame) and np.isfinite(frame[x].max()) else 1.0
         x_range = (0.0, max(top, 1e-3))
-    ticks = log_ticks(low, high)
+    ticks = log_ticks(low, high, most=ticks_for(height))  # a short chart: fewer labels, never crowded
     pad = max(0.05 * (math.log10(high) - math.log10(low)), 0.03)
     # The x axis is named in the titles, not under the axes: there it printed over the legend on a narrow screen.
     x_axis = dict(range=list(x_range))
