@@ -2,7 +2,8 @@
 diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a phone: touch, mobile user agent):
 
 - no table cell, header or label cut: an HTML table's cells show their whole text, and a table wider than its column
-  scrolls on purpose; a read-only table drawn on a canvas (st.dataframe) cannot be checked, so it is refused;
+  scrolls on purpose; a read-only table drawn on a canvas (st.dataframe) cannot be checked, so it is refused; a
+  table editor (st.data_editor) fits its column at 1280 without scrolling sideways (a phone scrolls it on purpose);
 - text big enough to read: confusion-matrix numbers >= 14 CSS px at 1280 (>= 11 px on a phone), gallery captions
   and every other chart text >= 12 px;
 - nothing covered: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart title,
@@ -64,6 +65,10 @@ CONTRACT = """([width, keys]) => {
         const keyed = frame.closest("[class*='st-key-']");  // a data editor has a key; a read-only table none
         if (!keyed) problems.push(`read-only table drawn on a canvas (its cut cells cannot be checked): `
                                   + [...frame.querySelectorAll('th')].map(name).slice(0, 4).join(' | '));
+        // A table editor fits its column at 1280 (on a phone it scrolls sideways on purpose).
+        const grid = frame.querySelector('.dvn-scroller');
+        if (keyed && grid && width >= 1000 && grid.scrollWidth > grid.clientWidth + 1)
+            problems.push(`table editor scrolls sideways: ${grid.scrollWidth} px in ${grid.clientWidth}`);
     }
 
     // Charts: text sizes and overlaps.
