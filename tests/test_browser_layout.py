@@ -6,8 +6,8 @@ diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a
   table editor (st.data_editor) fits its column at 1280 without scrolling sideways (a phone scrolls it on purpose);
 - text big enough to read: confusion-matrix numbers >= 14 CSS px at 1280 (>= 11 px on a phone), gallery captions
   and every other chart text >= 12 px;
-- nothing covered: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart title,
-  no two tick labels of a chart on each other;
+- nothing covered or cut: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart
+  title, no two tick labels of a chart on each other, no chart text past its chart's edge;
 - each page's key result inside the first screen at 1280×720 (on a phone, the draw page's answer within one screen
   of the canvas, with Undo and Clear buttons a thumb can hit);
 - no server path in the page;
@@ -44,6 +44,24 @@ CONTRACT = """([width, keys]) => {
     const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1
         && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
     const name = (el) => (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
+    // An SVG text's four corners on the screen (its own rotation included), and whether two such rectangles
+    // overlap by more than a pixel (separating axes).
+    const corners = (t) => {
+        const b = t.getBBox(), m = t.getScreenCTM(), p = (x, y) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f];
+        return {text: name(t), points: [p(b.x, b.y), p(b.x + b.width, b.y), p(b.x + b.width, b.y + b.height),
+                                        p(b.x, b.y + b.height)]};
+    };
+    const collide = (p, q) => {
+        for (const poly of [p.points, q.points])
+            for (let i = 0; i < 4; i++) {
+                const [x1, y1] = poly[i], [x2, y2] = poly[(i + 1) % 4], len = Math.hypot(x2 - x1, y2 - y1) || 1;
+                const nx = (y1 - y2) / len, ny = (x2 - x1) / len;
+                const span = (pts) => pts.map(([x, y]) => x * nx + y * ny);
+                const a = span(p.points), b = span(q.points);
+                if (Math.min(Math.max(...a), Math.max(...b)) - Math.max(Math.min(...a), Math.min(...b)) <= 1) return false;
+            }
+        return true;
+    };
     const main = document.querySelector("[data-testid='stMain']");
 
     // Tables: an HTML cell shows its whole text; a table wider than its column scrolls on purpose.
@@ -75,6 +93,10 @@ CONTRACT = """([width, keys]) => {
     for (const chart of main.querySelectorAll("[data-testid='stPlotlyChart']")) {
         if (!shown(box(chart))) continue;
         const label = name(chart.querySelector('.gtitle') || chart.querySelector('.annotation-text') || chart) || 'chart';
+        const edge = box(chart);
+        const past = [...chart.querySelectorAll('svg text')].find((t) => t.textContent.trim() && shown(box(t))
+            && (box(t).left < edge.left - 1 || box(t).right > edge.right + 1));
+        if (past) problems.push(`chart text '${name(past)}' runs past the chart's edge in '${label}'`);
         for (const t of chart.querySelectorAll('svg text')) {
             const r = box(t);
             if (!shown(r) || !t.textContent.trim()) continue;
@@ -88,13 +110,14 @@ CONTRACT = """([width, keys]) => {
                 break;  // one per chart is enough to know
             }
         }
-        // Tick labels (any axis, colour bars too) clear of each other: a short or narrow chart shows fewer.
+        // Tick labels (any axis, colour bars too) clear of each other: a short or narrow chart shows fewer. A
+        // slanted label is compared as the slanted rectangle it is (its screen box would overlap its neighbour's).
         const ticks = [...chart.querySelectorAll("g[class$='tick'] > text")]
-            .filter((e) => e.textContent.trim() && shown(box(e)));
+            .filter((e) => e.textContent.trim() && shown(box(e))).map(corners);
         crowded: for (let i = 0; i < ticks.length; i++)
             for (let j = i + 1; j < ticks.length; j++)
-                if (overlap(box(ticks[i]), box(ticks[j]))) {
-                    problems.push(`tick labels '${name(ticks[i])}' and '${name(ticks[j])}' overlap in '${label}'`);
+                if (collide(ticks[i], ticks[j])) {
+                    problems.push(`tick labels '${ticks[i].text}' and '${ticks[j].text}' overlap in '${label}'`);
                     break crowded;  // one per chart is enough to know
                 }
         const modebar = chart.querySelector('.modebar');

@@ -39,9 +39,10 @@ def _matrix_figure(traces: list[go.Heatmap], classes: tuple[str, ...], title: st
 
 
 def _colorbar(title: str) -> dict:
-    """A thin horizontal colour bar at the figure's foot, named on its right: the cells keep the column's whole
-    width (a phone's too), and nothing sits on the axis title."""
-    return dict(title=dict(text=title, side="right", font=dict(size=13)), orientation="h", thickness=12, len=0.55,
+    """A thin horizontal colour bar at the figure's foot, named above it: the cells keep the column's whole width
+    (a phone's too), and nothing sits on the axis title. (Named on its right, a long name such as the advantage
+    matrix's squeezed the bar to a few pixels on a phone, its tick labels on each other.)"""
+    return dict(title=dict(text=title, side="top", font=dict(size=13)), orientation="h", thickness=12, len=0.55,
                 x=0, xanchor="left", yref="container", y=0.01, yanchor="bottom", tickfont=dict(size=12))
 
 
