@@ -12,6 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
+from cnn_dash.plots.layout import wrapped
+
 # Colour-blind-safe scales: cividis is sequential and designed for colour-vision deficiency; RdBu is
 # diverging red/blue, which stays distinguishable for red-green deficiency (no red-vs-green contrast).
 SEQUENTIAL = "cividis"
@@ -124,7 +126,7 @@ def _grid_figure(grid: np.ndarray, title: str, width: int = 900, **heatmap: obje
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     # Height from the grid's proportions at about `width` pixels wide, so no band of white is left over.
     height = min(max(70 + int(width * grid.shape[0] / grid.shape[1]), 220), 1200)
-    return fig.update_layout(title=title, height=height, margin=MARGIN)
+    return fig.update_layout(title=dict(text=wrapped(title), automargin=True), height=height, margin=MARGIN)
 
 
 def finite(values: np.ndarray) -> np.ndarray:

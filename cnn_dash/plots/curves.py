@@ -48,6 +48,9 @@ LOSS_CAP = 20.0  # the overlay's loss axis stops at this many times the first lo
 ACC_STEP = 0.05  # the zoomed accuracy axis starts on a multiple of 5%
 RUN_LOSS_RANGE = (0.01, 10.0)  # a run's own loss axis, fixed: ln 10 = 2.3 at the start, 0.01 well trained
 FULL_ACC_RANGE = (0.0, 1.02)
+# The two panels' widths: the gap between them holds the accuracy axis's labels ("100%"), which on a phone reached
+# into the loss panel with a narrower one.
+LOSS_DOMAIN, ACC_DOMAIN = (0.0, 0.44), (0.58, 1.0)
 MAX_POINTS = 120  # per train trace: a long run is thinned to this many points (every test point is kept)
 
 
@@ -181,12 +184,11 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
     layout = dict(
         template={},  # Streamlit's theme styles the chart in the browser; plotly's default would be a third of a redraw
         height=height, margin=dict(l=10, r=10, t=40, b=10), legend=BELOW,
-        xaxis=dict(x_axis, domain=[0.0, 0.46], anchor="y"), xaxis2=dict(x_axis, domain=[0.54, 1.0], anchor="y2"),
+        xaxis=dict(x_axis, domain=LOSS_DOMAIN, anchor="y"), xaxis2=dict(x_axis, domain=ACC_DOMAIN, anchor="y2"),
         yaxis=dict(type="log", tickvals=ticks, ticktext=[tick_text(t) for t in ticks], anchor="x",
                    range=[math.log10(low) - pad, math.log10(high) + pad]),
         yaxis2=dict(range=[acc_low, acc_high], tickformat=".0%", anchor="x2"),
         annotations=[dict(text=title, x=(a + b) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                           yanchor="bottom", showarrow=False, font=dict(size=14))
-                     for title, (a, b) in ((f"Loss by {along}", (0.0, 0.46)),
-                                                   (f"Accuracy by {along}", (0.54, 1.0)))])
+                     for title, (a, b) in ((f"Loss by {along}", LOSS_DOMAIN), (f"Accuracy by {along}", ACC_DOMAIN))])
     return go.Figure(data=traces, layout=layout)

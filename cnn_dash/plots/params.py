@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from cnn_dash.plots.layout import wrapped
 from cnn_dash.summary import Summary
 
 
@@ -41,7 +42,7 @@ def params_per_layer_figure(
         facet_col="Model",
         hover_data=["% of model"],
         log_y=log_y,
-        title="Parameters per layer (layers without parameters left out)",
+        title=wrapped("Parameters per layer (layers without parameters left out)"),
     )
     fig.update_xaxes(matches=None, title_text="")  # each model has its own layers
     fig.for_each_annotation(lambda ann: ann.update(text=ann.text.removeprefix("Model=")))
