@@ -225,5 +225,5 @@ def test_moving_the_input_moves_the_cnn_maps_and_not_the_fc_units(registry):
     assert equivariance_sentence(e) in shown and "Moved by (3, 2) pixels" in shown
     figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     titles = [[a["text"] for a in f["layout"].get("annotations", [])] for f in figures]
-    (figure,) = [f for f, t in zip(figures, titles) if "CNN: moved with it" in t]
+    (figure,) = [f for f, t in zip(figures, titles) if "CNN: moved<br>along" in t]  # wrapped for a phone
     assert [t["type"] for t in figure["data"]] == ["heatmap"] * 6  # input, CNN map, FC units; original and moved

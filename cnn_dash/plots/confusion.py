@@ -174,7 +174,8 @@ def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", col
     columns = max(1, min(columns, n))
     rows = -(-n // columns)
     caption_px = 8 + 17 * max(c.count("<br>") + 1 for c in captions)
-    tile_px, top, bottom = 110, 40 if title else 10, 10
+    title = wrapped(title)
+    tile_px, top, bottom = 110, 18 + 22 * (title.count("<br>") + 1) if title else 10, 10
     plot_px = rows * (tile_px + caption_px)
     # One layout dict, validated once: adding traces and axes one by one costs ten times more.
     traces, annotations = [], []

@@ -14,7 +14,7 @@ def equivariance_figure(e: Equivariance, channel: int = 0, height: int = 460) ->
     dy, dx = e.shift
     # Short titles, wrapped to a phone's third of a column (about 100 px at 13 px); the page's text says the rest.
     titles = ("input", f"CNN map, channel {channel}", "FC hidden units",
-              f"input moved ({dy}, {dx})", "CNN: moved with it", "FC: another pattern")
+              f"moved ({dy}, {dx})", "CNN: moved along", "FC: another pattern")
     fig = make_subplots(rows=2, cols=3, subplot_titles=[wrapped(t, 15) for t in titles], horizontal_spacing=0.05,
                         vertical_spacing=0.14)
     fig.update_annotations(font_size=13)
