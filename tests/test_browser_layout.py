@@ -7,7 +7,7 @@ diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a
 - text big enough to read: confusion-matrix numbers >= 14 CSS px at 1280 (>= 11 px on a phone), gallery captions
   and every other chart text >= 12 px;
 - nothing covered or cut: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart
-  title, no two tick labels of a chart on each other, no chart text past its chart's edge;
+  title, no two tick labels of a chart on each other, no text on a colour bar, no chart text past its chart's edge;
 - each page's key result inside the first screen at 1280×720 (on a phone, the draw page's answer within one screen
   of the canvas, with Undo and Clear buttons a thumb can hit);
 - no server path in the page;
@@ -120,6 +120,12 @@ CONTRACT = """([width, keys]) => {
                     problems.push(`tick labels '${ticks[i].text}' and '${ticks[j].text}' overlap in '${label}'`);
                     break crowded;  // one per chart is enough to know
                 }
+        // No text on a colour bar's strip (its name drawn across it, say).
+        for (const fill of [...chart.querySelectorAll('.cbfill')].filter((e) => shown(box(e)))) {
+            const on = [...chart.querySelectorAll('svg text')]
+                .find((t) => t.textContent.trim() && shown(box(t)) && overlap(box(fill), box(t)));
+            if (on) problems.push(`'${name(on)}' drawn over a colour bar in '${label}'`);
+        }
         const modebar = chart.querySelector('.modebar');
         const titles = [...chart.querySelectorAll('.gtitle, .g-gtitle text, .annotation')].filter((e) => shown(box(e)));
         const legends = [...chart.querySelectorAll('.legend, .colorbar')].filter((e) => shown(box(e)));

@@ -41,10 +41,9 @@ def _matrix_figure(traces: list[go.Heatmap], classes: tuple[str, ...], title: st
 
 
 def _colorbar(title: str) -> dict:
-    """A thin horizontal colour bar at the figure's foot, named above it: the cells keep the column's whole width
-    (a phone's too), and nothing sits on the axis title. (Named on its right, a long name such as the advantage
-    matrix's squeezed the bar to a few pixels on a phone, its tick labels on each other.)"""
-    return dict(title=dict(text=title, side="top", font=dict(size=13)), orientation="h", thickness=12, len=0.55,
+    """A thin horizontal colour bar at the figure's foot, named on its right: the cells keep the column's whole
+    width (a phone's too), and nothing sits on the axis title."""
+    return dict(title=dict(text=title, side="right", font=dict(size=13)), orientation="h", thickness=12, len=0.55,
                 x=0, xanchor="left", yref="container", y=0.01, yanchor="bottom", tickfont=dict(size=12))
 
 
@@ -102,7 +101,8 @@ def difference_figure(
     heatmap = go.Heatmap(
         z=diff, x=list(classes), y=list(classes), colorscale=DIVERGING, zmin=-bound, zmax=bound, zmid=0,
         text=text, texttemplate="%{text}",
-        colorbar=_colorbar(f"− {b} better · + {a} better"),
+        # The bar's ends say who is better (a long name on its right squeezed the bar to a sliver on a phone).
+        colorbar=dict(_colorbar(""), tickvals=[-bound, 0, bound], ticktext=[f"{b} better", "0", f"{a} better"]),
         hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z}} {unit} in favour of {a}<extra></extra>",
     )
     return _matrix_figure([heatmap], classes, title)
