@@ -7,7 +7,8 @@ diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a
 - text big enough to read: confusion-matrix numbers >= 14 CSS px at 1280 (>= 11 px on a phone), gallery captions
   and every other chart text >= 12 px;
 - nothing covered or cut: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart
-  title, no two tick labels of a chart on each other, no text on a colour bar, no chart text past its chart's edge;
+  title, no two titles or two tick labels of a chart on each other, no text on a colour bar, no chart text past its
+  chart's edge;
 - each page's key result inside the first screen at 1280×720 (on a phone, the draw page's answer within one screen
   of the canvas, with Undo and Clear buttons a thumb can hit);
 - no server path in the page;
@@ -131,6 +132,11 @@ CONTRACT = """([width, keys]) => {
         const legends = [...chart.querySelectorAll('.legend, .colorbar')].filter((e) => shown(box(e)));
         const axisTitles = [...chart.querySelectorAll('[class*="g-x"][class*="title"] text, [class*="g-y"][class*="title"] text')]
             .filter((e) => shown(box(e)));
+        for (let i = 0; i < titles.length; i++)  // no two titles (a chart's, its panels', captions) on each other
+            for (let j = i + 1; j < titles.length; j++)
+                if (!titles[i].contains(titles[j]) && !titles[j].contains(titles[i])
+                    && overlap(box(titles[i]), box(titles[j])))
+                    problems.push(`'${name(titles[i])}' and '${name(titles[j])}' overlap in '${label}'`);
         if (modebar && shown(box(modebar)) && getComputedStyle(modebar).display !== 'none')
             for (const e of [...titles, ...legends])
                 if (overlap(box(modebar), box(e))) problems.push(`modebar over '${name(e)}' in '${label}'`);

@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from cnn_dash.plots.layout import wrapped
+from cnn_dash.plots.layout import BELOW, wrapped
 from cnn_dash.summary import Summary
 
 
@@ -45,5 +45,7 @@ def params_per_layer_figure(
         title=wrapped("Parameters per layer (layers without parameters left out)"),
     )
     fig.update_xaxes(matches=None, title_text="")  # each model has its own layers
-    fig.for_each_annotation(lambda ann: ann.update(text=ann.text.removeprefix("Model=")))
-    return fig
+    # Each panel's name wrapped to half a phone's column (the two ran into each other there); the legend below,
+    # not beside the panels, which it squeezed.
+    fig.for_each_annotation(lambda ann: ann.update(text=wrapped(ann.text.removeprefix("Model="), 18)))
+    return fig.update_layout(legend=dict(BELOW, title_text=""), title_automargin=True, margin=dict(t=110))
