@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from cnn_dash.plots.layout import wrapped
+from cnn_dash.plots.layout import title_px, wrapped
 
 # Colour-blind-safe scales: cividis is sequential and designed for colour-vision deficiency; RdBu is
 # diverging red/blue, which stays distinguishable for red-green deficiency (no red-vs-green contrast).
@@ -126,7 +126,8 @@ def _grid_figure(grid: np.ndarray, title: str, width: int = 900, **heatmap: obje
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     # Height from the grid's proportions at about `width` pixels wide, so no band of white is left over.
     height = min(max(70 + int(width * grid.shape[0] / grid.shape[1]), 220), 1200)
-    return fig.update_layout(title=dict(text=wrapped(title), automargin=True), height=height, margin=MARGIN)
+    title = wrapped(title)
+    return fig.update_layout(title=title, height=height, margin=dict(MARGIN, t=max(MARGIN["t"], title_px(title))))
 
 
 def finite(values: np.ndarray) -> np.ndarray:
@@ -175,7 +176,7 @@ def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", col
     rows = -(-n // columns)
     caption_px = 8 + 17 * max(c.count("<br>") + 1 for c in captions)
     title = wrapped(title)
-    tile_px, top, bottom = 110, 18 + 22 * (title.count("<br>") + 1) if title else 10, 10
+    tile_px, top, bottom = 110, title_px(title), 10
     plot_px = rows * (tile_px + caption_px)
     # One layout dict, validated once: adding traces and axes one by one costs ten times more.
     traces, annotations = [], []

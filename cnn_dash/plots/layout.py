@@ -16,3 +16,9 @@ TITLE_CHARS = 36
 def wrapped(text: str, width: int = TITLE_CHARS) -> str:
     """`text` broken into lines of at most `width` characters (plotly's <br>), at spaces."""
     return "<br>".join(textwrap.wrap(text, width, break_long_words=False)) or text
+
+
+def title_px(title: str, line_px: int = 22) -> int:
+    """The top margin a (wrapped) title needs: its lines and a little room. (Plotly's title.automargin, tried
+    instead, drew no title at all inside Streamlit.)"""
+    return 16 + line_px * (title.count("<br>") + 1) if title else 10
