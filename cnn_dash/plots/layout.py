@@ -19,6 +19,12 @@ def wrapped(text: str, width: int = TITLE_CHARS) -> str:
 
 
 def title_px(title: str, line_px: int = 22) -> int:
-    """The top margin a (wrapped) title needs: its lines and a little room. (Plotly's title.automargin, tried
-    instead, drew no title at all inside Streamlit.)"""
+    """The top margin a (wrapped) title needs when it hangs from the figure's top (`top_title`): its lines and a
+    little room. (Plotly's title.automargin, tried instead, drew no title at all inside Streamlit.)"""
     return 16 + line_px * (title.count("<br>") + 1) if title else 10
+
+
+def top_title(title: str, **font: object) -> dict:
+    """A title hanging from the figure's top edge: plotly centres one on its top margin by default, so a title
+    of two lines reached down onto what is under it (panel names, a gallery's captions)."""
+    return dict(text=title, yref="container", y=1, yanchor="top", pad=dict(t=8), **({"font": font} if font else {}))
