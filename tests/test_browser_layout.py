@@ -96,7 +96,8 @@ CONTRACT = """([width, keys]) => {
         const label = name(chart.querySelector('.gtitle') || chart.querySelector('.annotation-text') || chart) || 'chart';
         const edge = box(chart);
         const past = [...chart.querySelectorAll('svg text')].find((t) => t.textContent.trim() && shown(box(t))
-            && (box(t).left < edge.left - 1 || box(t).right > edge.right + 1));
+            && (box(t).left < edge.left - 1 || box(t).right > edge.right + 1 || box(t).top < edge.top - 1
+                || box(t).bottom > edge.bottom + 1));
         if (past) problems.push(`chart text '${name(past)}' runs past the chart's edge in '${label}'`);
         for (const t of chart.querySelectorAll('svg text')) {
             const r = box(t);

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from cnn_dash.plots.layout import title_px, top_title, wrapped
+from cnn_dash.plots.layout import title_px, wrapped
 
 # Colour-blind-safe scales: cividis is sequential and designed for colour-vision deficiency; RdBu is
 # diverging red/blue, which stays distinguishable for red-green deficiency (no red-vs-green contrast).
@@ -127,7 +127,7 @@ def _grid_figure(grid: np.ndarray, title: str, width: int = 900, **heatmap: obje
     # Height from the grid's proportions at about `width` pixels wide, so no band of white is left over.
     height = min(max(70 + int(width * grid.shape[0] / grid.shape[1]), 220), 1200)
     title = wrapped(title)
-    return fig.update_layout(title=top_title(title), height=height, margin=dict(MARGIN, t=max(MARGIN["t"], title_px(title))))
+    return fig.update_layout(title=title, height=height, margin=dict(MARGIN, t=max(MARGIN["t"], title_px(title))))
 
 
 def finite(values: np.ndarray) -> np.ndarray:
@@ -180,7 +180,7 @@ def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", col
     plot_px = rows * (tile_px + caption_px)
     # One layout dict, validated once: adding traces and axes one by one costs ten times more.
     traces, annotations = [], []
-    layout: dict = dict(title=top_title(title), height=top + plot_px + bottom,
+    layout: dict = dict(title=title, height=top + plot_px + bottom,
                         margin=dict(l=10, r=10, t=top, b=bottom))
     for i, (image, caption) in enumerate(zip(images, captions)):
         r, c = divmod(i, columns)

@@ -18,13 +18,9 @@ def wrapped(text: str, width: int = TITLE_CHARS) -> str:
     return "<br>".join(textwrap.wrap(text, width, break_long_words=False)) or text
 
 
-def title_px(title: str, line_px: int = 22) -> int:
-    """The top margin a (wrapped) title needs when it hangs from the figure's top (`top_title`): its lines and a
-    little room. (Plotly's title.automargin, tried instead, drew no title at all inside Streamlit.)"""
-    return 16 + line_px * (title.count("<br>") + 1) if title else 10
-
-
-def top_title(title: str, **font: object) -> dict:
-    """A title hanging from the figure's top edge: plotly centres one on its top margin by default, so a title
-    of two lines reached down onto what is under it (panel names, a gallery's captions)."""
-    return dict(text=title, yref="container", y=1, yanchor="top", pad=dict(t=8), **({"font": font} if font else {}))
+def title_px(title: str, below: int = 4, line_px: int = 22) -> int:
+    """The top margin a (wrapped) title needs, `below` px of it left for what sits over the plot (panel names).
+    Plotly puts a title's first baseline at the middle of the top margin and further lines under it, so the margin
+    is twice what the lines reach down. (title.automargin drew no title inside Streamlit; a title hung from the
+    top with yanchor='top' lost its first line above the figure.)"""
+    return max(40, 2 * (title.count("<br>") * line_px + 6 + below)) if title else 10  # 40: a line's ascent

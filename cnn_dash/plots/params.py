@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from cnn_dash.plots.layout import BELOW, title_px, top_title, wrapped
+from cnn_dash.plots.layout import BELOW, title_px, wrapped
 from cnn_dash.summary import Summary
 
 
@@ -52,5 +52,4 @@ def params_per_layer_figure(
     # not beside the panels, which it squeezed.
     fig.for_each_annotation(lambda ann: ann.update(text=wrapped(ann.text.removeprefix("Model="), 18)))
     # The top margin holds the title's lines and, under them, the panels' names (up to two lines each).
-    return fig.update_layout(title=top_title(TITLE), legend=dict(BELOW, title_text=""),
-                             margin=dict(t=title_px(TITLE) + 48))
+    return fig.update_layout(legend=dict(BELOW, title_text=""), margin=dict(t=title_px(TITLE, below=48)))

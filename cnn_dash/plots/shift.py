@@ -7,7 +7,7 @@ from typing import Protocol
 import pandas as pd
 import plotly.graph_objects as go
 
-from cnn_dash.plots.layout import BELOW, title_px, top_title, wrapped
+from cnn_dash.plots.layout import BELOW, title_px, wrapped
 
 
 class Curve(Protocol):
@@ -38,8 +38,8 @@ def shift_figure(curves: Sequence[Curve], height: int = 360) -> go.Figure:
                                  name=c.label, customdata=detail,
                                  hovertemplate="%{x} px: %{y:.1f} %<br>%{customdata}<extra>" + c.label + "</extra>"))
     title = wrapped("Test accuracy on shifted images (mean of up, down, left, right)")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=title_px(title, 18), b=10), hovermode="closest",
-                      legend=BELOW, title=top_title(title, size=14))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=title_px(title, line_px=18), b=10), hovermode="closest",
+                      legend=BELOW, title=dict(text=title, font=dict(size=14)))
     fig.update_xaxes(title="shift (pixels)", dtick=1)
     fig.update_yaxes(title="test accuracy (%)", range=[0, 100])
     return fig
