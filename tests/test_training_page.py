@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash.scheduler import Scheduler
 from cnn_dash.plots.curves import FULL_ACC_RANGE
-from cnn_dash.ui.training import CURVES_KEY, REGISTRY_KEY
+from cnn_dash.ui.run_card import CURVES_KEY
+from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 
 PAGE = "pages/training.py"
