@@ -3,7 +3,6 @@ import streamlit as st
 
 from cnn_dash.data import TITLES
 from cnn_dash.ui import experiments, run_card, runs_list, sweep
-from cnn_dash.ui.compute import compute_curves
 from cnn_dash.ui import training as ui
 from cnn_dash.ui import training_form as form
 from cnn_dash.ui import tutorials as tut
@@ -62,7 +61,6 @@ with live:
     elif runs and not sweep_last:
         run_card.run_card(runs[-1], registry)
         experiments.result(runs[-1])
-        compute_curves(runs[-1])
     if sweep_last:  # its chart is the result: on screen under the buttons, the runs themselves in the list below
         sweep.sweep_section(registry)
 if not sweep_last:

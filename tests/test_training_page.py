@@ -11,7 +11,10 @@ from dataclasses import replace
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnn_dash.compute import BACKWARD_FACTOR, X_AXES
 from cnn_dash.scheduler import Scheduler
+from cnn_dash.shapes import net_cost
+from cnn_dash.ui.compute import AXIS_KEY
 from cnn_dash.plots.curves import FULL_ACC_RANGE
 from cnn_dash.ui.run_card import CURVES_KEY
 from cnn_dash.ui.training import REGISTRY_KEY
@@ -69,16 +72,33 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
     results = run.results
     for label, acc in zip(table.index, table["test acc"]):
         assert acc == f"{results[label].test_acc:.2%}"
-    # the run's curves, and the same curves against compute (issue 26) in their expander; an overlay needs two runs
-    assert charts(at) == [f"train_curves_{run.id}", f"compute_fig_{run.id}"]
+    # the run's curves (an overlay needs two runs), on the switch's axis: epochs until another is picked
+    assert charts(at) == [f"train_curves_{run.id}"]
+    assert at.segmented_control(key=AXIS_KEY).value == "epoch"
     assert not at.button(key="train_start").disabled
     drawn, figure = at.session_state[CURVES_KEY][run.id]
-    assert drawn == len(run.history)  # an ended run's curves show every record
+    assert drawn == (len(run.history), "epoch")  # an ended run's curves show every record
     # on the axes it had from its first record: every epoch of the run, 0-100%, the run's fixed loss range
     assert tuple(figure.layout.xaxis.range) == tuple(figure.layout.xaxis2.range) == (0, run.settings.epochs)
     assert tuple(figure.layout.yaxis2.range) == FULL_ACC_RANGE
     at.run()
     assert at.session_state[CURVES_KEY][run.id][1] is figure  # and are not built again without new records
+    # The same chart against each measure of compute: its x spans the whole run, and the page says what the axis
+    # counts and where every model got to (compute.compute_sentence, tested in test_compute.py).
+    images = 200 * run.settings.epochs
+    for x, end in (("training images", images), ("optimizer steps", 4 * run.settings.epochs),
+                   ("training multiply-adds", images * BACKWARD_FACTOR * max(net_cost(m.net)[1] for m in run.models)),
+                   ("training time (s)", None), ("epoch", run.settings.epochs)):
+        at.segmented_control(key=AXIS_KEY).set_value(x).run()
+        assert not at.exception, (x, at.exception)
+        figure = at.session_state[CURVES_KEY][run.id][1]
+        assert f"Accuracy by {x}" in [a.text for a in figure.layout.annotations]
+        if end is not None:
+            assert tuple(figure.layout.xaxis.range) == (0, end), x
+        else:  # the estimated time (or, without one, where the slowest model got): never short of the curves
+            assert figure.layout.xaxis.range[1] >= max(max(trace.x) for trace in figure.data), x
+        if x != "epoch":
+            assert f"{x}: {X_AXES[x]}." in texts(at) and "Test accuracy at " in texts(at)
 
 
 def test_switching_pages_mid_run_neither_stops_nor_loses_it_and_stop_keeps_the_weights(at):
@@ -136,14 +156,14 @@ def test_the_runs_list_overlays_and_deletes(at):
     first, second = registry.runs()
     overlay = at.multiselect(key="train_overlay")
     assert overlay.value == [] and "train_overlay_chart" not in charts(at)  # opt-in: only the latest run's charts
-    assert charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}"]
+    assert charts(at) == [f"train_curves_{second.id}"]
     assert all(o.startswith(("Run 1 (A ", "Run 2 (A ")) and "%, B " in o for o in overlay.options)
     overlay.set_value(overlay.options).run()
     assert not at.exception
-    assert charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}", "train_overlay_chart"]
+    assert charts(at) == [f"train_curves_{second.id}", "train_overlay_chart"]
     at.button(key=f"train_del_{first.id}").click().run()
     assert registry.runs() == [second] and not at.exception
-    assert not at.multiselect and charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}"]
+    assert not at.multiselect and charts(at) == [f"train_curves_{second.id}"]
 
 
 def test_a_value_out_of_range_disables_train_with_the_reason(at):

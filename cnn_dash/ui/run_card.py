@@ -15,7 +15,7 @@ from cnn_dash.records import Status
 from cnn_dash.runs import Run
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.tutorials import find_tutorial
-from cnn_dash.ui import tutorials
+from cnn_dash.ui import compute, tutorials
 from cnn_dash.ui.training import LETTERS, session_registry, start_run
 
 # 4 significant digits for losses: a blown-up loss reads 3.2e+15, not eighteen digits.
@@ -59,16 +59,23 @@ def results_table(run: Run) -> None:
         shown[column] = ["–" if pd.isna(value) else template.format(value) for value in frame[column]]
     st.table(shown)
 
-def curves(run: Run) -> go.Figure:
-    """The run's curves on axes that stay put from the first record to the last (run_figure), so the finished
-    chart is the last live frame. Built again only when the run has new records: an unchanged figure costs the
-    browser nothing; building and sending one costs a few ms (bench/bench_redraw.py)."""
+def curves(run: Run, x: str = "epoch") -> go.Figure:
+    """The run's curves against `x` (cnn_dash.compute.X_AXES) on axes that stay put from the first record to the
+    last (run_figure), so the finished chart is the last live frame. Built again only when the run has new records
+    or another axis: an unchanged figure costs the browser nothing; building and sending one costs a few ms
+    (bench/bench_redraw.py)."""
     history = list(run.history)
+    count = len(history)
     cached = st.session_state.setdefault(CURVES_KEY, {})
-    count, figure = cached.get(run.id, (None, None))
-    if count != len(history) or figure is None:
-        figure = run_figure(curves_frame({run.name: history}), run.settings.epochs, height=CURVES_HEIGHT)
-        cached[run.id] = len(history), figure
+    drawn, figure = cached.get(run.id, (None, None))
+    if drawn != (count, x) or figure is None:
+        if x == "epoch":  # the records as they are: no compute columns to add on every redraw
+            frame, end = curves_frame({run.name: history}), run.settings.epochs
+        else:
+            frame = compute.run_frame(run)
+            end = compute.x_end(run, x, frame)
+        figure = run_figure(frame, end, height=CURVES_HEIGHT, x=x)
+        cached[run.id] = (count, x), figure
     return figure
 
 def run_summary(run: Run) -> str:
@@ -169,7 +176,10 @@ def run_card(run: Run, registry: RunRegistry) -> None:
     # The curves before the table: on a 1280×720 projector both numbers and curves are in view. Drawn from the
     # moment the run starts, on its final axes, so the first records appear on the chart the run keeps.
     if run.history or run.status == Status.RUNNING:
-        st.plotly_chart(curves(run), width="stretch", key=f"train_curves_{run.id}")
+        x = compute.axis_switch()
+        st.plotly_chart(curves(run, x), width="stretch", key=f"train_curves_{run.id}")
+        if run.history:
+            compute.axis_note(run, x)
     if run.history:
         results_table(run)
     if not run.active and run.history:
