@@ -33,8 +33,9 @@ with st.expander("Models and settings of the next run", expanded=False) if busy 
     if tutorial is not None:
         settings, models = tutorial.settings, list(tutorial.models)
     else:
-        models = form.model_inputs(link)
-        settings = form.settings_inputs(link, dataset.name, train_size)
+        count = form.model_count(link)
+        models = form.model_inputs(link, count)
+        settings = form.settings_inputs(link, dataset.name, train_size, count)
     problem = form.check_form(settings, models, train_size)
     if problem is None:
         tut.estimate_note(settings, models, train_size, len(dataset.test_labels))

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash.compute import BACKWARD_FACTOR, X_AXES
+from cnn_dash.limits import MAX_SHIFT
 from cnn_dash.scheduler import Scheduler
 from cnn_dash.shapes import net_cost
 from cnn_dash.ui.compute import AXIS_KEY
@@ -237,3 +238,31 @@ def test_the_curves_figure_draws_every_model_train_and_test_on_shared_axes():
     assert fig.layout.yaxis.type == "log"
     both = curves_figure(curves_frame({"Run 1": history, "Run 2": history[:2]}))
     assert "Run 2 · CNN (train)" in [t.name for t in both.data]
+
+
+def test_random_shifts_in_the_form_every_value_explained_or_trained(at):
+    """Random shifts of up to k pixels and the models ticked to train on them: every k a visitor can type renders,
+    out of range or with no model ticked Train is off with a reason to act on, and Train starts what is shown."""
+    assert at.number_input(key="train_shift").value == 0 and at.checkbox(key="train_shift_0").disabled  # off
+    for k in (-3, -1, 5, 100):
+        at.number_input(key="train_shift").set_value(k).run()
+        assert not at.exception, (k, at.exception)
+        assert at.button(key="train_start").disabled
+        assert f"Random shifts must be between 0 and {MAX_SHIFT} pixels (got {k})" in texts(at), k
+    for k in range(MAX_SHIFT + 1):
+        at.number_input(key="train_shift").set_value(k).run()
+        assert not at.exception and not at.button(key="train_start").disabled, k
+    for ticked in ((True, False), (False, True), (False, False), (True, True)):
+        for i, on in enumerate(ticked):
+            at.checkbox(key=f"train_shift_{i}").set_value(on)
+        at.run()
+        assert not at.exception, (ticked, at.exception)
+        none = "no model trains on the shifted copies: tick at least one model, or set the shifts to 0"
+        assert at.button(key="train_start").disabled == (none in texts(at)) == (ticked == (False, False)), ticked
+    at.checkbox(key="train_shift_0").set_value(False)
+    tiny(at)
+    at.button(key="train_start").click().run()
+    (run,) = at.session_state[REGISTRY_KEY].runs()
+    assert (run.settings.shift_pixels, run.settings.shifted_models) == (MAX_SHIFT, (1,))  # B only
+    assert f"random shifts ≤ {MAX_SHIFT} px for B" in texts(at)
+    wait_for_run(run)

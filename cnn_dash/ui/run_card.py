@@ -27,8 +27,10 @@ CURVES_HEIGHT = 260  # px: with the status, progress and accuracies above it, in
 POLL_S = 0.5  # how often the live view reads a training run and redraws its curves (a fragment rerun: a few ms)
 QUEUED_POLL_S = 5.0  # while a run waits behind others only its queue position changes: a tenth of the reruns
 
+
 def _stop(run_id: str) -> None:
     session_registry().stop(run_id)
+
 
 def results_frame(run: Run) -> pd.DataFrame:
     """One row per model (its label as the index): status, progress, latest losses and accuracies, speed."""
@@ -49,6 +51,7 @@ def results_frame(run: Run) -> pd.DataFrame:
         })
     return pd.DataFrame(rows).set_index("model")
 
+
 def results_table(run: Run) -> None:
     """The per-model numbers as a plain HTML table of formatted text. An interactive st.dataframe above the
     live curves made the browser redraw both on every refresh (3.4 times the CPU of a plain table, measured in
@@ -58,6 +61,7 @@ def results_table(run: Run) -> None:
     for column, template in RESULT_FORMATS.items():
         shown[column] = ["–" if pd.isna(value) else template.format(value) for value in frame[column]]
     st.table(shown)
+
 
 def curves(run: Run, x: str = "epoch") -> go.Figure:
     """The run's curves against `x` (cnn_dash.compute.X_AXES) on axes that stay put from the first record to the
@@ -78,6 +82,7 @@ def curves(run: Run, x: str = "epoch") -> go.Figure:
         cached[run.id] = (count, x), figure
     return figure
 
+
 def run_summary(run: Run) -> str:
     """One line: dataset, images, batch, epochs, seed, pixel shuffle, lr decay."""
     s = run.settings
@@ -89,6 +94,7 @@ def run_summary(run: Run) -> str:
         extras += f" · random shifts ≤ {s.shift_pixels} px{who}"
     name = TITLES.get(s.dataset, s.dataset)
     return f"{name} · {images} · batch {s.batch_size} · {epochs} · seed {s.seed}{extras}"
+
 
 def race_line(run: Run) -> str | None:
     """'Test accuracy after 12,800 training images: A · … 91.2% · B · … 88.0%': every model at the same point;
@@ -109,10 +115,12 @@ def race_line(run: Run) -> str | None:
     return (f"Accuracy while training, each image counted as it was trained on, over the first {count:,} training "
             f"images: " + " · ".join(parts))
 
+
 def _scores(run: Run) -> str:
     results = run.results
     return ", ".join(f"{m.short} {results[m.label].test_acc:.1%}" for m in run.models
                      if m.label in results and results[m.label].test_acc is not None)
+
 
 def shuffle_comparison(run: Run, registry: RunRegistry) -> None:
     """The pixel-shuffle experiment's point, side by side: this run and the latest run of the same models and
@@ -131,6 +139,7 @@ def shuffle_comparison(run: Run, registry: RunRegistry) -> None:
     if real is not None and shuffled is not None:
         line += f" Once the pixels are shuffled, {hints.shuffle_verdict(real, shuffled)}"
     st.markdown(line)
+
 
 def run_card(run: Run, registry: RunRegistry) -> None:
     """A run's state: queue position or progress and ETA, every model's numbers, its curves, and a hint
@@ -191,9 +200,11 @@ def run_card(run: Run, registry: RunRegistry) -> None:
     if run.source:
         st.caption(f"Images from the {run.source}.")
 
+
 def waiting(registry: RunRegistry, run: Run) -> bool:
     """True while the run waits in the queue behind others (a run given a free slot starts within ms)."""
     return run.status == Status.QUEUED and registry.position(run.id) is not None
+
 
 def interrupted(run: Run, registry: RunRegistry, key: str = "train_again") -> None:
     """'Interrupted at step N' (the server stopped while it trained), with a button that trains it again."""
@@ -205,15 +216,18 @@ def interrupted(run: Run, registry: RunRegistry, key: str = "train_again") -> No
                   args=(run.id,), disabled=registry.active() is not None,
                   help="Queues a new run with this run's models and settings (the same seed gives the same curves).")
 
+
 def _again(run_id: str) -> None:
     registry = session_registry()
     run = registry.get(run_id)
     start_run(registry, run.settings, run.models)
 
+
 def queued_poll_s(eta: float | None) -> float:
     """How often a waiting run's page checks its place: every QUEUED_POLL_S, more often as its start nears (a tenth
     of the time left, at least every second), so the start is seen within a tenth of the wait announced."""
     return QUEUED_POLL_S if eta is None else min(QUEUED_POLL_S, max(1.0, eta / 10))
+
 
 def live_run(run_id: str) -> None:
     """The active run, redrawn every POLL_S seconds (queued_poll_s while it waits behind other runs) without
@@ -222,6 +236,7 @@ def live_run(run_id: str) -> None:
     queued = waiting(registry, registry.get(run_id))
     every = queued_poll_s(registry.start_eta(run_id)) if queued else POLL_S
     st.fragment(_live_card, run_every=every)(run_id, every if queued else None)
+
 
 def _live_card(run_id: str, queued_every: float | None) -> None:
     registry = session_registry()

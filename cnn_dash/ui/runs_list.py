@@ -12,9 +12,11 @@ from cnn_dash.scheduler import RunRegistry
 from cnn_dash.ui.run_card import CURVES_KEY, interrupted, results_table, run_summary
 from cnn_dash.ui.training import LETTERS, session_registry
 
+
 def _delete(run_id: str) -> None:
     session_registry().delete(run_id)
     st.session_state.get(CURVES_KEY, {}).pop(run_id, None)
+
 
 def run_title(run: Run) -> str:
     """'Run 2 (A 97.1%, B 93.4%)': a run's name with every model's final test accuracy, for the overlay."""
@@ -24,6 +26,7 @@ def run_title(run: Run) -> str:
     accs = [f"{m.short} {results[m.label].test_acc:.1%}" for m in run.models
             if m.label in results and results[m.label].test_acc is not None]
     return f"{run.name} ({', '.join(accs)})" if accs else run.name
+
 
 def runs_list(registry: RunRegistry) -> None:
     """Every run of the session: overlay curves, download CSV and weights, delete."""
@@ -55,6 +58,7 @@ def runs_list(registry: RunRegistry) -> None:
                             args=(run.id,))
             if run.status == Status.INTERRUPTED:
                 interrupted(run, registry, key="list_again")
+
 
 def _weights(run: Run, label: str) -> Callable[[], bytes]:
     return lambda: run.weights_file(label)

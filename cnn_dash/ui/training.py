@@ -24,6 +24,7 @@ NOTICES_KEY = "_store_notices_shown"  # the store's start-up notices were shown 
 LETTERS = "ABCD"
 START_KEY = "_train_start_requested"  # set by Train or Quick demo, read once by start_if_asked
 
+
 def session_registry() -> RunRegistry:
     """The runs of this session's owner (its browser: cookie or handshake), shared with its other tabs and
     reloads; a registry a test put in the session state is used as it is."""
@@ -36,6 +37,7 @@ def session_registry() -> RunRegistry:
         registry = state[REGISTRY_KEY] = library().registry(token)
     registry.seen(owner.session_id(), owner.session_alive())
     return registry
+
 
 def store_notices() -> None:
     """Say plainly when runs are not being saved, when the run database was replaced, and which of this
@@ -52,6 +54,7 @@ def store_notices() -> None:
     if removed:
         st.info("Removed from the run store to make room: " + "; ".join(removed) + ".", icon=":material/delete:")
 
+
 def start_run(registry: RunRegistry, settings: TrainSettings, models: list[ModelConfig] | tuple) -> Run | None:
     """Queue a run, or say why not (a limit, an invalid network, the data); never a traceback."""
     try:
@@ -59,6 +62,7 @@ def start_run(registry: RunRegistry, settings: TrainSettings, models: list[Model
     except (ValueError, RuntimeError, OSError) as exc:  # LimitError, ShapeError, DataSourceError
         st.error(str(exc))
         return None
+
 
 def _fill_quick_demo(train_size: int) -> None:
     """Put the quick demo's models and settings into the form, so the form shows what trains, and ask to start."""
@@ -75,10 +79,13 @@ def _fill_quick_demo(train_size: int) -> None:
     state["train_epochs"] = settings.epochs
     state["train_seed"], state["train_evals"] = settings.seed, settings.evals_per_epoch
     state["train_decay"], state["train_permute"] = settings.lr_decay, settings.permute_pixels
+    state["train_shift"] = settings.shift_pixels
     state[START_KEY] = True
+
 
 def _ask_start() -> None:
     st.session_state[START_KEY] = True
+
 
 def start_if_asked(registry: RunRegistry, settings: TrainSettings, models: list[ModelConfig] | None,
                    problem: str | None) -> None:
@@ -86,6 +93,7 @@ def start_if_asked(registry: RunRegistry, settings: TrainSettings, models: list[
     script run then shows the live view (no second run of the page per click)."""
     if st.session_state.pop(START_KEY, False) and models is not None and problem is None:
         start_run(registry, settings, models)
+
 
 def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, problem: str | None,
                   train_size: int) -> None:
@@ -103,6 +111,7 @@ def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, probl
                    f"{demo_settings.batch_size}, cosine decay. "
                    f"On MNIST the CNN passes 98.5% test accuracy in under 10 seconds on two CPU cores.")
 
+
 def quick_demo_time() -> str:
     """The Quick demo's estimated time on this server and its data ("about 9 s"), as the Training page estimates it."""
     dataset = selected_dataset()
@@ -113,6 +122,7 @@ def quick_demo_time() -> str:
     with timing:
         seconds = estimate_run(settings, models, train_size, test_size, threads=threads).seconds
     return describe_seconds(seconds)
+
 
 def blocked_note(problem: str) -> None:
     """Why Train is disabled, drawn right under the buttons (the form, where the value was typed, is further down)."""

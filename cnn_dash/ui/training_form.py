@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnn_dash import hints
-from cnn_dash.limits import check_run, default_limits, describe, estimate_macs
+from cnn_dash.limits import MAX_SHIFT, check_run, default_limits, describe, estimate_macs
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.ui import tutorials
 from cnn_dash.ui.links import PageLink
@@ -18,6 +18,7 @@ DEFAULT_LR = {"SGD": 0.01, "Adam": 0.001}
 DEFAULT_SUBSET = 10_000
 BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 
+
 def optimizer_input(link: PageLink, key: str) -> OptimizerSpec:
     """SGD (learning rate, momentum) or Adam (learning rate), kept in the page's link. No bounds on the boxes: a
     value out of range reaches the page and is explained (a bounded box would keep its old value and train on
@@ -30,9 +31,14 @@ def optimizer_input(link: PageLink, key: str) -> OptimizerSpec:
     momentum = link.float_input("Momentum", 0.0, 1.0, 0.9, key=f"{key}_mom", hi_open=True, step=0.05)
     return OptimizerSpec("sgd", lr, momentum)
 
-def model_inputs(link: PageLink) -> list[ModelConfig] | None:
+
+def model_count(link: PageLink) -> int:
+    """How many models train side by side: 2 to 4."""
+    return int(link.radio("Models side by side", (2, 3, 4), horizontal=True, key="train_count"))
+
+
+def model_inputs(link: PageLink, count: int) -> list[ModelConfig] | None:
     """2-4 models side by side, each a preset or custom stack with its optimizer; None if a stack is invalid."""
-    count = link.radio("Models side by side", (2, 3, 4), horizontal=True, key="train_count")
     configs: list[ModelConfig | None] = []
     for i, column in enumerate(st.columns(count)):
         with column, st.container(border=True):
@@ -42,8 +48,10 @@ def model_inputs(link: PageLink) -> list[ModelConfig] | None:
             configs.append(None if net is None else ModelConfig.lettered(LETTERS[i], net, optimizer))
     return None if any(c is None for c in configs) else configs  # type: ignore[return-value]
 
-def settings_inputs(link: PageLink, dataset: str, train_size: int) -> TrainSettings:
-    """Subset, batch size, epochs, seed, test evaluations and the pixel-shuffle option, kept in the page's link.
+
+def settings_inputs(link: PageLink, dataset: str, train_size: int, count: int) -> TrainSettings:
+    """Subset, batch size, epochs, seed, test evaluations, the pixel-shuffle, learning-rate decay and random shifts
+    of `count` models, kept in the page's link.
     The boxes are unbounded (the core checks the values and the page explains them); a link's value must be
     within the limits."""
     lim = default_limits()
@@ -68,9 +76,30 @@ def settings_inputs(link: PageLink, dataset: str, train_size: int) -> TrainSetti
     decay = link.checkbox("Decay the learning rates to 0 (cosine)", key="train_decay", where=middle,
                           help="Every model's learning rate follows half a cosine from its value to 0 over the "
                                "run: steadier final accuracy in few epochs.")
+    shift, shifted = shift_inputs(link, count)
     subset = int(subset)
     return TrainSettings(dataset, None if subset == train_size else subset, int(batch), int(epochs), int(seed),
-                         bool(permute), int(evals), bool(decay))
+                         bool(permute), int(evals), bool(decay), shift_pixels=shift, shifted_models=shifted)
+
+
+def shift_inputs(link: PageLink, count: int) -> tuple[int, tuple[int, ...] | None]:
+    """(shift_pixels, shifted_models) of TrainSettings: random shifts of up to k pixels (0: off) and the models that
+    train on the shifted copies (None: all of them), kept in the page's link. The box is unbounded: the core
+    explains a k out of range, and check_form a shift that no model trains on."""
+    left, *ticks = st.columns([2] + [1] * count, vertical_alignment="bottom")
+    shift = link.number_input("Random shifts of up to k pixels (0: off)", 0, MAX_SHIFT, 0, key="train_shift",
+                              where=left, bounded=False,
+                              help=f"Augmentation, 0 to {MAX_SHIFT}: every training image is moved by a random "
+                                   f"(up, down, left, right) of up to k pixels, new moves each epoch; the models "
+                                   f"ticked see the same moves on the same batches. Train an FC net with shifted "
+                                   f"copies beside one without: it learns from data what a CNN builds in.")
+    chosen = [i for i, where in enumerate(ticks)
+              if link.checkbox(f"{LETTERS[i]} on shifted copies", key=f"train_shift_{i}", value=True, where=where,
+                               disabled=shift == 0, help=f"Model {LETTERS[i]} trains on the shifted images.")]
+    if shift == 0:
+        return 0, None
+    return int(shift), None if len(chosen) == count else tuple(chosen)
+
 
 def check_form(settings: TrainSettings, models: list[ModelConfig] | None, train_size: int) -> str | None:
     """Why this form cannot train (shown), or None: the core's limits, an invalid network, a subset larger than
@@ -88,6 +117,7 @@ def check_form(settings: TrainSettings, models: list[ModelConfig] | None, train_
     for warning in hints.before_run(settings, models or [], train_size):
         st.warning(warning, icon=":material/lightbulb:")
     return problem
+
 
 def limits_note(settings: TrainSettings, models: list[ModelConfig] | None, problem: str | None) -> None:
     """The limits profile in force, its caps, and the run's cost."""
