@@ -23,7 +23,8 @@ TRAIN_LOSS, TRAIN_ACC = "train loss (epoch so far)", "train acc (epoch so far)" 
 RESULT_FORMATS = {"epoch": "{:.2f}", TRAIN_LOSS: "{:.4g}", TRAIN_ACC: "{:.2%}", "test loss": "{:.4g}",
                   "test acc": "{:.2%}", "samples/s": "{:,.0f}"}
 CURVES_KEY = "_training_curves"  # run id -> (records drawn, figure): the figure cache of `curves`
-CURVES_HEIGHT = 260  # px: with the status, progress and accuracies above it, inside a 720 px projector screen
+CURVES_HEIGHT = 240  # px: with the status, progress, accuracies and axis switch above it and the table below,
+# inside a 720 px projector screen (tests/test_browser_layout.py)
 POLL_S = 0.5  # how often the live view reads a training run and redraws its curves (a fragment rerun: a few ms)
 QUEUED_POLL_S = 5.0  # while a run waits behind others only its queue position changes: a tenth of the reruns
 
@@ -162,9 +163,15 @@ def run_card(run: Run, registry: RunRegistry) -> None:
             st.button("Stop" if run.status == Status.RUNNING else "Cancel", icon=":material/stop_circle:",
                       key=f"train_stop_{run.id}", on_click=_stop, args=(run.id,),
                       help="Stops within about a second and keeps everything trained so far.")
-    line = race_line(run)
-    if line:
-        st.markdown(line)
+    line, charted = race_line(run), bool(run.history) or run.status == Status.RUNNING
+    x = "epoch"
+    if line or charted:  # the axis switch beside the race line: a row of its own would push the table off a 720 px
+        left, right = st.columns(2, vertical_alignment="center")  # screen; on a phone the columns stack
+        if line:
+            left.markdown(line)
+        if charted:
+            with right:
+                x = compute.axis_switch()
     if run.status == Status.INTERRUPTED:
         interrupted(run, registry)
     if run.status == Status.FAILED:
@@ -184,8 +191,7 @@ def run_card(run: Run, registry: RunRegistry) -> None:
             st.info(f"**Why the FC net won this run.** {hint}", icon=":material/lightbulb:")
     # The curves before the table: on a 1280×720 projector both numbers and curves are in view. Drawn from the
     # moment the run starts, on its final axes, so the first records appear on the chart the run keeps.
-    if run.history or run.status == Status.RUNNING:
-        x = compute.axis_switch()
+    if charted:
         st.plotly_chart(curves(run, x), width="stretch", key=f"train_curves_{run.id}")
         if run.history:
             compute.axis_note(run, x)
