@@ -167,6 +167,8 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
     # The x axis is named in the titles, not under the axes: there it printed over the legend on a narrow screen.
     x_axis = dict(range=list(x_range))
     along = "epoch" if x == "epoch" else x.replace("_", " ")
+    by = " by " if len(along) < 10 else "<br>by "  # two lines: "Accuracy by training multiply-adds" overprinted the
+    # loss chart's title on a phone (both fit the top margin)
     layout = dict(
         template={},  # Streamlit's theme styles the chart in the browser; plotly's default would be a third of a redraw
         height=height, margin=dict(l=10, r=10, t=40, b=10), legend=BELOW,
@@ -176,6 +178,6 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
         yaxis2=dict(range=[acc_low, acc_high], tickformat=".0%", anchor="x2"),
         annotations=[dict(text=title, x=(a + b) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                           yanchor="bottom", showarrow=False, font=dict(size=14))
-                     for title, (a, b) in ((f"Loss by {along}", (0.0, 0.46)),
-                                                   (f"Accuracy by {along}", (0.54, 1.0)))])
+                     for title, (a, b) in ((f"Loss{by}{along}", (0.0, 0.46)),
+                                                   (f"Accuracy{by}{along}", (0.54, 1.0)))])
     return go.Figure(data=traces, layout=layout)
