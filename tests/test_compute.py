@@ -43,7 +43,9 @@ def test_at_equal_compute_the_sentence_reads_each_model_where_all_got():
 
 def test_a_runs_axis_ends_where_the_whole_run_ends_before_its_first_record():
     # 3 epochs of 1,000 images in batches of 64: 16 steps an epoch (the last batch short); the costlier model's MACs
-    end = lambda x, **kw: run_x_end(x, 3, 1_000, 64, [200_000, 10_000], **kw)  # noqa: E731
+    def end(x: str) -> float:
+        return run_x_end(x, 3, 1_000, 64, [200_000, 10_000])
+
     assert end("epoch") == 3
     assert end("training images") == 3_000
     assert end("optimizer steps") == 48
@@ -53,7 +55,9 @@ def test_a_runs_axis_ends_where_the_whole_run_ends_before_its_first_record():
 
 
 def test_the_time_axis_spans_the_estimate_and_grows_by_steps_only_when_overrun():
-    end = lambda reached: run_x_end("training time (s)", 3, 1_000, 64, [1], estimated_s=20.0, reached=reached)  # noqa: E731
+    def end(reached: float) -> float:
+        return run_x_end("training time (s)", 3, 1_000, 64, [1], estimated_s=20.0, reached=reached)
+
     assert [end(r) for r in (0.0, 5.0, 20.0)] == [20.0, 20.0, 20.0]  # inside the estimate: it stays put
     assert end(20.5) == 20.0 * GROW and end(30.0) == 20.0 * GROW  # overrun: one step, which holds a while
     assert end(31.0) == 20.0 * GROW ** 2

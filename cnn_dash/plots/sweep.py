@@ -22,7 +22,8 @@ def sweep_figure(frame: pd.DataFrame, height: int = 380, x: str = "images") -> g
                   category_orders={"model": list(dict.fromkeys(frame["model"]))},
                   color_discrete_sequence=px.colors.qualitative.Plotly,  # the training curves' colours per model
                   custom_data=["run", "epochs", "images"])
-    along = "%{x:.3s} training multiply-adds on %{customdata[2]:,} images" if x != "images" else "%{x:,} training images"
+    along = ("%{x:,} training images" if x == "images"
+             else "%{x:.3s} training multiply-adds on %{customdata[2]:,} images")
     fig.update_traces(hovertemplate=f"%{{fullData.name}}<br>{along}, %{{customdata[1]}} epochs: "
                                     f"%{{y:.2%}}<br>%{{customdata[0]}}<extra></extra>")
     planned = sorted(v for v in frame[x].unique() if v > 0)

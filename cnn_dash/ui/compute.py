@@ -20,8 +20,9 @@ def axis_switch() -> str:
     """The run chart's horizontal axis, one of X_AXES (epoch until the visitor picks another)."""
     x = st.segmented_control("Curves against", list(X_AXES), format_func=SHORT.get, default="epoch", required=True,
                              key=AXIS_KEY, label_visibility="collapsed", wrap=True,
-                             help="Against what the models spent: a CNN may win per epoch only because it does more "
-                                  "work per image. " + " ".join(f"**{SHORT[a]}**: {what}." for a, what in X_AXES.items()))
+                             help="Against what the models spent: a CNN may win per epoch only because it does "
+                                  "more work per image. "
+                                  + " ".join(f"**{SHORT[a]}**: {what}." for a, what in X_AXES.items()))
     return x or "epoch"  # None only for a moment if a test clears it
 
 
