@@ -55,6 +55,21 @@ def test_the_estimate_scales_with_epochs_images_and_evaluations():
 
 def test_durations_read_at_a_glance():
     assert describe_seconds(0.2) == "about 1 s" and describe_seconds(42.4) == "about 42 s"
-    assert describe_seconds(6 * 60 + 10) == "about 6 min"
+    assert describe_seconds(59.4) == "about 59 s" and describe_seconds(60) == "about 1 min"
+    assert describe_seconds(70) == "about 1 min 10 s" and describe_seconds(6 * 60 + 10) == "about 6 min 10 s"
+    assert describe_seconds(12 * 60 + 10) == "about 12 min"
     assert describe_seconds(80 * 60) == "about 1 h 20 min" and describe_seconds(3 * 3600 + 5 * 60) == "about 3 h 05 min"
     assert isinstance(estimate_run(RUN, MODELS[1:], 1200, 100), RunEstimate)
+
+
+def read_back(text: str) -> float:
+    """The seconds a reader takes from "about 1 h 05 min", "about 1 min 10 s", "about 42 s"."""
+    units = {"h": 3600, "min": 60, "s": 1}
+    words = text.removeprefix("about ").split()
+    return sum(int(number) * units[unit] for number, unit in zip(words[::2], words[1::2]))
+
+
+def test_a_duration_in_words_is_within_a_tenth_of_it_from_5_s_up():
+    """The queue's "starts in about N s" must be fine enough for an ETA within ±35%: no "about 1 min" for 45-90 s."""
+    for seconds in [5 + 0.37 * i for i in range(30_000)]:  # 5 s to about 3 h
+        assert abs(read_back(describe_seconds(seconds)) - seconds) <= 0.1 * seconds, seconds

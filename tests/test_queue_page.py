@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.registry import RunRegistry
+from cnn_dash.scheduler import Scheduler
 from cnn_dash.ui.training import REGISTRY_KEY, queued_poll_s
 from tests.conftest import APP, wait_for_run
 from tests.test_runs import LONG, PAIR
