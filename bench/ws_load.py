@@ -80,6 +80,9 @@ class Session:
     asked: float | None = None  # when the pending page run was asked for (perf_counter)
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     server_s: list[tuple[str, float]] = field(default_factory=list)  # (what, request -> script finished)
+    received: int = 0  # bytes received on the websocket so far
+    refresh: tuple[float, int] | None = None  # the live view's pending refresh: (perf_counter, bytes received) at ask
+    refreshes: list[tuple[float, int]] = field(default_factory=list)  # (request -> fragment finished, bytes sent back)
     problems: list[str] = field(default_factory=list)
     exceptions: int = 0
 
@@ -137,6 +140,9 @@ def receive(s: Session, message: ForwardMsg, t0: float) -> None:
     elif kind == "script_finished":
         if message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY and s.asked is not None:
             s.answered.set()
+        if message.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY and s.refresh is not None:
+            s.refreshes.append((time.perf_counter() - s.refresh[0], s.received - s.refresh[1]))
+        s.refresh = None  # answered, or overtaken by a full page run (the fragment asked for one)
     elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
         element = message.delta.new_element
         widget = getattr(element, element.WhichOneof("type") or "", None)
@@ -189,19 +195,22 @@ async def ask(ws, s: Session, what: str, message: bytes) -> None:
 
 async def listen(ws, s: Session, load: Load) -> None:
     async for data in ws:
+        s.received += len(data)
         message = ForwardMsg()
         message.ParseFromString(data)
         receive(s, message, load.t0)
 
 
 async def live_view(ws, s: Session) -> None:
-    """The browser's timers for `st.fragment(run_every=...)`: a fragment rerun whenever one is due."""
+    """The browser's timers for `st.fragment(run_every=...)`: a fragment rerun whenever one is due and no page run
+    is under way; each one timed until its script-finished message, with the bytes sent back meanwhile."""
     while True:
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
         now = time.monotonic()
         for fragment, when in list(s.due.items()):
-            if now >= when and fragment in s.fragments and s.asked is None:
+            if now >= when and fragment in s.fragments and s.asked is None and s.refresh is None:
                 s.due[fragment] = now + s.fragments[fragment]
+                s.refresh = time.perf_counter(), s.received
                 await ws.send(rerun(s, fragment=fragment))
 
 
@@ -221,7 +230,7 @@ async def visit(url: str, s: Session, load: Load) -> None:
                 load.t0, load.t0_wall = time.monotonic(), time.time()
             if load.button in s.widgets:
                 await ask(ws, s, "press", rerun(s, trigger=load.button))
-            while s.status == "queued" and not load.over():  # watching its place: the live view polls the queue
+            while (s.status == "queued" or not load.browse) and not load.over():  # watching: the live view polls
                 await asyncio.sleep(0.1)
                 load.check()
             rng, pages = random.Random(s.number), ("Home", "Training")
@@ -255,6 +264,7 @@ class Load:
     ready: asyncio.Barrier = None  # type: ignore[assignment]
     t0: float = 0.0
     t0_wall: float = 0.0  # the same moment by time.time(), as the run store's times
+    browse: bool = True  # once its run has started a visitor browses (Home, Training); else it watches the run
     done: bool = False
 
     def check(self) -> None:
@@ -335,6 +345,11 @@ def report(load: Load, press: str, memory: list, cpu: tuple, wall_s: float) -> N
     for what, times in kinds.items():
         print(f"  {what:<9} n={len(times):<4} median {statistics.median(times):5.2f} s   p95 {p95(times):5.2f} s   "
               f"max {max(times):5.2f} s")
+    refreshes = [r for s in sessions for r in s.refreshes]
+    if refreshes:
+        print(f"  {'refresh':<9} n={len(refreshes):<4} median {statistics.median(t for t, _ in refreshes):5.2f} s   "
+              f"p95 {p95([t for t, _ in refreshes]):5.2f} s   (the live view's own reruns, "
+              f"{statistics.median(b for _, b in refreshes) / 1024:.1f} KiB median)")
     timed = [t for what, times in kinds.items() if what != "open" for t in times]
     starts = [s.started_s for s in sessions if s.started_s is not None]
     ends = [s.ended_s for s in sessions if s.ended_s is not None]
