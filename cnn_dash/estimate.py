@@ -86,8 +86,8 @@ def _measure_in_background(net: NetSpec, batch_size: int, optimizer: OptimizerSp
 def prime(models: tuple[ModelConfig, ...] | list[ModelConfig], batch_size: int, threads: int | None = None) -> None:
     """Time these models' steps now in a background thread, unless they are timed already, so that a later
     estimate (the Quick demo's, pressed by a class at once) returns at once; returns without waiting."""
-    if all((m.net, batch_size, m.optimizer, threads or None) in _measured for m in models):
-        return
+    if _timing.locked() or all((m.net, batch_size, m.optimizer, threads or None) in _measured for m in models):
+        return  # timed, or a timing under way (a later page run primes these if they are still missing)
 
     def work() -> None:
         for m in models:
