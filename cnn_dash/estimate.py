@@ -49,6 +49,7 @@ MAX_MEASURED = 64
 # One timing at a time, in the whole process: 30 visitors asking at once wait for one measurement (30 concurrent
 # ones took 2.9 s of each visitor's page run on 2 cores, and timed each other's contention, not a step).
 _timing = threading.Lock()
+_priming: set[tuple] = set()  # keys a background thread (prime) is about to time
 
 
 def step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec = OptimizerSpec(),
@@ -84,19 +85,29 @@ def _measure_in_background(net: NetSpec, batch_size: int, optimizer: OptimizerSp
 
 
 def prime(models: tuple[ModelConfig, ...] | list[ModelConfig], batch_size: int, threads: int | None = None) -> None:
-    """Time these models' steps now in a background thread, unless they are timed already, so that a later
-    estimate (the Quick demo's, pressed by a class at once) returns at once; returns without waiting."""
-    if _timing.locked() or all((m.net, batch_size, m.optimizer, threads or None) in _measured for m in models):
-        return  # timed, or a timing under way (a later page run primes these if they are still missing)
+    """Time these models' steps now in a background thread, unless they are timed already or about to be, so that
+    a later estimate (the Quick demo's, pressed by a class at once) returns at once; returns without waiting."""
+    keys = {(m.net, batch_size, m.optimizer, threads or None): m for m in models}
+    todo = {key: m for key, m in keys.items() if key not in _measured and key not in _priming}
+    if not todo:
+        return
+    _priming.update(todo)  # two page runs racing here may both start a thread: the second finds them timed
 
     def work() -> None:
-        for m in models:
+        for key, m in todo.items():
             try:
                 step_time(m.net, batch_size, m.optimizer, threads)
             except Exception:  # noqa: BLE001 - a net that cannot be built: its page says why when it asks
                 pass
+            finally:
+                _priming.discard(key)
 
     threading.Thread(target=work, name="step-timer-prime", daemon=True).start()
+
+
+def timing_under_way() -> bool:
+    """True while some step timing runs: an estimate not yet measured would wait for it (a page run should not)."""
+    return _timing.locked()
 
 
 def is_measured(settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig],
