@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash.scheduler import Scheduler
 from cnn_dash.plots.curves import FULL_ACC_RANGE
-from cnn_dash.ui.training import CURVES_KEY, REGISTRY_KEY
+from cnn_dash.ui.training import REGISTRY_KEY, curves
 from tests.conftest import APP, wait_for_run
 
 PAGE = "pages/training.py"
@@ -71,13 +71,13 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
     # the run's curves, and the same curves against compute (issue 26) in their expander; an overlay needs two runs
     assert charts(at) == [f"train_curves_{run.id}", f"compute_fig_{run.id}"]
     assert not at.button(key="train_start").disabled
-    drawn, figure = at.session_state[CURVES_KEY][run.id]
-    assert drawn == len(run.history)  # an ended run's curves show every record
+    figure = curves(run)  # the figure the page drew, shared by every viewer of this run's training
+    assert max(figure.data[0].x) == pytest.approx(run.history[-1].epoch)  # an ended run's curves reach its end
     # on the axes it had from its first record: every epoch of the run, 0-100%, the run's fixed loss range
     assert tuple(figure.layout.xaxis.range) == tuple(figure.layout.xaxis2.range) == (0, run.settings.epochs)
     assert tuple(figure.layout.yaxis2.range) == FULL_ACC_RANGE
     at.run()
-    assert at.session_state[CURVES_KEY][run.id][1] is figure  # and are not built again without new records
+    assert curves(run) is figure  # and are not built again without new records
 
 
 def test_switching_pages_mid_run_neither_stops_nor_loses_it_and_stop_keeps_the_weights(at):

@@ -5,6 +5,8 @@ threads, so a rerun, a page switch or a Stop click never blocks on training.
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from contextlib import nullcontext
 from dataclasses import replace
 from typing import Callable
@@ -45,7 +47,10 @@ BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)
 TRAIN_LOSS, TRAIN_ACC = "train loss (epoch so far)", "train acc (epoch so far)"  # over this epoch's images so far
 RESULT_FORMATS = {"epoch": "{:.2f}", TRAIN_LOSS: "{:.4g}", TRAIN_ACC: "{:.2%}", "test loss": "{:.4g}",
                   "test acc": "{:.2%}", "samples/s": "{:,.0f}"}
-CURVES_KEY = "_training_curves"  # run id -> (records drawn, figure): the figure cache of `curves`
+# Training -> {run name: (records drawn, figure)}: one figure per training and name for all its viewers (a class
+# watching one race builds it once per new record, not 30 times), gone with the training.
+_FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FIGURES_LOCK = threading.Lock()
 CURVES_HEIGHT = 260  # px: with the status, progress and accuracies above it, inside a 720 px projector screen
 POLL_S = 0.5  # how often the live view reads a training run and redraws its curves (a fragment rerun: a few ms)
 QUEUED_POLL_S = 5.0  # while a run waits behind others only its queue position changes: a tenth of the reruns
@@ -247,7 +252,6 @@ def _stop(run_id: str) -> None:
 
 def _delete(run_id: str) -> None:
     session_registry().delete(run_id)
-    st.session_state.get(CURVES_KEY, {}).pop(run_id, None)
 
 
 def results_frame(run: Run) -> pd.DataFrame:
@@ -283,14 +287,16 @@ def results_table(run: Run) -> None:
 
 def curves(run: Run) -> go.Figure:
     """The run's curves on axes that stay put from the first record to the last (run_figure), so the finished
-    chart is the last live frame. Built again only when the run has new records: an unchanged figure costs the
-    browser nothing; building and sending one costs a few ms (bench/bench_redraw.py)."""
+    chart is the last live frame. Built again only when the run's training has new records, once for every viewer
+    of it: an unchanged figure costs the browser nothing; building and sending one costs a few ms
+    (bench/bench_redraw.py). Shared: read it, never change it."""
     history = list(run.history)
-    cached = st.session_state.setdefault(CURVES_KEY, {})
-    count, figure = cached.get(run.id, (None, None))
+    with _FIGURES_LOCK:
+        count, figure = _FIGURES.setdefault(run.training, {}).get(run.name, (None, None))
     if count != len(history) or figure is None:
         figure = run_figure(curves_frame({run.name: history}), run.settings.epochs, height=CURVES_HEIGHT)
-        cached[run.id] = len(history), figure
+        with _FIGURES_LOCK:
+            _FIGURES.setdefault(run.training, {})[run.name] = len(history), figure
     return figure
 
 
