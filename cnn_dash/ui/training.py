@@ -23,8 +23,8 @@ from cnn_dash.limits import check_run, default_limits, describe, estimate_macs
 from cnn_dash.plots.curves import curves_figure, curves_frame, run_figure
 from cnn_dash.presets import quick_demo
 from cnn_dash.records import Status
-from cnn_dash.runs import Run
 from cnn_dash.registry import RunRegistry
+from cnn_dash.runs import Run
 from cnn_dash.scheduler import scheduler
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.tutorials import find_tutorial
