@@ -25,7 +25,8 @@ def test_each_waiting_run_starts_after_the_estimates_ahead_of_it():
         etas = [sched.start_eta(r.training) for r in runs]
         pace = sched.pace()
         assert etas[0] is None  # training: no wait
-        assert etas[1] >= 0
+        fraction, _ = runs[0].progress()
+        assert etas[1] == pytest.approx(10.0 * pace * (1 - fraction), abs=10.0 * pace * 0.1)  # what is left of it
         assert etas[2] - etas[1] == pytest.approx(10.0 * pace, rel=0.05)
         assert etas[3] - etas[2] == pytest.approx(10.0 * pace, rel=0.05)
         registry = RunRegistry(sched)  # a session sees its own run's wait
