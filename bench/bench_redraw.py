@@ -33,7 +33,7 @@ import plotly.io as pio  # noqa: E402
 from cnn_dash.plots.curves import curves_frame, run_figure  # noqa: E402
 from cnn_dash.presets import quick_demo  # noqa: E402
 from cnn_dash.records import Progress  # noqa: E402
-from cnn_dash.ui.training import CURVES_HEIGHT  # noqa: E402
+from cnn_dash.ui.run_card import CURVES_HEIGHT  # noqa: E402
 from bench import ws_load  # noqa: E402
 from bench.server_stats import p95  # noqa: E402
 from tests.browser import streamlit_server  # noqa: E402
