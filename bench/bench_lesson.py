@@ -46,7 +46,7 @@ def main() -> None:
 
 
 def cpu() -> None:
-    """The race, the shuffled race and the sweep trained here, one after another, as the lesson's runs are."""
+    """The race, the shuffled race, the locality-vs-sharing run and the sweep trained here, one after another, as the lesson's runs are."""
     import torch
 
     from cnn_dash.train import Trainer
@@ -55,6 +55,7 @@ def cpu() -> None:
     dataset = load_dataset("MNIST")
     size = len(dataset.train_labels)
     plans = {"race": [lesson.race_plan("MNIST", size)], "shuffle": [lesson.shuffle_plan("MNIST", size)],
+             "decompose": [lesson.decomposition_plan("MNIST", size, default_limits())],
              "sweep": [(s, p.models) for p in [lesson.sweep_plan("MNIST", size, default_limits())] for s in p.runs]}
     print(f"MNIST from the {dataset.source}; 1 thread; load average {os.getloadavg()[0]:.1f}")
     for name, runs in plans.items():
@@ -62,7 +63,7 @@ def cpu() -> None:
         for settings, models in runs:
             for _ in Trainer(settings, models):
                 pass
-        print(f"{name:<8} wall {time.perf_counter() - wall:6.1f} s   cpu {time.process_time() - cpu_s:6.1f} s")
+        print(f"{name:<10} wall {time.perf_counter() - wall:6.1f} s   cpu {time.process_time() - cpu_s:6.1f} s")
 
 
 if __name__ == "__main__":

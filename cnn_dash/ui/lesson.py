@@ -162,11 +162,11 @@ def _draw(dataset: Dataset, canvas, truth: int | None) -> actions.Outcome | None
         actions.live("draw", dataset)
         return None
     with canvas:
-        image = actions.drawing_input(dataset)
+        image, kept = actions.drawing_input(dataset)
     if image is None or truth is None:
         st.info("Draw, then say what it is: both nets answer.", icon=":material/draw:")
         return None
-    return actions.draw_outcome(dataset, needed.runs["race"][0], image, truth)
+    return actions.draw_outcome(dataset, needed.runs["race"][0], image, truth, kept)
 
 
 def summary_screen(dataset: Dataset) -> None:
