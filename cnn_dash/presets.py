@@ -184,22 +184,22 @@ _PRESET_LIST = (
          "twin, but every unit sees the whole image: neither locality nor weight sharing.", 1568, 784),
     _net(
         "Shift-tolerant CNN (global max pool)",
-        "Built to read a digit wherever it is drawn: a stride-2 5×5 convolution (8 channels), a 3×3 convolution "
-        "(16) and a 2×2 max-pool, a 3×3 convolution (32), each with batch norm and ReLU, then the largest answer of "
-        "each channel over all 7×7 positions (global max pooling) and Linear 32→10: 6,458 parameters. No weight "
-        "belongs to a position, so a digit moved off-centre keeps most of its answer; a digit drawn much smaller "
-        "is another matter. The draw page's pair for drawing off-centre (presets.placement_pair).",
+        "Built to read a digit wherever it is drawn, and drawn smaller: a stride-2 5×5 convolution (8 channels), "
+        "then two 3×3 convolutions (16, 32), each with batch norm and ReLU, so each of the last layer's units sees "
+        "a 13×13 patch, a stroke rather than a whole digit; then the largest answer of each channel over all 14×14 "
+        "positions (global max pooling) and Linear 32→10: 6,458 parameters. No weight belongs to a position. The "
+        "draw page's pair for drawing off-centre or small (presets.placement_pair); bench/bench_placement.py "
+        "measures it on moved and shrunk test digits.",
         L("Conv2d", out_channels=8, kernel_size=5, stride=2, padding=2),  # (8, 14, 14)
         L("BatchNorm2d"),
         L("ReLU"),
         L("Conv2d", out_channels=16, kernel_size=3, padding=1),  # (16, 14, 14)
         L("BatchNorm2d"),
         L("ReLU"),
-        L("MaxPool2d", kernel_size=2),  # (16, 7, 7)
-        L("Conv2d", out_channels=32, kernel_size=3, padding=1),  # (32, 7, 7)
+        L("Conv2d", out_channels=32, kernel_size=3, padding=1),  # (32, 14, 14)
         L("BatchNorm2d"),
         L("ReLU"),
-        L("MaxPool2d", kernel_size=7),  # (32, 1, 1): global max pooling, written as a pool over the whole map
+        L("MaxPool2d", kernel_size=14),  # (32, 1, 1): global max pooling, a pool over the whole map
         L("Flatten"),  # (32,)
         L("Linear", out_features=10),
     ),
@@ -287,10 +287,14 @@ def quick_demo(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig
     )
 
 
-def placement_pair(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
+def placement_pair(dataset: str = "MNIST", train_size: int | None = None) -> tuple[TrainSettings,
+                                                                                  tuple[ModelConfig, ...]]:
     """The draw page's pair for digits drawn off-centre: the shift-tolerant CNN beside the Quick demo's FC net, on
-    the Quick demo's settings (the same batches in the same order). The Quick demo's own CNN ends in a Linear layer
-    over its 7×7 maps, so it fails on moved digits as the FC net does (tests/test_placement.py)."""
+    the Quick demo's settings (the same batches in the same order), on at most `train_size` images. The Quick demo's
+    own CNN ends in a Linear layer over its 7×7 maps, so it fails on moved digits as the FC net does
+    (tests/test_placement.py)."""
     settings, (_, fc) = quick_demo(dataset)
+    if train_size is not None and settings.train_subset:
+        settings = replace(settings, train_subset=min(settings.train_subset, train_size))
     return settings, (ModelConfig.lettered("A", PRESETS["Shift-tolerant CNN (global max pool)"],
                                            OptimizerSpec("adam", 0.008)), fc)

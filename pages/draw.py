@@ -18,8 +18,13 @@ runs = runs_ui.evaluable_runs()
 # ---- Draw or upload ----------------------------------------------------------------------------------
 if draw_tab.open:
     with draw_tab:
+        pair = None if runs_ui.shared() else ui.pair_in_training()  # picked once it has ended
         run = runs_ui.run_picker(runs, key="draw_run") if runs else None
         st.caption(ui.invitation(run))
+        if pair is not None:
+            ui.pair_progress(pair)
+        elif not runs_ui.shared():
+            ui.placement_pair_button(run)
         keep = ui.keep_as_drawn()
         # The answer beside the canvas at 1280×720, and right under it on a phone: each stroke and its result
         # are on screen together.

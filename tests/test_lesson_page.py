@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn_dash import drawing, experiments, inference, lesson, shift
+from cnn_dash import drawing, experiments, inference, lesson, presets, shift
 from cnn_dash.data import load_dataset
 from cnn_dash.scheduler import RunRegistry
 from cnn_dash.sweep import images_to_match, sweep_frame
@@ -237,3 +237,33 @@ def test_a_stopped_run_is_explained_and_the_button_trains_it_again(sched):
     at.button(key="lesson_go_race").click().run()  # a new press trains a new run
     assert len(registry.runs()) == 2 and registry.runs()[-1].active
     registry.stop(registry.runs()[-1].id)
+
+
+def test_the_drawing_step_keeps_a_drawing_as_drawn_and_trains_the_pair_built_for_it(sched, monkeypatch):
+    """Ticked, the drawing is kept where and how big it was drawn; "Train a pair built for this" trains the
+    shift-tolerant CNN beside the race's FC net, and the answer is that pair's, on the drawing as drawn."""
+    pair_plan = presets.placement_pair
+    monkeypatch.setattr(presets, "placement_pair", lambda dataset="MNIST", size=None: (
+        replace(pair_plan(dataset, size)[0], train_subset=SUBSET), pair_plan(dataset, size)[1]))
+    at = finish(open_lesson(sched, step=str(lesson.STEP_KEYS.index("draw") + 1)))  # the race trains first
+    registry = at.session_state[REGISTRY_KEY]
+    at.checkbox(key="draw_keep").check().run()
+    at.button(key="lesson_pair").click().run()
+    finish(at)
+    pair = registry.runs()[-1]
+    assert pair.models == pair_plan()[1] and pair.settings.train_subset == SUBSET
+    canvas = np.full((140, 140), 255, dtype=np.uint8)
+    digit = load_dataset("MNIST", source="bundled").test_images[7].numpy()
+    canvas[10:66, 70:126] = 255 - np.kron(digit, np.ones((2, 2), dtype=np.uint8))  # small, top right
+    picture = png_of(canvas)
+    at.radio(key="draw_source_MNIST").set_value("Upload a picture").run()
+    at.get("file_uploader")[0].set_value(("digit.png", picture, "image/png")).run()
+    truth = int(load_dataset("MNIST", source="bundled").test_labels[7])
+    at.selectbox(key="lesson_truth_MNIST").set_value(truth).run()
+    image = drawing.as_drawn(drawing.decode_upload(picture)).image
+    probs = inference.probabilities(pair.trained_models(), image, pair.settings)
+    cnn, fc = (m.label for m in pair.models)
+    said = {label: int(np.argmax(p)) for label, p in probs.items()}
+    assert f"The CNN says {said[cnn]} ({probs[cnn][said[cnn]]:.0%} sure), the FC net {said[fc]}" in revealed(at)
+    assert "Kept where and how big it was drawn." in revealed(at)
+    assert f"Answering: {pair.models[0].named} and {pair.models[1].named}." in [c.value for c in at.caption]

@@ -163,10 +163,36 @@ def _draw(dataset: Dataset, canvas, truth: int | None) -> actions.Outcome | None
         return None
     with canvas:
         image, kept = actions.drawing_input(dataset)
+    nets = needed.runs["race"][0]
+    if kept:  # the race's CNN is not built for a digit drawn off-centre: a pair that is, once trained
+        nets = _pair(dataset) or nets
+        st.caption(f"Answering: {nets.models[0].named} and {nets.models[1].named}.")
     if image is None or truth is None:
         st.info("Draw, then say what it is: both nets answer.", icon=":material/draw:")
         return None
-    return actions.draw_outcome(dataset, needed.runs["race"][0], image, truth, kept)
+    return actions.draw_outcome(dataset, nets, image, truth, kept)
+
+
+def _pair(dataset: Dataset):
+    """The pair built for drawing off-centre (presets.placement_pair) once trained; until then its button, then its
+    progress."""
+    if actions.asked("draw_pair", dataset.name):
+        needed = actions.needed_runs("draw_pair", dataset)
+        if needed.error:
+            st.error(needed.error)
+        elif not needed.ready:
+            actions.live("draw_pair", dataset)
+        else:
+            return needed.runs["pair"][0]
+        return None
+    found = actions.finished_pair(dataset)
+    if found is None:
+        st.button("Train a pair built for this", icon=":material/open_with:", key="lesson_pair",
+                  on_click=actions.ask, args=("draw_pair", dataset.name),
+                  help="Trains a CNN built for digits drawn off-centre (it max-pools over every position) beside "
+                       "the race's FC net, on the same batches; the Try-it-yourself page measures both on moved and "
+                       "shrunk test digits.")
+    return found
 
 
 def summary_screen(dataset: Dataset) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn_dash import hints, inference, lesson, shift
+from cnn_dash import hints, inference, lesson, presets, shift
 from cnn_dash.data import Dataset
 from cnn_dash.plots.curves import curves_frame, run_figure
 from cnn_dash.plots.drawing import probabilities_figure
@@ -38,7 +38,8 @@ RESULTS_KEY = "_lesson_results"  # (step key, dataset) -> Outcome; no widget use
 ASKED_KEY = "_lesson_asked"  # (step key, dataset) whose action was started: its runs are started as slots free up
 FIG_HEIGHT = 260  # px: beside the question on a 1280×720 projector
 RUN_STEPS = {"race": ("race",), "shuffle": ("race", "shuffle"), "decompose": ("decompose",), "shift": ("race",),
-             "draw": ("race",), "sweep": ("sweep",)}  # the runs each step needs, in the order they train
+             "draw": ("race",), "draw_pair": ("pair",),
+             "sweep": ("sweep",)}  # the runs each step (or the drawing step's second button) needs, in order
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,19 @@ def _lesson_runs(registry: RunRegistry, key: str, dataset: Dataset) -> list[Run]
 
 
 def _plan(registry: RunRegistry, key: str, dataset: Dataset):
-    """The settings and models of one of the lesson's single runs ("race", "shuffle", "decompose")."""
+    """The settings and models of one of the lesson's single runs ("race", "shuffle", "decompose", "pair")."""
     size = len(dataset.train_labels)
     if key == "decompose":
         return lesson.decomposition_plan(dataset.name, size, registry.limits)
+    if key == "pair":
+        return presets.placement_pair(dataset.name, size)
     return (lesson.shuffle_plan if key == "shuffle" else lesson.race_plan)(dataset.name, size)
+
+
+def finished_pair(dataset: Dataset) -> Run | None:
+    """The session's latest finished pair built for drawing off-centre (trained here or on the draw page)."""
+    runs = _lesson_runs(session_registry(), "pair", dataset)
+    return runs[0] if runs and runs[0].status == Status.FINISHED else None
 
 
 def _start(registry: RunRegistry, key: str, dataset: Dataset) -> list[Run]:
