@@ -23,6 +23,7 @@ from cnn_dash import lesson  # noqa: E402
 from cnn_dash.data import load_dataset  # noqa: E402
 from cnn_dash.lesson import STEPS  # noqa: E402
 from cnn_dash.limits import default_limits  # noqa: E402
+from cnn_dash.presets import placement_pair  # noqa: E402
 from tests.browser import chromium, streamlit_server  # noqa: E402
 from tests.lesson_tour import walk  # noqa: E402
 
@@ -46,7 +47,8 @@ def main() -> None:
 
 
 def cpu() -> None:
-    """The race, the shuffled race, the locality-vs-sharing run and the sweep trained here, one after another, as the lesson's runs are."""
+    """The race, the shuffled race, the locality-vs-sharing run, the drawing step's pair built for drawing off-centre
+    and the sweep trained here, one after another, as the lesson's runs are."""
     import torch
 
     from cnn_dash.train import Trainer
@@ -56,6 +58,7 @@ def cpu() -> None:
     size = len(dataset.train_labels)
     plans = {"race": [lesson.race_plan("MNIST", size)], "shuffle": [lesson.shuffle_plan("MNIST", size)],
              "decompose": [lesson.decomposition_plan("MNIST", size, default_limits())],
+             "draw pair": [placement_pair("MNIST", size)],
              "sweep": [(s, p.models) for p in [lesson.sweep_plan("MNIST", size, default_limits())] for s in p.runs]}
     print(f"MNIST from the {dataset.source}; 1 thread; load average {os.getloadavg()[0]:.1f}")
     for name, runs in plans.items():

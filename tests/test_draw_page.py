@@ -169,8 +169,8 @@ def test_the_playground_can_use_the_drawing(registry):
 def test_a_pair_built_for_drawing_off_centre_is_offered_trained_and_read_from_its_own_scores(registry, monkeypatch):
     """The button shows when the chosen run's CNN does not hold (placement.py's numbers say so), trains the
     shift-tolerant pair as an ordinary run, picks it once it ends, and the page's words are that run's numbers."""
-    def small_pair(dataset: str = "MNIST"):  # the pair's models, trained briefly on the sample
-        settings, models = placement_pair(dataset)
+    def small_pair(dataset: str = "MNIST", train_size: int | None = None):  # the pair, briefly, on the sample
+        settings, models = placement_pair(dataset, train_size)
         return replace(settings, train_subset=2_000, epochs=1, source="bundled"), models
 
     monkeypatch.setattr("cnn_dash.presets.placement_pair", small_pair)
