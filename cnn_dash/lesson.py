@@ -13,7 +13,7 @@ from typing import Callable, Protocol
 import pandas as pd
 
 from cnn_dash import experiments
-from cnn_dash.experiments import Decomposition, decomposition_sentence
+from cnn_dash.experiments import Decomposition
 from cnn_dash.limits import Limits
 from cnn_dash.presets import quick_demo
 from cnn_dash.records import ModelResult
@@ -366,17 +366,18 @@ def decomposition_of(models: Sequence[ModelConfig], results: Mapping[str, ModelR
 
 
 def decomposition_reveal(d: Decomposition) -> Reveal:
-    """The locality-vs-sharing step, from the three nets' test accuracies: the finding is the Training page's own
-    sentence (experiments.decomposition_sentence); the answer is the part worth at least MOSTLY of the lead."""
+    """The locality-vs-sharing step, from the three nets' test accuracies (the Training page's sentence,
+    experiments.decomposition_sentence, says the same at length); the answer is the part worth at least MOSTLY of
+    the lead, or no lead to split within the test set's noise (LEVEL)."""
+    accs = f"CNN {d.cnn:.1%}, locally connected {d.local:.1%}, FC net {d.fc:.1%}"
     if d.lead < LEVEL:
-        return Reveal(3, decomposition_sentence(d),
-                      f"On this run the CNN's lead ({100 * d.lead:+.1f} points) is within the test set's noise: "
-                      "nothing to split. Train on more images on the Training page and try again.")
+        return Reveal(3, f"{accs}: the CNN's lead is {100 * d.lead:+.1f} points, within the test set's noise.",
+                      "Nothing to split on this run: train on more images on the Training page and try again.")
     share = d.locality / d.lead
     answer = 0 if share >= MOSTLY else 1 if share <= 1 - MOSTLY else 2
-    takeaway = {0: "Looking at small windows is most of what makes a CNN work on images; sharing the kernel "
-                   "then cuts the parameters to a fraction at little cost.",
-                1: "Small windows alone are not enough: one kernel learning from every position of every image is "
-                   "what lifts the CNN.",
+    finding = (f"{accs}. Of the CNN's {100 * d.lead:.1f}-point lead, small windows give {100 * d.locality:+.1f} "
+               f"points and shared weights {100 * d.sharing:+.1f}.")
+    takeaway = {0: "Small windows do most of the work; sharing one kernel then needs a fraction of the parameters.",
+                1: "Small windows alone are not enough: one kernel learning from every position lifts the CNN.",
                 2: "Both assumptions pull their weight: small windows, and one kernel for every position."}[answer]
-    return Reveal(answer, decomposition_sentence(d), takeaway)
+    return Reveal(answer, finding, takeaway)

@@ -23,7 +23,7 @@ if draw_tab.open:
         st.caption(ui.invitation(run))
         if pair is not None:
             ui.pair_progress(pair)
-        elif not runs_ui.shared():
+        elif run is not None and not runs_ui.shared():
             ui.placement_pair_button(run)
         keep = ui.keep_as_drawn()
         # The answer beside the canvas at 1280×720, and right under it on a phone: each stroke and its result

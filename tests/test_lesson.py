@@ -15,7 +15,7 @@ from torch import nn
 
 from cnn_dash import lesson
 from cnn_dash.handout import Entry, handout_html
-from cnn_dash.experiments import Decomposition, decomposition, decomposition_sentence
+from cnn_dash.experiments import Decomposition, decomposition
 from cnn_dash.lesson import STEPS, Reveal
 from cnn_dash.presets import PRESETS, quick_demo
 from cnn_dash.records import ModelResult, Status
@@ -147,10 +147,12 @@ def test_the_decomposition_reveal_splits_the_lead_from_the_three_accuracies(fc, 
     d = Decomposition(fc, local, cnn)
     reveal = lesson.decomposition_reveal(d)
     assert reveal.answer == answer
-    assert reveal.finding == decomposition_sentence(d)  # the Training page's own sentence, from the same numbers
+    assert f"CNN {cnn:.1%}, locally connected {local:.1%}, FC net {fc:.1%}" in reveal.finding
     if answer == 3:
-        assert f"({100 * (cnn - fc):+.1f} points)" in reveal.takeaway
+        assert f"lead is {100 * (cnn - fc):+.1f} points" in reveal.finding
     else:
+        assert f"{100 * (cnn - fc):.1f}-point lead, small windows give {100 * (local - fc):+.1f} points and shared " \
+               f"weights {100 * (cnn - local):+.1f}." in reveal.finding
         share = (local - fc) / (cnn - fc)
         assert (share >= lesson.MOSTLY) == (answer == 0) and (share <= 1 - lesson.MOSTLY) == (answer == 1)
 

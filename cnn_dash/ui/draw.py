@@ -1,4 +1,5 @@
-"""'Try it yourself' widgets: the canvas or an upload turned into a 28×28 input, every model's answer, and the
+"""'Try it yourself' widgets: the canvas or an upload turned into a 28×28 input, every model's answer, what the
+run's models make of digits moved off-centre or shrunk (and a pair built for them, trained in one click), and the
 convolution playground's image and kernel pickers."""
 from __future__ import annotations
 
@@ -59,9 +60,9 @@ def placement_scores(run: Run) -> dict[str, dict[str, float]]:
     return cache[key]
 
 
-def cnn_holds(run: Run | None) -> bool:
+def cnn_holds(run: Run) -> bool:
     """True when the run's CNN reads moved or shrunk digits that its FC net fails on, in at least one placement."""
-    if run is None or run.settings.permute_pixels:
+    if run.settings.permute_pixels:
         return False
     verdicts = hints.placement_verdicts(run.models, placement_scores(run))
     return bool(verdicts) and "holds" in verdicts.values()
@@ -101,7 +102,7 @@ def _ask_pair() -> None:
     st.session_state[PAIR_ASKED_KEY] = True
 
 
-def placement_pair_button(run: Run | None, key: str = "draw_pair") -> None:
+def placement_pair_button(run: Run, key: str = "draw_pair") -> None:
     """"Train a pair built for this" when the chosen run's CNN does not hold where its FC net fails: the shift-tolerant
     CNN beside the Quick demo's FC net (presets.placement_pair), an ordinary run of the session's registry, trained
     on the same batches."""
@@ -123,7 +124,11 @@ def pair_progress(run: Run) -> None:
 
 
 def _pair_progress(run_id: str) -> None:
-    run = session_registry().get(run_id)
+    try:
+        run = session_registry().get(run_id)
+    except KeyError:  # deleted on the Training page meanwhile
+        st.rerun()
+        return
     if not run.active:
         st.rerun()
         return
