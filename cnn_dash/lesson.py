@@ -370,8 +370,12 @@ def decomposition_reveal(d: Decomposition) -> Reveal:
     experiments.decomposition_sentence, says the same at length); the answer is the part worth at least MOSTLY of
     the lead, or no lead to split within the test set's noise (LEVEL)."""
     accs = f"CNN {d.cnn:.1%}, locally connected {d.local:.1%}, FC net {d.fc:.1%}"
+    if d.lead <= -LEVEL:
+        return Reveal(3, f"{accs}: the FC net leads by {-100 * d.lead:.1f} points, so the CNN has no lead to split.",
+                      "On this run the CNN did not pull ahead: train on more images on the Training page and try "
+                      "again.")
     if d.lead < LEVEL:
-        return Reveal(3, f"{accs}: the CNN's lead is {100 * d.lead:+.1f} points, within the test set's noise.",
+        return Reveal(3, f"{accs}: level within half a point ({100 * d.lead:+.1f}), the test set's noise.",
                       "Nothing to split on this run: train on more images on the Training page and try again.")
     share = d.locality / d.lead
     answer = 0 if share >= MOSTLY else 1 if share <= 1 - MOSTLY else 2

@@ -9,6 +9,7 @@ import streamlit as st
 from cnn_dash import lesson
 from cnn_dash.data import TITLES, Dataset
 from cnn_dash.handout import Entry, handout_html
+from cnn_dash.ui import draw
 from cnn_dash.ui import lesson_actions as actions
 from cnn_dash.ui.links import BadValue, parse_int, shown
 
@@ -161,8 +162,9 @@ def _draw(dataset: Dataset, canvas, truth: int | None) -> actions.Outcome | None
         st.caption("The race's nets train first, then answer your drawing.")
         actions.live("draw", dataset)
         return None
+    kept = draw.keep_as_drawn()  # above the answer: the canvas column has no room left on a 720 px screen
     with canvas:
-        image, kept = actions.drawing_input(dataset)
+        image = actions.drawing_input(dataset, kept)
     nets = needed.runs["race"][0]
     if kept:  # the race's CNN is not built for a digit drawn off-centre: a pair that is, once trained
         nets = _pair(dataset) or nets

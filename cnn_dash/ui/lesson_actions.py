@@ -294,13 +294,12 @@ def _keep_truth(dataset: str) -> None:
     _store(TRUTH_KEY)[dataset] = st.session_state[f"lesson_truth_{dataset}"]
 
 
-def drawing_input(dataset: Dataset) -> tuple[np.ndarray | None, bool]:
-    """The canvas (or an upload) as the 28×28 input the nets see, and whether it was kept where and how big it was
-    drawn (the draw page's choice) instead of centred and scaled as MNIST's digits were."""
+def drawing_input(dataset: Dataset, keep: bool = False) -> np.ndarray | None:
+    """The canvas (or an upload) as the 28×28 input the nets see: centred and scaled as MNIST's digits were, or with
+    `keep` where and how big it was drawn (the draw page's choice, draw.keep_as_drawn)."""
     grey = draw.input_picture(dataset.name)
-    keep = draw.keep_as_drawn()
     prepared = draw.prepare(grey, keep) if grey is not None else None
-    return (prepared.image if prepared is not None else None), keep
+    return prepared.image if prepared is not None else None
 
 
 def truth_input(dataset: Dataset) -> int | None:
