@@ -210,7 +210,8 @@ def draw_and_check(at, registry):
 
 
 CHECKS = {"shape": check_shape, "params": check_params, "compute": check_compute, "race": check_race,
-          "shuffle": check_shuffle, "decompose": check_decompose, "shift": check_shift, "sweep": check_sweep, "draw": draw_and_check}
+          "shuffle": check_shuffle, "decompose": check_decompose, "shift": check_shift, "sweep": check_sweep,
+          "draw": draw_and_check}
 
 
 def test_a_link_opens_its_step_and_a_bad_one_says_why(sched):
@@ -220,7 +221,8 @@ def test_a_link_opens_its_step_and_a_bad_one_says_why(sched):
     assert heading(at) == f"# {lesson.step('decompose').title}" and step_in_url(at) == "6"
     bad = open_lesson(sched, step="99")
     assert heading(bad) == f"# {lesson.STEPS[0].title}"
-    assert "`step='99'` cannot be used" in bad.warning[0].value and f"from 1 to {len(lesson.STEPS) + 1}" in bad.warning[0].value
+    assert "`step='99'` cannot be used" in bad.warning[0].value
+    assert f"from 1 to {len(lesson.STEPS) + 1}" in bad.warning[0].value
 
 
 def test_a_stopped_run_is_explained_and_the_button_trains_it_again(sched):
