@@ -256,9 +256,9 @@ def placement_reading(models: tuple[ModelConfig, ...] | list[ModelConfig],
                        f"made, is what lets them read a drawing. Tick{KEEP[4:]} to see it in your own hand.")
     if not held:
         return text + f" Neither kind holds throughout: {KEEP} and compare them on your own drawing."
-    text += (f" The CNN holds where the FC net fails on a digit {' or '.join(held)}: {KEEP} and draw it so to see it "
-             "in your own hand.")
+    text += (f" The CNN holds where the FC net fails ({' · '.join(held)}): {KEEP} and draw so to see it in your own "
+             "hand.")
     if failed:
-        text += (f" On a digit {' or '.join(failed)}, both fail: MNIST's digits are all centred and about 20 pixels "
-                 "tall, and neither net learned to read one placed otherwise.")
+        text += (f" Both fail ({' · '.join(failed)}): MNIST's digits are all centred and about 20 pixels tall, and "
+                 "neither net learned to read one placed otherwise.")
     return text

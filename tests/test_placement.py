@@ -93,8 +93,8 @@ def test_the_pair_built_for_it_holds_off_centre_where_the_fc_net_fails_and_the_p
     if len(held) == len(verdicts):
         assert "The CNN holds where the FC net fails: tick" in text
     else:  # the page names where the CNN holds, and where both fail, no more
-        assert f"The CNN holds where the FC net fails on a digit {' or '.join(held)}:" in text
-        assert (f"On a digit {' or '.join(failed)}, both fail" in text) if failed else "both fail" not in text
+        assert f"The CNN holds where the FC net fails ({' · '.join(held)}):" in text
+        assert (f"Both fail ({' · '.join(failed)}):" in text) if failed else "Both fail" not in text
 
 
 def test_the_reading_goes_placement_by_placement():
@@ -105,5 +105,5 @@ def test_the_reading_goes_placement_by_placement():
     assert hints.placement_verdicts((cnn_model, fc_model), accs) == {places[1]: "holds", places[2]: "both fail",
                                                                     places[3]: ""}
     text = hints.placement_reading((cnn_model, fc_model), accs)
-    assert f"The CNN holds where the FC net fails on a digit {places[1]}:" in text
-    assert f"On a digit {places[2]}, both fail" in text and text.count(places[3]) == 1  # only its numbers
+    assert f"The CNN holds where the FC net fails ({places[1]}):" in text
+    assert f"Both fail ({places[2]}):" in text and text.count(places[3]) == 1  # only its numbers
