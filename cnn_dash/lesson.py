@@ -30,6 +30,7 @@ SWEEP_MIN_STEPS = 100  # optimizer steps a small subset gets at least (the Train
 SWEEP_MAX_EPOCHS = 8  # every epoch ends with a test evaluation: on 100 images those cost more than the steps
 SWEEP_BATCH = 32  # 100 images in batches of 256 would be one step an epoch
 DECOMPOSE_MAX_IMAGES = 6_000  # the experiment's images at most: ~7 CPU-seconds on one core (bench_lesson --cpu)
+KEEP = "Keep it as drawn"  # the drawing step's label for the draw page's "Keep my drawing where and how big I drew it"
 MOSTLY = 0.6  # one part of the CNN's lead is "mostly" where it comes from when it is at least this share of it
 
 
@@ -135,12 +136,12 @@ STEPS: tuple[Step, ...] = (
                "Which costs more in practice: labelling images, or computing longer?")),
     Step("draw", "Your own digit",
          "Draw a digit (or upload a photo) and both nets from the race answer. It is scaled and centred as MNIST's "
-         "images were, unless you tick *Keep my drawing where and how big I drew it*.",
+         f"images were, unless you tick *{KEEP}* (where and how big you drew it).",
          "Will the two nets read it correctly?",
          ("Both", "Only the CNN", "Only the FC net", "Neither"), "Ask both nets",
          Notes("Ask a student to dictate a digit, draw it badly, and let the class vote before it answers.",
                "That 98% test accuracy means it reads any handwriting: the test set is drawn like the training set.",
-               "Tick 'Keep my drawing…' and draw small in a corner: which net still reads it? (The draw page "
+               f"Tick '{KEEP}' and draw small in a corner: which net still reads it? (The draw page "
                "measures both on a thousand moved and shrunk test digits.)")),
 )
 STEP_KEYS = tuple(s.key for s in STEPS)

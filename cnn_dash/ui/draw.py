@@ -95,11 +95,16 @@ def input_picture(dataset: str | None) -> np.ndarray | None:
     return canvas_grey(dataset) if source == SOURCES[0] else upload_grey(dataset)
 
 
-def keep_as_drawn() -> bool:
-    """The choice to skip MNIST's centring and scaling, so a digit drawn small or off-centre stays so."""
-    return st.checkbox("Keep my drawing where and how big I drew it (no centring or scaling)", key="draw_keep",
-                       help="MNIST's digits are centred and scaled to 20×20, and your drawing is too unless you tick "
-                            "this: then the whole box is shrunk to 28×28 as it is.")
+KEEP_LABEL = "Keep my drawing where and how big I drew it (no centring or scaling)"
+
+
+def keep_as_drawn(label: str = KEEP_LABEL) -> bool:
+    """The choice to skip MNIST's centring and scaling, so a digit drawn small or off-centre stays so (a narrow
+    column, the lesson's, passes a shorter label: a checkbox's label does not wrap)."""
+    return st.checkbox(label, key="draw_keep",
+                       help="Keep my drawing where and how big I drew it: MNIST's digits are centred and scaled to "
+                            "20×20, and your drawing is too unless you tick this; then the whole box is shrunk to "
+                            "28×28 as it is.")
 
 
 def prepare(grey: np.ndarray, keep: bool = False) -> drawing.Prepared | None:

@@ -162,7 +162,7 @@ def _draw(dataset: Dataset, canvas, truth: int | None) -> actions.Outcome | None
         st.caption("The race's nets train first, then answer your drawing.")
         actions.live("draw", dataset)
         return None
-    kept = draw.keep_as_drawn()  # above the answer: the canvas column has no room left on a 720 px screen
+    kept = draw.keep_as_drawn(lesson.KEEP)  # above the answer: the canvas column has no room left at 720 px
     with canvas:
         image = actions.drawing_input(dataset, kept)
     nets = needed.runs["race"][0]
