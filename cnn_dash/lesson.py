@@ -335,16 +335,13 @@ def draw_reveal(models: Sequence[ModelConfig], probabilities: Mapping[str, Seque
     finding = (f"It is a {classes[truth]}. The CNN says {classes[said[cnn]]} "
                f"({probabilities[cnn][said[cnn]]:.0%} sure), the FC net {classes[said[fc]]} "
                f"({probabilities[fc][said[fc]]:.0%} sure).")
-    if kept:
-        takeaway = {0: "Both read it where and how big you drew it: draw it smaller or further off-centre and ask "
-                       "again.",
-                    1: "Kept where and how you drew it, the CNN read it and the FC net did not: the FC net's weights "
-                       "belong to pixel positions.",
-                    2: "Kept where and how you drew it, the FC net read it and the CNN did not: one drawing is one "
-                       "sample, not a test set.",
-                    3: "Neither read it as drawn: both learned from MNIST's digits, all centred and about 20 pixels "
-                       "tall. Untick the box and they see it centred."}[answer]
-        return Reveal(answer, finding + " Kept where and how big it was drawn.", takeaway)
+    if kept:  # each takeaway says the drawing was kept as drawn (the handout reads it without the screen)
+        takeaway = {0: "Both read it as drawn: draw it smaller or further off-centre and ask again.",
+                    1: "Kept as drawn, the CNN read it and the FC net did not: the FC net's weights belong to pixel "
+                       "positions.",
+                    2: "Kept as drawn, the FC net read it and the CNN did not: one drawing is one sample.",
+                    3: "Neither read it as drawn: both learned from MNIST's centred, 20-pixel digits."}[answer]
+        return Reveal(answer, finding, takeaway)
     takeaway = {0: "On a clean, centred drawing both nets are right: their differences show on moved, shrunk or "
                    "shuffled inputs.",
                 1: "The CNN's kernels found strokes the FC net's fixed pixel weights did not expect.",

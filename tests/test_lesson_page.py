@@ -267,5 +267,5 @@ def test_the_drawing_step_keeps_a_drawing_as_drawn_and_trains_the_pair_built_for
     cnn, fc = (m.label for m in pair.models)
     said = {label: int(np.argmax(p)) for label, p in probs.items()}
     assert f"The CNN says {said[cnn]} ({probs[cnn][said[cnn]]:.0%} sure), the FC net {said[fc]}" in revealed(at)
-    assert "Kept where and how big it was drawn." in revealed(at)
-    assert f"Answering: {pair.models[0].named} and {pair.models[1].named}." in [c.value for c in at.caption]
+    assert "as drawn" in revealed(at).split("Takeaway:")[1]
+    assert f"Answering: {pair.models[0].net.name} vs {pair.models[1].net.name}." in [c.value for c in at.caption]

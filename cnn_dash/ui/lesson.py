@@ -168,7 +168,7 @@ def _draw(dataset: Dataset, canvas, truth: int | None) -> actions.Outcome | None
     nets = needed.runs["race"][0]
     if kept:  # the race's CNN is not built for a digit drawn off-centre: a pair that is, once trained
         nets = _pair(dataset) or nets
-        st.caption(f"Answering: {nets.models[0].named} and {nets.models[1].named}.")
+        st.caption(f"Answering: {nets.models[0].net.name} vs {nets.models[1].net.name}.")
     if image is None or truth is None:
         st.info("Draw, then say what it is: both nets answer.", icon=":material/draw:")
         return None
