@@ -19,7 +19,7 @@ from cnn_dash.presets import placement_pair
 from cnn_dash.scheduler import RunRegistry, Scheduler
 from cnn_dash.specs import TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY
-from tests.conftest import APP, fresh_owner, wait_for_run
+from tests.conftest import APP, fresh_owner, wait_for_run, wait_until_idle
 from tests.test_evaluation_page import MODELS
 from tests.test_evaluation_page import array as array_2d
 
@@ -188,6 +188,7 @@ def test_a_pair_built_for_drawing_off_centre_is_offered_trained_and_read_from_it
     accs = scores(pair)
     assert hints.placement_reading(pair.models, accs) in [c.value for c in at.caption]
     assert _has(at, "draw_pair") == ("holds" not in hints.placement_verdicts(pair.models, accs).values())
+    wait_until_idle(registry.scheduler)  # the new net's steps are timed after its run (conftest)
 
 
 def _has(at: AppTest, key: str) -> bool:
