@@ -36,7 +36,7 @@ def wait_for_run(run, timeout: float = 120.0):
 def fresh_owner(registry):
     """A new owner's registry (another browser) holding `registry`'s runs: a page that remembers something of its
     owner (the run last viewed, picked again after a reload) starts each test as a first visit does."""
-    from cnn_dash.scheduler import RunRegistry  # here, like the scheduler fixture's import: conftest stays torch-free
+    from cnn_dash.registry import RunRegistry  # here, like the scheduler fixture's import: conftest stays torch-free
 
     return RunRegistry(registry.scheduler, runs=registry.runs())
 
@@ -53,6 +53,16 @@ def scheduler():
     sched.stop_all()
     for job in jobs:
         wait_for_run(job)
+    wait_until_idle(sched)
+
+
+def wait_until_idle(sched, timeout: float = 120.0) -> None:
+    """Poll until the scheduler runs and queues nothing. A finished training's thread goes on to time a few steps of
+    a net never timed before (the scheduler's pace): a process that exits meanwhile aborts inside torch ("terminate
+    called without an active exception")."""
+    end = time.monotonic() + timeout
+    while sched.counts() != (0, 0) and time.monotonic() < end:
+        time.sleep(0.05)
 
 
 @pytest.fixture
