@@ -21,6 +21,8 @@ from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 
 LEVEL = 0.001  # accuracies closer than this (0.1 point) are level: rounding to 0.1 point cannot order them
 RACE_TARGET = 0.99
+SHIFT = 2  # pixels the page's shift curves go up to, and its shift sentence reads them at
+SHIFT_IMAGES = 1_000  # stratified test images (100 per class): the FC net of the decomposition is costly to shift
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,15 @@ def shifted_copies(dataset: str = "MNIST", seed: int = 0) -> Experiment:
 
 
 def race(dataset: str = "MNIST", seed: int = 0) -> Experiment:
-    """The 99% race: the small CNN ×2 against a one-hidden-layer MLP, all of MNIST, Adam with cosine decay."""
-    models = (ModelConfig.lettered("A", PRESETS["Small CNN ×2 (batch norm)"], _adam(0.008)),
+    """The 99% race: a small CNN with a hidden layer against a one-hidden-layer MLP, all of MNIST for 3 epochs."""
+    # The small CNN ×2 reached 98.8% in 2 epochs and 99.0% only late in a fourth; a hidden layer of 128 before the
+    # output, on 12 and 24 channels, passes 99.0% within 3 epochs on seeds 0-2 for less compute (bench/bench_race.py)
+    models = (ModelConfig.lettered("A", PRESETS["Small CNN 12-24 + hidden 128 (batch norm)"], _adam(0.008)),
               ModelConfig.lettered("B", PRESETS["MLP 784-128-10"], _adam(0.004)))
-    settings = TrainSettings(dataset=dataset, batch_size=256, epochs=2, seed=seed, evals_per_epoch=4, lr_decay=True)
+    settings = TrainSettings(dataset=dataset, batch_size=256, epochs=3, seed=seed, evals_per_epoch=4, lr_decay=True)
     return Experiment("race", "The 99% race", settings, models,
-                      f"Trains a CNN and an FC net on all of MNIST, testing four times an epoch: when does the CNN "
-                      f"pass {RACE_TARGET:.0%}, and does the FC net get there at all?")
+                      f"Trains a CNN and an FC net on all of MNIST for 3 epochs, testing four times an epoch: when "
+                      f"does the CNN pass {RACE_TARGET:.0%}, and does the FC net get there at all?")
 
 
 EXPERIMENTS: dict[str, Callable[..., Experiment]] = {"decomposition": decomposition,

@@ -20,8 +20,10 @@ def _mlp(name: str, description: str, *hidden: int, out_features: int = 10) -> N
     return _net(name, description, *layers, L("Linear", out_features=out_features))
 
 
-def _small_cnn(name: str, description: str, channels: int) -> NetSpec:
-    """Two stride-2 5×5 convolutions (channels, then twice as many), each with batch norm and ReLU; Linear to 10."""
+def _small_cnn(name: str, description: str, channels: int, hidden: int = 0) -> NetSpec:
+    """Two stride-2 5×5 convolutions (channels, then twice as many), each with batch norm and ReLU; Linear to 10,
+    through `hidden` ReLU units if asked."""
+    head = (L("Linear", out_features=hidden), L("ReLU")) if hidden else ()
     return _net(
         name, description,
         L("Conv2d", out_channels=channels, kernel_size=5, stride=2, padding=2),  # (C, 14, 14)
@@ -31,6 +33,7 @@ def _small_cnn(name: str, description: str, channels: int) -> NetSpec:
         L("BatchNorm2d"),
         L("ReLU"),
         L("Flatten"),  # (2C * 49,)
+        *head,
         L("Linear", out_features=10),
     )
 
@@ -97,6 +100,13 @@ _PRESET_LIST = (
         "The small CNN with twice the channels (16, 32): 29,034 parameters. Beside it, the 'MLP 784-37-10' has "
         "about as many.",
         16,
+    ),
+    _small_cnn(
+        "Small CNN 12-24 + hidden 128 (batch norm)",
+        "The small CNN with 12 and 24 channels and a hidden layer of 128 ReLU units before the output: "
+        "159,554 parameters, 94% of them in Linear 1,176→128. The CNN of the 99% race: the hidden layer takes it "
+        "past 99.0% within three epochs of MNIST (bench/bench_race.py).",
+        12, 128,
     ),
     _mlp(
         "FCNet (CNN notebook)",

@@ -28,3 +28,12 @@ def test_bench_race_prints_the_compute_of_every_preset():
     for name in ("Quick demo", "Locality vs sharing", "FC net with shifted copies vs CNN without", "The 99% race"):
         assert name in out
     assert "billion training multiply-adds in all" in out
+
+
+def test_bench_race_prints_the_time_to_the_target_and_the_frontier():
+    out = run("bench.bench_race", "--source", "bundled", "--images", "200", "--epochs", "1", "--seeds", "0,1",
+              "--threads", "1")
+    assert out.count("time to 99.0%:") == 4 and "CPU-s" in out
+    frontier = out.split("accuracy-versus-time frontier over these runs:")[1].strip().splitlines()
+    accs = [float(line.split("%")[0]) for line in frontier]
+    assert accs and accs == sorted(set(accs))  # each point more accurate than every sooner one
