@@ -35,6 +35,8 @@ def test_every_experiment_fits_the_shared_limits_and_is_found_again(key, dataset
     small = fitted(exp, Limits(max_train_subset=300, max_epochs=1), 10_000)
     assert small.settings.train_subset == 300 and small.settings.epochs == 1
     assert find_experiment(replace(small.settings, source="bundled"), small.models).key == key
+    odd = fitted(exp, Limits(max_train_subset=exp.settings.batch_size * 4 + 1), 10_000).settings
+    assert odd.train_subset == exp.settings.batch_size * 4  # no last batch of one image (BatchNorm1d cannot train)
     assert find_experiment(exp.settings, exp.models[::-1]) is None
     assert find_experiment(replace(exp.settings, lr_decay=not exp.settings.lr_decay), exp.models) is None
 
@@ -47,8 +49,10 @@ def test_the_decomposition_keeps_windows_channels_and_depth():
     assert [int(layer.get("out_features")) for layer in fc.layers if layer.type == "Linear"] == [1568, 784, 10]
     assert net_cost(local)[1] == net_cost(cnn)[1]  # the same multiply-adds: sharing saves parameters, not work
     assert net_cost(fc)[0] > net_cost(local)[0] > net_cost(cnn)[0]
+    norms = [[layer.type for layer in net.layers if layer.type.startswith("BatchNorm")] for net in (fc, local, cnn)]
+    assert norms == [["BatchNorm1d"] * 2, ["BatchNorm2d"] * 2, ["BatchNorm2d"] * 2]  # after each hidden layer
     line = cost_line(EXPERIMENTS["decomposition"]().models)
-    assert "2,468,826 parameters" in line and "11,274 parameters, 206,202 multiply-adds" in line
+    assert "2,473,530 parameters" in line and "11,322 parameters, 206,250 multiply-adds" in line
 
 
 @pytest.mark.parametrize("fc, local, cnn", [(0.950, 0.970, 0.985), (0.9, 0.95, 0.95), (0.97, 0.96, 0.98),
