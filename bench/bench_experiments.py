@@ -1,6 +1,6 @@
 """The experiments that take the CNN's win apart, over datasets and seeds, with the sentences the page prints.
 
-    python3 -m bench.bench_experiments [--datasets MNIST,FashionMNIST] [--seeds 0,1,2]
+    python3 -m bench.bench_experiments [--datasets MNIST,FashionMNIST] [--seeds 0,1,2] [--threads N]
                                        [--experiments decomposition,shifted_copies] [--images N] [--epochs N]
 
 For every dataset, seed and experiment (cnn_dash.experiments, exactly as the Training page starts it unless
@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "datasets"
 if "CNN_DASH_DATA_DIR" not in os.environ and SHARED.is_dir():
     os.environ["CNN_DASH_DATA_DIR"] = str(SHARED)
+
+import torch  # noqa: E402
 
 from cnn_dash.data import load_dataset  # noqa: E402
 from cnn_dash.inference import model_input  # noqa: E402
@@ -70,9 +72,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="epochs (default: the experiment's own)")
     parser.add_argument("--shift", type=int, default=SHIFT, help="pixels the test images are moved for robustness")
     parser.add_argument("--source", help="a data source to force, e.g. bundled (tests)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a loaded machine, where "
+                        "two threads spin and spend several times the CPU-seconds)")
     parser.add_argument("--shift-images", type=int, default=SHIFT_IMAGES,
                         help="stratified test images for the shift curve")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     datasets, seeds = args.datasets.split(","), [int(s) for s in args.seeds.split(",")]
     for key in args.experiments.split(","):
         exp = EXPERIMENTS[key]()

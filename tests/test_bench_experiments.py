@@ -19,8 +19,10 @@ def run(*args: str) -> str:
 
 def test_bench_experiments_prints_the_sentences_and_the_table():
     out = run("bench.bench_experiments", "--experiments", "shifted_copies", "--datasets", "MNIST", "--seeds", "0",
-              "--images", "100", "--epochs", "1", "--shift", "1", "--source", "bundled")
+              "--images", "100", "--epochs", "1", "--shift", "1", "--source", "bundled", "--threads", "1")
     assert "Test images moved by 1 pixels" in out and "| MNIST | mean |" in out
+    row = next(line for line in out.splitlines() if line.startswith("| MNIST | 0 |"))
+    assert "Shifted copies" in row or "Without shifted copies" in row  # the page's sentence, in the table
 
 
 def test_bench_race_prints_the_compute_of_every_preset():
