@@ -32,7 +32,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 from cnn_dash.plots.curves import curves_frame, run_figure  # noqa: E402
 from cnn_dash.presets import quick_demo  # noqa: E402
 from cnn_dash.records import Progress  # noqa: E402
-from cnn_dash.ui.training import CURVES_HEIGHT  # noqa: E402
+from cnn_dash.ui.run_card import CURVES_HEIGHT  # noqa: E402
 from tests.browser import IDLE, chromium, streamlit_server  # noqa: E402
 
 AIM_P95_S = 2.0

@@ -6,7 +6,8 @@ compare the architectures at equal compute.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -23,6 +24,33 @@ X_AXES: dict[str, str] = {
     "training multiply-adds": f"training images × {BACKWARD_FACTOR} × the model's forward multiply-adds per image "
                               f"(forward + backward)",
 }
+
+GROW = 1.5  # a time axis that a model overruns grows by this factor at a time: a few steps, never a jump per redraw
+
+
+def run_x_end(x: str, epochs: int, images_per_epoch: int, batch_size: int, macs_per_image: Iterable[int],
+              estimated_s: float | None = None, reached: float = 0.0) -> float:
+    """Where a run's horizontal axis `x` ends, known before its first record so that the live chart never jumps:
+    its epochs, images (`images_per_epoch` × epochs), optimizer steps, or training multiply-adds of its costliest
+    model. Training time is not known in advance: the slowest model's `estimated_s` (cnn_dash.estimate), grown
+    GROW times at a time while a model's time `reached` passes it; without an estimate, `reached` itself."""
+    images = epochs * images_per_epoch
+    if x == "epoch":
+        return float(epochs)
+    if x == "training images":
+        return float(images)
+    if x == "optimizer steps":
+        return float(epochs * math.ceil(images_per_epoch / batch_size))  # the last batch of an epoch may be short
+    if x == "training multiply-adds":
+        return float(images * BACKWARD_FACTOR * max(macs_per_image, default=0))
+    if x != "training time (s)":
+        raise ValueError(f"unknown axis {x!r}: one of {', '.join(X_AXES)}")
+    if not estimated_s or estimated_s <= 0:
+        return max(reached, 1e-3)
+    end = estimated_s
+    while end < reached:
+        end *= GROW
+    return end
 
 
 def compute_frame(frame: pd.DataFrame, images_per_epoch: Mapping[str, int],

@@ -214,6 +214,9 @@ def check_models(models: tuple[ModelConfig, ...], settings: TrainSettings, limit
     shifted = settings.shifted_models or ()
     _check(all(_whole(i) and 0 <= i < len(models) for i in shifted),
            f"The models to train on shifted copies are given by position, 0 to {len(models) - 1} (got {shifted}).")
+    _check(not settings.shift_pixels or settings.shifted_models != (),
+           f"Random shifts of up to {settings.shift_pixels} pixels are on, but no model trains on the shifted "
+           f"copies: tick at least one model, or set the shifts to 0.")
     images = settings.train_subset or FULL_TRAIN_SET
     total = 0
     for m in models:

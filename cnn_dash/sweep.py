@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
 
+from cnn_dash.compute import BACKWARD_FACTOR
 from cnn_dash.limits import Limits, check_run, default_limits, estimate_macs
+from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings
 
 if TYPE_CHECKING:
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 SIZES = (100, 300, 1_000, 3_000, 10_000)  # then the whole training set
 MIN_STEPS = 500  # optimizer steps a size gets at least, where the epoch and compute limits allow
 LEVEL = 0.01  # a CNN less than a point ahead of the FC net is level with it: the two points overlap on the chart
-FRAME_COLUMNS = ("images", "model", "kind", "test_acc", "epochs", "run", "status")
+FRAME_COLUMNS = ("images", "model", "kind", "test_acc", "epochs", "run", "status", "training multiply-adds")
 
 
 class SweepError(ValueError):
@@ -123,15 +125,18 @@ def sweep_runs(runs: Iterable[Run]) -> dict[str, list[Run]]:
 
 def sweep_frame(runs: Iterable[Run]) -> pd.DataFrame:
     """One row per run and model: training images, model label, kind (CNN or FC), final test accuracy (None until
-    the model has been tested), epochs, run name, and status (the model's, or the run's before it trains)."""
+    the model has been tested), epochs, run name, status (the model's, or the run's before it trains), and the
+    training multiply-adds of the whole run as cnn_dash.compute counts them (images × epochs × the backward factor
+    × forward multiply-adds per image), known before the run trains."""
     rows = []
     for run in runs:
         results = run.results
         for m in run.models:
             result = results.get(m.label)
+            macs = run.sweep.images * run.settings.epochs * BACKWARD_FACTOR * net_cost(m.net)[1]
             rows.append((run.sweep.images, m.label, "CNN" if m.net.is_cnn else "FC",
                          result.test_acc if result else None, run.settings.epochs, run.name,
-                         str(result.status if result else run.status)))
+                         str(result.status if result else run.status), macs))
     return pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype({"test_acc": float})
 
 

@@ -2,9 +2,9 @@
 import streamlit as st
 
 from cnn_dash.data import TITLES
-from cnn_dash.ui import experiments, sweep
-from cnn_dash.ui.compute import compute_curves
+from cnn_dash.ui import experiments, run_card, runs_list, sweep
 from cnn_dash.ui import training as ui
+from cnn_dash.ui import training_form as form
 from cnn_dash.ui import tutorials as tut
 from cnn_dash.ui.dataset import selected_dataset
 from cnn_dash.ui.links import PageLink
@@ -33,15 +33,16 @@ with st.expander("Models and settings of the next run", expanded=False) if busy 
     if tutorial is not None:
         settings, models = tutorial.settings, list(tutorial.models)
     else:
-        models = ui.model_inputs(link)
-        settings = ui.settings_inputs(link, dataset.name, train_size)
-    problem = ui.check_form(settings, models, train_size)
+        count = form.model_count(link)
+        models = form.model_inputs(link, count)
+        settings = form.settings_inputs(link, dataset.name, train_size, count)
+    problem = form.check_form(settings, models, train_size)
     if problem is None:
         tut.estimate_note(settings, models, train_size, len(dataset.test_labels))
     ui.start_if_asked(registry, settings, models, problem)
     sweep.start_if_asked(registry, settings, models, problem, train_size)
     experiments.start_if_asked(registry, dataset.name, train_size)
-    ui.limits_note(settings, models, problem)
+    form.limits_note(settings, models, problem)
 
 with buttons:
     ui.start_buttons(registry, models, problem, train_size)
@@ -57,13 +58,12 @@ with live:
         ui.blocked_note(problem)
     if active is not None:
         sweep.progress_line(active, registry)
-        ui.live_run(active.id)
+        run_card.live_run(active.id)
     elif runs and not sweep_last:
-        ui.run_card(runs[-1], registry)
+        run_card.run_card(runs[-1], registry)
         experiments.result(runs[-1])
-        compute_curves(runs[-1])
     if sweep_last:  # its chart is the result: on screen under the buttons, the runs themselves in the list below
         sweep.sweep_section(registry)
 if not sweep_last:
     sweep.sweep_section(registry)  # an earlier sweep's chart, below the form
-ui.runs_list(registry)
+runs_list.runs_list(registry)

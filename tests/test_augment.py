@@ -67,6 +67,7 @@ def test_no_shift_and_unshifted_models_train_exactly_as_before():
 @pytest.mark.parametrize("change, words", [
     (dict(shift_pixels=5), "between 0 and 4 pixels"), (dict(shift_pixels=-1), "between 0 and 4 pixels"),
     (dict(shift_pixels=2, shifted_models=(2,)), "by position, 0 to 1"),
+    (dict(shift_pixels=2, shifted_models=()), "no model trains on the shifted copies: tick at least one model"),
 ])
 def test_limits_explain_bad_shift_settings(change, words):
     with pytest.raises(LimitError, match=words):

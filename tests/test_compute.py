@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnn_dash.compute import BACKWARD_FACTOR, X_AXES, compute_frame, compute_sentence
+from cnn_dash.compute import BACKWARD_FACTOR, GROW, X_AXES, compute_frame, compute_sentence, run_x_end
 from cnn_dash.plots.curves import curves_figure, curves_frame
 from cnn_dash.records import Progress
 
@@ -28,7 +28,7 @@ def test_every_axis_from_the_records_and_the_forward_cost():
     assert list(cnn["training multiply-adds"]) == [n * BACKWARD_FACTOR * 200_000 for n in (500, 1_000, 2_000)]
     for x in X_AXES:
         titles = [a.text for a in curves_figure(frame, x=x).layout.annotations]
-        assert f"Loss by {x}" in titles, titles  # the chart names its horizontal axis
+        assert any(t.endswith(f"by {x}") for t in titles) and titles[0].startswith("Loss"), titles  # names its x
 
 
 def test_at_equal_compute_the_sentence_reads_each_model_where_all_got():
@@ -39,3 +39,27 @@ def test_at_equal_compute_the_sentence_reads_each_model_where_all_got():
                                                 "A · CNN 98.0% · B · FC 93.0%")
     assert compute_sentence(frame, "training multiply-adds", NAMES) == (
         "Test accuracy at training multiply-adds = 6e+07 (as far as every model got): B · FC 93.0%")
+
+
+def test_a_runs_axis_ends_where_the_whole_run_ends_before_its_first_record():
+    # 3 epochs of 1,000 images in batches of 64: 16 steps an epoch (the last batch short); the costlier model's MACs
+    def end(x: str) -> float:
+        return run_x_end(x, 3, 1_000, 64, [200_000, 10_000])
+
+    assert end("epoch") == 3
+    assert end("training images") == 3_000
+    assert end("optimizer steps") == 48
+    assert end("training multiply-adds") == 3_000 * BACKWARD_FACTOR * 200_000
+    with pytest.raises(ValueError, match="unknown axis"):
+        end("loss")
+
+
+def test_the_time_axis_spans_the_estimate_and_grows_by_steps_only_when_overrun():
+    def end(reached: float) -> float:
+        return run_x_end("training time (s)", 3, 1_000, 64, [1], estimated_s=20.0, reached=reached)
+
+    assert [end(r) for r in (0.0, 5.0, 20.0)] == [20.0, 20.0, 20.0]  # inside the estimate: it stays put
+    assert end(20.5) == 20.0 * GROW and end(30.0) == 20.0 * GROW  # overrun: one step, which holds a while
+    assert end(31.0) == 20.0 * GROW ** 2
+    # no estimate (a run restored from the store): the axis fits the curves
+    assert run_x_end("training time (s)", 3, 1_000, 64, [1], estimated_s=None, reached=12.5) == 12.5

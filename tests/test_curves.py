@@ -65,7 +65,7 @@ def test_a_runs_chart_keeps_its_axes_from_the_first_record_to_the_last():
     from cnn_dash.plots.curves import FULL_ACC_RANGE, RUN_LOSS_RANGE, run_figure
 
     records = history([2.3, 1.5, 0.9, 0.5, 0.3, 0.2], [0.2, 0.5, 0.7, 0.85, 0.9, 0.95], {3: (0.8, 0.8), 6: (0.3, 0.93)})
-    frames = [run_figure(curves_frame({"Run 1": records[:n]}), epochs=3) for n in (0, 2, 6, len(records))]
+    frames = [run_figure(curves_frame({"Run 1": records[:n]}), x_end=3) for n in (0, 2, 6, len(records))]
     for fig in frames:
         assert tuple(fig.layout.xaxis.range) == tuple(fig.layout.xaxis2.range) == (0.0, 3.0)
         assert tuple(fig.layout.yaxis2.range) == FULL_ACC_RANGE
@@ -85,7 +85,7 @@ def test_a_long_run_is_thinned_to_few_points_and_keeps_its_last_one():
 
     steps = 5000
     records = [p("CNN", s, 2.0 / s ** 0.3, min(0.99, s / steps + 0.1)) for s in range(1, steps + 1)]
-    fig = run_figure(curves_frame({"Run 1": records}), epochs=steps / 2)
+    fig = run_figure(curves_frame({"Run 1": records}), x_end=steps / 2)
     for trace in fig.data:
         assert len(trace.x) <= MAX_POINTS
         assert trace.x[-1] == steps / 2  # the live edge of the curve is always drawn
@@ -97,7 +97,7 @@ def test_a_run_that_diverged_at_its_first_step_reads_right():
 
     records = [p("CNN", 0, None, None, status="diverged"), p("FC", 0, None, None, status="diverged")]
     frame = curves_frame({"Run 1": records})
-    for fig in (run_figure(frame, epochs=2), curves_figure(frame)):
+    for fig in (run_figure(frame, x_end=2), curves_figure(frame)):
         assert fig.layout.xaxis.range[0] == 0 and fig.layout.xaxis2.range[0] == 0
         assert all(t.mode == "markers" for t in fig.data)  # the crosses, their names in the hover only
         assert "nan" not in fig.to_json().lower().replace("nanosecond", "")

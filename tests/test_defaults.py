@@ -8,7 +8,7 @@ from cnn_dash.presets import PRESETS
 from cnn_dash.records import summarize
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.train import Trainer
-from cnn_dash.ui.training import DEFAULT_LR, DEFAULT_NETS
+from cnn_dash.ui.training_form import DEFAULT_LR, DEFAULT_NETS
 
 PAIRS = ((0, 1), (2, 3))  # the page's models A, B, C, D: a CNN, then the FC net beside it
 

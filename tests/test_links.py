@@ -45,7 +45,7 @@ TRAINING_SETTINGS = {"dataset_title": "Fashion-MNIST (clothing)", "train_count":
                      "train_model_0_preset": "LeNet-5", "train_opt_0_name": "Adam", "train_opt_0_lr_Adam": 0.003,
                      "train_opt_1_lr_SGD": 0.05, "train_opt_1_mom": 0.5, "train_model_2_preset": "MLP 784-128-10",
                      "train_subset": 5000, "train_batch": 128, "train_epochs": 3, "train_seed": 7, "train_evals": 1,
-                     "train_permute": True, "train_decay": True}
+                     "train_permute": True, "train_decay": True, "train_shift": 2, "train_shift_1": False}
 
 
 @pytest.mark.parametrize("page, settings", [(SHAPES, SHAPES_SETTINGS), (ARCH, ARCH_SETTINGS),
@@ -105,13 +105,15 @@ def test_one_warning_names_every_bad_parameter_and_ignores_unknown_ones():
 def test_training_link_trains_what_it_shows():
     """A Training link's models and settings are the ones Train starts, and the form says nothing is wrong."""
     query = {"train_opt_0_name": "Adam", "train_opt_0_lr_Adam": "0.002", "train_model_1_preset": "MLP 784-37-10",
-             "train_subset": "500", "train_batch": "32", "train_epochs": "1", "train_seed": "3", "train_evals": "1"}
+             "train_subset": "500", "train_batch": "32", "train_epochs": "1", "train_seed": "3", "train_evals": "1",
+             "train_shift": "3", "train_shift_0": "false"}
     at = open_with(TRAINING, query)
     assert not at.warning
     at.button(key="train_start").click().run()
     run = at.session_state["_training_runs"].runs()[-1]
     s = run.settings
     assert (s.train_subset, s.batch_size, s.epochs, s.seed, s.evals_per_epoch) == (500, 32, 1, 3, 1)
+    assert (s.shift_pixels, s.shifted_models) == (3, (1,))  # random shifts of up to 3 pixels for B only
     assert [(m.net.name, m.optimizer.name, m.optimizer.lr) for m in run.models] == [
         ("Small CNN (batch norm)", "adam", 0.002), ("MLP 784-37-10", "sgd", 0.01)]
     run.stop()
@@ -122,7 +124,8 @@ def test_training_link_trains_what_it_shows():
     ("train_opt_0_lr_SGD", "nan", "above 0"), ("train_opt_0_mom", "1", "at least 0 and below 1"),
     ("train_epochs", "500", "from 1 to 20"), ("train_subset", "99999", "from 100 to 10,000"),
     ("train_batch", "100", "one of: 16, 32"), ("dataset_title", "CIFAR", "one of: MNIST"),
-    ("tut_pick", "x", "one of:"),
+    ("tut_pick", "x", "one of:"), ("train_shift", "5", "from 0 to 4"), ("train_shift", "-1", "from 0 to 4"),
+    ("train_shift_1", "maybe", "true or false"),
 ])
 def test_bad_training_values_fall_back_to_the_default(key, value, words):
     at = open_with(TRAINING, {key: value})
@@ -179,7 +182,8 @@ ARCH_KEYS = ["arch_batch", "arch_channels", "arch_height", "arch_width", "arch_m
 TRAINING_KEYS = ["dataset_title", "train_count", "train_model_0_preset", "train_model_1_preset", "train_model_3_preset",
                  "train_model_0_start", "train_opt_0_name", "train_opt_0_lr_SGD", "train_opt_0_lr_Adam",
                  "train_opt_0_mom", "train_opt_1_name", "train_opt_1_lr_Adam", "train_opt_2_mom", "train_subset",
-                 "train_batch", "train_epochs", "train_seed", "train_evals", "train_permute", "train_decay", "tut_pick"]
+                 "train_batch", "train_epochs", "train_seed", "train_evals", "train_permute", "train_decay", "tut_pick",
+                 "train_shift", "train_shift_0", "train_shift_3"]
 PAGES = [(SHAPES, SHAPES_KEYS), (ARCH, ARCH_KEYS), (TRAINING, TRAINING_KEYS)]
 PAGE_IDS = ["shapes", "architectures", "training"]
 

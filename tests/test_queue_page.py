@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash.scheduler import RunRegistry, Scheduler
-from cnn_dash.ui.training import REGISTRY_KEY, queued_poll_s
+from cnn_dash.ui.run_card import queued_poll_s
+from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 from tests.test_runs import LONG, PAIR
 from tests.test_training_page import PAGE, texts, tiny

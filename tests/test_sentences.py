@@ -63,7 +63,7 @@ class Sessions:
 def card_text(run: Run, *others: Run) -> str:
     """Every text the Training page's card of `run` prints, with the session's other runs beside it."""
     def page(run, registry):
-        from cnn_dash.ui.training import run_card
+        from cnn_dash.ui.run_card import run_card
 
         run_card(run, registry)
 
@@ -163,7 +163,7 @@ def test_pooling_is_named_only_for_a_cnn_that_pools(cnn, pooled):
 
 
 def test_before_the_first_test_the_race_line_says_over_which_training_images():
-    from cnn_dash.ui.training import race_line
+    from cnn_dash.ui.run_card import race_line
 
     run = run_of({CNN: 0.97, FC: 0.93})
     run.training.history = [p for p in run.history if p.step == 8]  # one record each, before any test

@@ -171,6 +171,8 @@ def test_the_frame_and_chart_of_a_finished_sweep(scheduler):
         wait_for_run(run)
     frame = sweep_frame(runs)
     assert list(frame["images"]) == [100, 100, 300, 300] and list(frame["kind"]) == ["CNN", "FC"] * 2
+    assert list(frame["training multiply-adds"]) == [  # subset × epochs × forward and backward × MACs per image
+        r.sweep.images * r.settings.epochs * 3 * net_cost(m.net)[1] for r in runs for m in r.models]
     assert list(frame["status"]) == ["finished"] * 4 and list(frame["run"]) == [runs[0].name] * 2 + [runs[1].name] * 2
     for run in runs:  # the recorded accuracy, checked against scikit-learn on the trained models
         images, labels = run.test_set()
@@ -219,3 +221,17 @@ def test_the_sweep_and_its_chart_import_neither_torch_nor_streamlit():
     code = ("import sys, cnn_dash.sweep, cnn_dash.plots.sweep; "
             "assert 'torch' not in sys.modules and 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_chart_against_training_multiply_adds_spans_the_whole_sweep_from_the_start():
+    frame = pd.DataFrame({
+        "images": [100, 100, 1_000, 1_000], "model": ["C", "F"] * 2, "kind": ["CNN", "FC"] * 2,
+        "test_acc": [0.7, 0.6, None, None], "epochs": [20, 20, 5, 5], "run": ["Run 1"] * 2 + ["Run 2"] * 2,
+        "status": ["finished", "finished", "queued", "queued"],
+        "training multiply-adds": [100 * 20 * 3 * 500_000, 100 * 20 * 3 * 10_000, 1_000 * 5 * 3 * 500_000,
+                                   1_000 * 5 * 3 * 10_000]})
+    fig = sweep_figure(frame, x="training multiply-adds")
+    assert {t.name: list(t.x) for t in fig.data} == {"C": [3e9], "F": [6e7]}  # finished runs only
+    low, high = fig.layout.xaxis.range  # from the cheapest planned point to the costliest, queued ones too
+    assert low == pytest.approx(math.log10(6e7) - 0.1) and high == pytest.approx(math.log10(7.5e9) + 0.1)
+    assert fig.layout.xaxis.type == "log" and "multiply-adds" in fig.layout.xaxis.title.text

@@ -80,6 +80,13 @@ def test_a_finished_sweep_draws_accuracy_against_training_images(at):
     assert ("the FC net is level with the CNN (within a point) or ahead" in texts(at)) == bool(fc_level_or_ahead(sweep_frame(
         registry.runs())))  # said exactly when the chart shows it
     assert "2 runs: 2 finished." in texts(at)
+    at.segmented_control(key="sweep_x").set_value("training multiply-adds").run()  # the same points at their compute
+    assert not at.exception
+    (sweep,) = [fig for fig in charts(at) if fig["layout"]["xaxis"].get("type") == "log"]
+    macs = sweep_frame(registry.runs())
+    for t in sweep["data"]:
+        assert list(array(t["x"])) == list(macs[macs["model"] == t["name"]]["training multiply-adds"])
+    assert "Training multiply-adds: " in texts(at)
     at.button(key="sweep_start").click().run()  # a second sweep: a picker for the older one
     for run in registry.runs():
         wait_for_run(run)

@@ -11,9 +11,14 @@ from dataclasses import replace
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnn_dash.compute import BACKWARD_FACTOR, X_AXES
+from cnn_dash.limits import MAX_SHIFT
 from cnn_dash.scheduler import Scheduler
+from cnn_dash.shapes import net_cost
+from cnn_dash.ui.compute import AXIS_KEY
 from cnn_dash.plots.curves import FULL_ACC_RANGE
-from cnn_dash.ui.training import CURVES_KEY, REGISTRY_KEY
+from cnn_dash.ui.run_card import CURVES_KEY
+from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 
 PAGE = "pages/training.py"
@@ -68,16 +73,33 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
     results = run.results
     for label, acc in zip(table.index, table["test acc"]):
         assert acc == f"{results[label].test_acc:.2%}"
-    # the run's curves, and the same curves against compute (issue 26) in their expander; an overlay needs two runs
-    assert charts(at) == [f"train_curves_{run.id}", f"compute_fig_{run.id}"]
+    # the run's curves (an overlay needs two runs), on the switch's axis: epochs until another is picked
+    assert charts(at) == [f"train_curves_{run.id}"]
+    assert at.segmented_control(key=AXIS_KEY).value == "epoch"
     assert not at.button(key="train_start").disabled
     drawn, figure = at.session_state[CURVES_KEY][run.id]
-    assert drawn == len(run.history)  # an ended run's curves show every record
+    assert drawn == (len(run.history), "epoch")  # an ended run's curves show every record
     # on the axes it had from its first record: every epoch of the run, 0-100%, the run's fixed loss range
     assert tuple(figure.layout.xaxis.range) == tuple(figure.layout.xaxis2.range) == (0, run.settings.epochs)
     assert tuple(figure.layout.yaxis2.range) == FULL_ACC_RANGE
     at.run()
     assert at.session_state[CURVES_KEY][run.id][1] is figure  # and are not built again without new records
+    # The same chart against each measure of compute: its x spans the whole run, and the page says what the axis
+    # counts and where every model got to (compute.compute_sentence, tested in test_compute.py).
+    images = 200 * run.settings.epochs
+    for x, end in (("training images", images), ("optimizer steps", 4 * run.settings.epochs),
+                   ("training multiply-adds", images * BACKWARD_FACTOR * max(net_cost(m.net)[1] for m in run.models)),
+                   ("training time (s)", None), ("epoch", run.settings.epochs)):
+        at.segmented_control(key=AXIS_KEY).set_value(x).run()
+        assert not at.exception, (x, at.exception)
+        figure = at.session_state[CURVES_KEY][run.id][1]
+        assert figure.layout.annotations[1].text.replace("<br>", " ") == f"Accuracy by {x}"
+        if end is not None:
+            assert tuple(figure.layout.xaxis.range) == (0, end), x
+        else:  # the estimated time (or, without one, where the slowest model got): never short of the curves
+            assert figure.layout.xaxis.range[1] >= max(max(trace.x) for trace in figure.data), x
+        if x != "epoch":
+            assert f"{x}: {X_AXES[x]}." in texts(at) and "Test accuracy at " in texts(at)
 
 
 def test_switching_pages_mid_run_neither_stops_nor_loses_it_and_stop_keeps_the_weights(at):
@@ -135,14 +157,14 @@ def test_the_runs_list_overlays_and_deletes(at):
     first, second = registry.runs()
     overlay = at.multiselect(key="train_overlay")
     assert overlay.value == [] and "train_overlay_chart" not in charts(at)  # opt-in: only the latest run's charts
-    assert charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}"]
+    assert charts(at) == [f"train_curves_{second.id}"]
     assert all(o.startswith(("Run 1 (A ", "Run 2 (A ")) and "%, B " in o for o in overlay.options)
     overlay.set_value(overlay.options).run()
     assert not at.exception
-    assert charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}", "train_overlay_chart"]
+    assert charts(at) == [f"train_curves_{second.id}", "train_overlay_chart"]
     at.button(key=f"train_del_{first.id}").click().run()
     assert registry.runs() == [second] and not at.exception
-    assert not at.multiselect and charts(at) == [f"train_curves_{second.id}", f"compute_fig_{second.id}"]
+    assert not at.multiselect and charts(at) == [f"train_curves_{second.id}"]
 
 
 def test_a_value_out_of_range_disables_train_with_the_reason(at):
@@ -216,3 +238,31 @@ def test_the_curves_figure_draws_every_model_train_and_test_on_shared_axes():
     assert fig.layout.yaxis.type == "log"
     both = curves_figure(curves_frame({"Run 1": history, "Run 2": history[:2]}))
     assert "Run 2 · CNN (train)" in [t.name for t in both.data]
+
+
+def test_random_shifts_in_the_form_every_value_explained_or_trained(at):
+    """Random shifts of up to k pixels and the models ticked to train on them: every k a visitor can type renders,
+    out of range or with no model ticked Train is off with a reason to act on, and Train starts what is shown."""
+    assert at.number_input(key="train_shift").value == 0 and at.checkbox(key="train_shift_0").disabled  # off
+    for k in (-3, -1, 5, 100):
+        at.number_input(key="train_shift").set_value(k).run()
+        assert not at.exception, (k, at.exception)
+        assert at.button(key="train_start").disabled
+        assert f"Random shifts must be between 0 and {MAX_SHIFT} pixels (got {k})" in texts(at), k
+    for k in range(MAX_SHIFT + 1):
+        at.number_input(key="train_shift").set_value(k).run()
+        assert not at.exception and not at.button(key="train_start").disabled, k
+    for ticked in ((True, False), (False, True), (False, False), (True, True)):
+        for i, on in enumerate(ticked):
+            at.checkbox(key=f"train_shift_{i}").set_value(on)
+        at.run()
+        assert not at.exception, (ticked, at.exception)
+        none = "no model trains on the shifted copies: tick at least one model, or set the shifts to 0"
+        assert at.button(key="train_start").disabled == (none in texts(at)) == (ticked == (False, False)), ticked
+    at.checkbox(key="train_shift_0").set_value(False)
+    tiny(at)
+    at.button(key="train_start").click().run()
+    (run,) = at.session_state[REGISTRY_KEY].runs()
+    assert (run.settings.shift_pixels, run.settings.shifted_models) == (MAX_SHIFT, (1,))  # B only
+    assert f"random shifts ≤ {MAX_SHIFT} px for B" in texts(at)
+    wait_for_run(run)

@@ -48,6 +48,8 @@ LOSS_CAP = 20.0  # the overlay's loss axis stops at this many times the first lo
 ACC_STEP = 0.05  # the zoomed accuracy axis starts on a multiple of 5%
 RUN_LOSS_RANGE = (0.01, 10.0)  # a run's own loss axis, fixed: ln 10 = 2.3 at the start, 0.01 well trained
 FULL_ACC_RANGE = (0.0, 1.02)
+X_HOVER = {"training images": ",.0f", "optimizer steps": ",.0f", "training time (s)": ".1f",
+           "training multiply-adds": ".3s"}  # d3 formats of x in the hover (else 2 decimals): 1.23T, not 13 digits
 MAX_POINTS = 120  # per train trace: a long run is thinned to this many points (every test point is kept)
 
 
@@ -102,10 +104,11 @@ def _loss_text(values: np.ndarray, low: float, high: float) -> list[str]:
                           " (below the chart: drawn at its bottom)" if v < low else "") for v in values]
 
 
-def run_figure(frame: pd.DataFrame, epochs: float, height: int = 300, smooth: int = 1) -> go.Figure:
-    """One run's chart with axes fixed for the whole run: epoch 0 to `epochs`, loss RUN_LOSS_RANGE (log),
-    accuracy 0-100%. The same call draws the live chart and the finished one."""
-    return curves_figure(frame, height=height, smooth=smooth, x_range=(0.0, float(epochs)),
+def run_figure(frame: pd.DataFrame, x_end: float, height: int = 300, smooth: int = 1, x: str = "epoch") -> go.Figure:
+    """One run's chart with axes fixed for the whole run: `x` from 0 to `x_end` (its epochs, or on another axis of
+    cnn_dash.compute, compute.run_x_end), loss RUN_LOSS_RANGE (log), accuracy 0-100%. The same call draws the live
+    chart and the finished one."""
+    return curves_figure(frame, x=x, height=height, smooth=smooth, x_range=(0.0, float(x_end)),
                          loss_limits=RUN_LOSS_RANGE, full_range=True)
 
 
@@ -148,7 +151,7 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
                     name=f"{name} ({split})", legendgroup=name, xaxis=f"x{axis}", yaxis=f"y{axis}",
                     showlegend=not axis, mode="lines+markers" if split == "test" else "lines",
                     line=dict(color=color, dash=dash), **({"text": _loss_text(y, low, high)} if clipped else {}),
-                    hovertemplate=f"{name} {split}<br>{x} %{{x:.2f}}: {value}<extra></extra>"))
+                    hovertemplate=f"{name} {split}<br>{x} %{{x:{X_HOVER.get(x, '.2f')}}}: {value}<extra></extra>"))
         last = group.iloc[-1]
         if last["status"] == "diverged":
             crosses.append((float(last[x]), name, color))
@@ -164,6 +167,8 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
     # The x axis is named in the titles, not under the axes: there it printed over the legend on a narrow screen.
     x_axis = dict(range=list(x_range))
     along = "epoch" if x == "epoch" else x.replace("_", " ")
+    by = " by " if len(along) < 10 else "<br>by "  # two lines: "Accuracy by training multiply-adds" overprinted the
+    # loss chart's title on a phone (both fit the top margin)
     layout = dict(
         template={},  # Streamlit's theme styles the chart in the browser; plotly's default would be a third of a redraw
         height=height, margin=dict(l=10, r=10, t=40, b=10), legend=BELOW,
@@ -173,6 +178,6 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
         yaxis2=dict(range=[acc_low, acc_high], tickformat=".0%", anchor="x2"),
         annotations=[dict(text=title, x=(a + b) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                           yanchor="bottom", showarrow=False, font=dict(size=14))
-                     for title, (a, b) in ((f"Loss by {along}", (0.0, 0.46)),
-                                                   (f"Accuracy by {along}", (0.54, 1.0)))])
+                     for title, (a, b) in ((f"Loss{by}{along}", (0.0, 0.46)),
+                                                   (f"Accuracy{by}{along}", (0.54, 1.0)))])
     return go.Figure(data=traces, layout=layout)

@@ -30,8 +30,8 @@ from cnn_dash.specs import ModelConfig
 from cnn_dash.summary import summarize
 from cnn_dash.sweep import sweep_frame, sweep_runs
 from cnn_dash.ui import draw
-from cnn_dash.ui.training import curves as live_curves
-from cnn_dash.ui.training import race_line, session_registry
+from cnn_dash.ui.run_card import curves as live_curves, race_line
+from cnn_dash.ui.training import session_registry
 from cnn_dash.windows import explain
 
 RESULTS_KEY = "_lesson_results"  # (step key, dataset) -> Outcome; no widget uses it

@@ -10,6 +10,7 @@ from collections import Counter
 import pandas as pd
 import streamlit as st
 
+from cnn_dash.compute import X_AXES
 from cnn_dash.data import TITLES
 from cnn_dash.limits import Limits
 from cnn_dash.plots.sweep import sweep_figure
@@ -23,6 +24,7 @@ from cnn_dash.sweep import (MIN_STEPS, SweepPlan, fc_level_or_ahead, images_to_m
 # none) under a key no widget uses.
 PLAN_KEY = "_sweep_plan"
 START_KEY = "_sweep_start_requested"  # set by the button, read once by start_if_asked
+SWEEP_AXES = {"images": "against training images", "training multiply-adds": "against training multiply-adds"}
 
 
 def rule_text(limits: Limits) -> str:
@@ -109,7 +111,8 @@ def _what_to_see(frame: pd.DataFrame) -> str:
 
 
 def sweep_section(registry: RunRegistry) -> None:
-    """The latest sweep's chart (or the one picked): test accuracy against training images, with what to see."""
+    """The latest sweep's chart (or the one picked): test accuracy against training images, with what to see, or
+    against training multiply-adds."""
     groups = sweep_runs(registry.runs())
     if not groups:
         return
@@ -120,8 +123,12 @@ def sweep_section(registry: RunRegistry) -> None:
         chosen = st.selectbox("Sweep", list(titles), key="sweep_pick")
     runs = titles.get(chosen, next(iter(titles.values())))
     frame = sweep_frame(runs)
-    st.plotly_chart(sweep_figure(frame), width="stretch", key="sweep_chart")
-    st.caption(_what_to_see(frame))
+    x = st.segmented_control("Accuracy against", list(SWEEP_AXES), format_func=SWEEP_AXES.get, default="images",
+                             required=True, key="sweep_x", label_visibility="collapsed") or "images"
+    st.plotly_chart(sweep_figure(frame, x=x), width="stretch", key="sweep_chart")
+    st.caption(_what_to_see(frame) if x == "images" else
+               f"Training multiply-adds: {X_AXES['training multiply-adds']}, over the run's epochs. A CNN's point "
+               f"moves right by the extra work it does per image: compare the lines at equal compute.")
     counts = Counter(str(r.status) for r in runs)
     stopped = [r.sweep.images for r in runs if r.status != "finished" and not r.active]
     note = f" Not on the chart: {', '.join(f'{n:,}' for n in stopped)} images (stopped or failed)." if stopped else ""
