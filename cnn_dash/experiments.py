@@ -144,6 +144,14 @@ def decomposition_sentence(d: Decomposition) -> str:
         return (f"The FC net beats the CNN on this run by {_pts(-d.lead)} points ({acc}), so there is no lead to "
                 f"split; train on more images or for longer and try again.")
     head = f"The CNN leads the FC net by {_pts(d.lead)} points ({acc})."
+    if abs(d.sharing) < LEVEL:
+        return (f"{head} All of it comes from locality: the locally connected net, with the same small windows but "
+                f"its own weights at every position, ends level with the CNN, {_pts(d.locality)} points above the FC "
+                f"net; sharing one kernel across positions keeps that accuracy with far fewer parameters.")
+    if abs(d.locality) < LEVEL:
+        return (f"{head} All of it comes from weight sharing: with the same small windows, the locally connected "
+                f"net ends level with the FC net, and sharing one kernel across positions gains "
+                f"{_pts(d.sharing)} points over it.")
     if d.locality >= 0 and d.sharing >= 0:
         return (f"{head} Locality — small windows instead of the whole image — is worth {_pts(d.locality)} of them "
                 f"({d.locality / d.lead:.0%}): that is the locally connected net's gain over the FC net. Weight "

@@ -59,7 +59,8 @@ def test_the_decomposition_keeps_windows_channels_and_depth():
 @pytest.mark.parametrize("fc, local, cnn", [(0.950, 0.970, 0.985), (0.9, 0.95, 0.95), (0.97, 0.96, 0.98),
                                             (0.95, 0.99, 0.98), (0.96, 0.9604, 0.9605), (0.98, 0.97, 0.96),
                                             (0.9603, 0.9735, 0.9729), (0.9573, 0.9699, 0.9705),
-                                            (0.9582, 0.9675, 0.9730), (0.8479, 0.8618, 0.8523)])
+                                            (0.9582, 0.9675, 0.9730), (0.8479, 0.8618, 0.8523),
+                                            (0.95, 0.9505, 0.97)])
 def test_the_decomposition_sentence_says_what_the_numbers_say(fc, local, cnn):
     d = Decomposition(fc, local, cnn)
     assert d.lead == pytest.approx(d.locality + d.sharing)
@@ -71,7 +72,13 @@ def test_the_decomposition_sentence_says_what_the_numbers_say(fc, local, cnn):
         assert f"The FC net beats the CNN on this run by {pts(fc - cnn):.1f} points" in text
     else:
         assert f"The CNN leads the FC net by {pts(cnn - fc):.1f} points" in text
-        if local >= fc and cnn >= local:
+        if abs(cnn - local) < 0.001:
+            assert "locally connected net" in text and "ends level with the CNN" in text
+            assert f"{pts(local - fc):.1f} points above the FC net" in text and "All of it comes from locality" in text
+        elif abs(local - fc) < 0.001:
+            assert "ends level with the FC net" in text and "All of it comes from weight sharing" in text
+            assert f"gains {pts(cnn - local):.1f} points over it" in text
+        elif local >= fc and cnn >= local:
             assert f"is worth {pts(local - fc):.1f} of them ({(local - fc) / (cnn - fc):.0%})" in text
             assert f"adds the other {pts(cnn - local):.1f} ({(cnn - local) / (cnn - fc):.0%})" in text
         elif local < fc:
