@@ -1,24 +1,27 @@
 """What a live redraw of a training run costs the server: the chart and numbers of the run card, every POLL_S.
 
-    python3 -m bench.bench_redraw [--viewers 1,30] [--watch 20]
+    python3 -m bench.bench_redraw [--viewers 1,30] [--watch 20] [--epochs 20]
 
 1. In this process: building the live card's chart (curves_frame + run_figure) and serialising it as Streamlit
    does (plotly.io.to_json), for a Quick-demo-sized history at a quarter, half and all of the run: ms and bytes.
-2. A real server on loopback and headless Chromium: N viewers (one browser context each, the bundled sample)
-   open the Training page with the Quick demo's settings for 20 epochs and press Train together. One run trains,
-   the rest wait in the queue (the default of one run per two cores), as in a class. For --watch seconds every
-   page's websocket is read: each live refresh (a fragment rerun request) until its script-finished message is
-   the server's part of a redraw, and the bytes received meanwhile are what it sent. Printed per N: refreshes,
-   p50/p95 server ms, bytes per refresh of the training run's page and of a waiting one, and the aim (p95 < 2 s).
-Loops are bounded (the watch time; 120 s for set-up). Prints; asserts nothing.
+2. A real server on loopback, the bundled sample: N viewers, each a websocket session as bench/ws_load.py speaks
+   it (no browser, so the figures are the server's, not 30 Chromium pages' on 2 cores), open the Training page
+   with the Quick demo's models and settings for --epochs epochs and press Train together: identical runs train
+   once, so all N watch one training run, as a class does. For --watch seconds (or until the run ends) each live
+   refresh (a fragment rerun, every POLL_S) is timed from its request to its script-finished message (the
+   server's part of a redraw), and the bytes received meanwhile are what it sent. Printed per N: refreshes,
+   p50/p95 server ms per redraw, bytes per redraw, and the aim (p95 < 2 s).
+Loops are bounded (the watch time; 60 s per page run). Prints; asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import statistics
 import sys
+import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -26,14 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import plotly.io as pio  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from cnn_dash.plots.curves import curves_frame, run_figure  # noqa: E402
 from cnn_dash.presets import quick_demo  # noqa: E402
 from cnn_dash.records import Progress  # noqa: E402
 from cnn_dash.ui.run_card import CURVES_HEIGHT  # noqa: E402
-from tests.browser import IDLE, chromium, streamlit_server  # noqa: E402
+from bench import ws_load  # noqa: E402
+from bench.server_stats import p95  # noqa: E402
+from tests.browser import streamlit_server  # noqa: E402
 
 AIM_P95_S = 2.0
 
@@ -65,92 +68,51 @@ def in_process() -> None:
               f"{size / 1024:5.1f} KiB of chart")
 
 
-@dataclass
-class Viewer:
-    """One browser session's websocket: live refreshes (request -> script finished) and the bytes between."""
-
-    asked: float | None = None
-    received: int = 0
-    refreshes: list[tuple[float, int]] = field(default_factory=list)  # (server seconds, bytes)
-
-    def on_websocket(self, ws) -> None:
-        ws.on("framesent", self.sent)
-        ws.on("framereceived", self.got)
-
-    def sent(self, payload) -> None:
-        if isinstance(payload, bytes):
-            message = BackMsg()
-            message.ParseFromString(payload)
-            if message.WhichOneof("type") == "rerun_script" and message.rerun_script.fragment_id:
-                self.asked, self.received = time.perf_counter(), 0
-
-    def got(self, payload) -> None:
-        if not isinstance(payload, bytes) or self.asked is None:
-            return
-        self.received += len(payload)
-        if len(payload) < 256:
-            message = ForwardMsg()
-            message.ParseFromString(payload)
-            if message.WhichOneof("type") == "script_finished":
-                self.refreshes.append((time.perf_counter() - self.asked, self.received))
-                self.asked = None
-
-
-def link() -> str:
+def link_query(epochs: int) -> str:
+    """The Training page's link for the Quick demo's models and settings, trained for `epochs` epochs."""
     settings, models = quick_demo()
-    query = {"train_batch": settings.batch_size, "train_epochs": 20, "train_evals": 1, "train_decay": "true"}
+    query = {"train_batch": settings.batch_size, "train_epochs": epochs, "train_evals": 1, "train_decay": "true"}
     for i, m in enumerate(models):
         query |= {f"train_model_{i}_preset": m.net.name, f"train_opt_{i}_name": "Adam",
                   f"train_opt_{i}_lr_Adam": m.optimizer.lr}
-    return "/training?" + urlencode(query)
+    return urlencode(query)
 
 
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def on_server(n: int, watch_s: float) -> None:
-    with streamlit_server(env={"CNN_DASH_DOWNLOAD": "0", "CNN_DASH_DATA_DIR": ""}) as url, chromium() as browser:
-        viewers, pages = [], []
-        for _ in range(n):
-            page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-            viewer = Viewer()
-            page.on("websocket", viewer.on_websocket)
-            page.goto(url + link())
-            viewers.append(viewer)
-            pages.append(page)
-        for page in pages:
-            page.wait_for_selector(IDLE, timeout=120_000)
-        for page in pages:
-            page.get_by_role("button", name="Train", exact=True).click()
-        end = time.monotonic() + watch_s
-        while time.monotonic() < end:
-            pages[0].wait_for_timeout(250)  # Playwright delivers every page's websocket events meanwhile
-        for page in pages:  # leave the server as found: stop every run
-            button = page.get_by_role("button", name="Stop").or_(page.get_by_role("button", name="Cancel"))
-            if button.count():
-                button.first.click()
-    refreshes = [r for v in viewers for r in v.refreshes]
-    server = [s for s, _ in refreshes]
-    training = max(viewers, key=lambda v: len(v.refreshes))  # the page of the run that trains refreshes most
-    others = [b for v in viewers if v is not training for _, b in v.refreshes]
-    print(f"   {n:2} viewer(s), {watch_s:.0f} s: {len(refreshes)} refreshes ({len(refreshes) / watch_s:.1f}/s); "
-          f"server part p50 {1000 * p(server, 0.5):.0f} ms, p95 {1000 * p(server, 0.95):.0f} ms "
-          f"({'within' if p(server, 0.95) < AIM_P95_S else 'OVER'} the {AIM_P95_S:.0f} s aim); bytes per refresh: "
-          f"training run's page {statistics.median([b for _, b in training.refreshes] or [0]) / 1024:.1f} KiB, "
-          f"a waiting run's {statistics.median(others or [0]) / 1024:.1f} KiB")
+def on_server(n: int, watch_s: float, epochs: int) -> None:
+    """N websocket sessions (bench/ws_load.py's, no browser) press Train on one link together, so they watch one
+    training run, and keep watching it for `watch_s` seconds (or until it ends): every live refresh timed."""
+    sessions = [ws_load.Session(i, query=link_query(epochs)) for i in range(n)]
+    load = ws_load.Load(sessions, "train_start", watch_s, (0.0, 0.0), browse=False)
+    with streamlit_server(env={"CNN_DASH_DOWNLOAD": "0", "CNN_DASH_DATA_DIR": "",
+                               "CNN_DASH_STATE_DIR": tempfile.mkdtemp(prefix="cnn-dash-redraw-")}) as url:
+        asyncio.run(ws_load.warm_up(url))
+        asyncio.run(ws_load.drive(url, load))
+        wall_s = time.monotonic() - load.t0  # from the press on
+    refreshes = [r for s in sessions for r in s.refreshes]
+    server = [t for t, _ in refreshes]
+    sizes = [b for _, b in refreshes]
+    joined = sum(s.status is not None for s in sessions)
+    if not refreshes:
+        print(f"   {n:2} viewer(s): no live refresh in {wall_s:.0f} s ({joined} saw the run)")
+        return
+    print(f"   {n:2} viewer(s) of one run ({joined} saw it), {wall_s:.0f} s: {len(refreshes)} refreshes "
+          f"({len(refreshes) / wall_s:.1f}/s); server ms per redraw p50 {1000 * statistics.median(server):.0f}, "
+          f"p95 {1000 * p95(server):.0f} ({'within' if p95(server) < AIM_P95_S else 'OVER'} the "
+          f"{AIM_P95_S:.0f} s aim); bytes per redraw median {statistics.median(sizes) / 1024:.1f} KiB, "
+          f"p95 {p95(sizes) / 1024:.1f} KiB")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--viewers", default="1,30")
-    parser.add_argument("--watch", type=float, default=20.0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--viewers", default="1,30", help="viewer counts, one server each (default 1,30)")
+    parser.add_argument("--watch", type=float, default=20.0, help="seconds of watching (default 20)")
+    parser.add_argument("--epochs", type=int, default=20, help="the run's epochs: long enough to watch (default 20)")
     args = parser.parse_args()
     in_process()
-    print("2. Live refreshes on a real server (loopback, bundled sample, one run training, the rest queued):")
+    print(f"2. Live refreshes on a real server (loopback, bundled sample, websocket sessions without a browser; load "
+          f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     for n in (int(v) for v in args.viewers.split(",")):
-        on_server(n, args.watch)
+        on_server(n, args.watch, args.epochs)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ import torch.nn.functional as F
 
 from cnn_dash.build import build_model
 from cnn_dash.data import normalize
+from cnn_dash.device import background_priority
 from cnn_dash.inference import placed
 from cnn_dash.limits import FULL_TRAIN_SET
 from cnn_dash.metrics import EVAL_BATCH
-from cnn_dash.scheduler import background_priority
 from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings
 from cnn_dash.sweep import SweepPlan
 from cnn_dash.train import make_optimizer
@@ -46,6 +46,10 @@ class RunEstimate:
 
 _measured: dict[tuple, StepTime] = {}  # (net, batch size, optimizer, threads) -> its step time, this process
 MAX_MEASURED = 64
+# One timing at a time, in the whole process: 30 visitors asking at once wait for one measurement (30 concurrent
+# ones took 2.9 s of each visitor's page run on 2 cores, and timed each other's contention, not a step).
+_timing = threading.Lock()
+_priming: set[tuple] = set()  # keys a background thread (prime) is about to time
 
 
 def step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec = OptimizerSpec(),
@@ -54,21 +58,56 @@ def step_time(net: NetSpec, batch_size: int, optimizer: OptimizerSpec = Optimize
     `threads` intra-op threads as a run gets them (kept per process: the machine does not change between
     two clicks)."""
     key = (net, batch_size, optimizer, threads or None)
-    if key not in _measured:
-        out: list[StepTime] = []
-        def measure() -> None:
-            background_priority()  # the priority a run trains at: on a busy server both get the same share
-            out.append(_measure(net, batch_size, optimizer, threads or None))
+    if key in _measured:
+        return _measured[key]
+    with _timing:
+        if key not in _measured:  # not timed meanwhile by whoever held the lock
+            _measured[key] = _measure_in_background(net, batch_size, optimizer, threads or None)
+            if len(_measured) > MAX_MEASURED:
+                _measured.pop(next(iter(_measured)), None)  # the oldest
+        return _measured[key]
 
-        worker = threading.Thread(target=measure, name="step-timer", daemon=True)
-        worker.start()
-        worker.join()
-        if not out:
-            raise RuntimeError(f"could not time a training step of {net.name}")
-        if len(_measured) >= MAX_MEASURED:
-            _measured.pop(next(iter(_measured)), None)  # the oldest
-        _measured[key] = out[0]
-    return _measured[key]
+
+def _measure_in_background(net: NetSpec, batch_size: int, optimizer: OptimizerSpec,
+                           threads: int | None) -> StepTime:
+    out: list[StepTime] = []
+
+    def measure() -> None:
+        background_priority()  # the priority a run trains at: on a busy server both get the same share
+        out.append(_measure(net, batch_size, optimizer, threads))
+
+    worker = threading.Thread(target=measure, name="step-timer", daemon=True)
+    worker.start()
+    worker.join()
+    if not out:
+        raise RuntimeError(f"could not time a training step of {net.name}")
+    return out[0]
+
+
+def prime(models: tuple[ModelConfig, ...] | list[ModelConfig], batch_size: int, threads: int | None = None) -> None:
+    """Time these models' steps now in a background thread, unless they are timed already or about to be, so that
+    a later estimate (the Quick demo's, pressed by a class at once) returns at once; returns without waiting."""
+    keys = {(m.net, batch_size, m.optimizer, threads or None): m for m in models}
+    todo = {key: m for key, m in keys.items() if key not in _measured and key not in _priming}
+    if not todo:
+        return
+    _priming.update(todo)  # two page runs racing here may both start a thread: the second finds them timed
+
+    def work() -> None:
+        for key, m in todo.items():
+            try:
+                step_time(m.net, batch_size, m.optimizer, threads)
+            except Exception:  # noqa: BLE001 - a net that cannot be built: its page says why when it asks
+                pass
+            finally:
+                _priming.discard(key)
+
+    threading.Thread(target=work, name="step-timer-prime", daemon=True).start()
+
+
+def timing_under_way() -> bool:
+    """True while some step timing runs: an estimate not yet measured would wait for it (a page run should not)."""
+    return _timing.locked()
 
 
 def is_measured(settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig],
@@ -145,9 +184,13 @@ def estimate_sweep(plan: SweepPlan, train_size: int = FULL_TRAIN_SET, test_size:
 
 
 def describe_seconds(seconds: float) -> str:
-    """A duration in words a student reads at a glance: "about 40 s", "about 6 min", "about 1 h 20 min"."""
-    if seconds < 60:
+    """A duration in words a student reads at a glance, fine enough to be within a tenth of it: "about 40 s",
+    "about 1 min 10 s" (to 10 s under 10 minutes), "about 14 min", "about 1 h 20 min"."""
+    if seconds < 59.5:
         return f"about {max(1, round(seconds))} s"
+    if seconds < 595:
+        minutes, tens = divmod(round(seconds / 10), 6)
+        return f"about {minutes} min {tens * 10} s" if tens else f"about {minutes} min"
     minutes = round(seconds / 60)
     if minutes < 60:
         return f"about {minutes} min"

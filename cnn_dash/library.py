@@ -14,8 +14,9 @@ import threading
 import time
 from collections import OrderedDict
 
-from cnn_dash.runs import Run
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.registry import RunRegistry
+from cnn_dash.runs import Run, lookup_in
+from cnn_dash.scheduler import Scheduler, scheduler
 from cnn_dash.store import RunStore
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22,128}")  # an owner token: at least 128 random bits, URL-safe base64
@@ -109,5 +110,7 @@ def library() -> Library:
     global _library
     with _library_lock:
         if _library is None:
-            _library = Library(RunStore())
+            store = RunStore()
+            scheduler().lookup = lookup_in(store)  # a finished run's key is served from the store after a restart
+            _library = Library(store)
         return _library

@@ -53,8 +53,21 @@ class Training:
         self.stop_event = threading.Event()  # the training loop watches it
         self.lock = threading.Lock()  # status changes between a Stop click and the scheduler's worker
         self.watchers: list[Run] = []  # the runs that show it, in the order they asked
+        self.stored: StoredWeights | None = None  # a training restored from the store: its final weights there
         self._trained: tuple[tuple, dict[str, nn.Module]] | None = None  # (weights' version, models)
         self._trained_lock = threading.Lock()  # pages of several sessions may ask at once
+
+    @classmethod
+    def restored(cls, stored: StoredRun, store: RunStore) -> Training:
+        """A training as the store kept it: its records, status and times; its final weights are read from the store
+        when a page first asks for them."""
+        training = cls(stored.settings, stored.models, stored.key)
+        training.history = store.history(stored.id)
+        training.status, training.error = Status(stored.status), stored.error
+        training.started_at, training.ended_at = stored.started_at, stored.ended_at
+        if stored.has_weights:
+            training.stored = StoredWeights(store, stored.id)
+        return training
 
     @property
     def active(self) -> bool:
@@ -103,21 +116,30 @@ class Training:
                 etas.append(p.elapsed_s * (p.total_steps - p.step) / max(p.step, 1))
         return min(fractions), max(etas) if self.status == Status.RUNNING else None
 
+    @property
+    def has_weights(self) -> bool:
+        """True once at least one model has taken an optimizer step, or the store holds the final weights."""
+        if not self.modules and self.stored is not None:
+            return self.stored.readable
+        return bool(self.modules) and any(p.step > 0 for p in list(self.history))
+
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights."""
+        """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights. A restored training
+        reads them from the store once."""
+        if not self.modules and self.stored is not None:
+            return self.stored.load()
         return {label: {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
                 for label, module in dict(self.modules).items()}
 
-    def trained_models(self, weights: Callable[[], dict] | None = None) -> dict[str, nn.Module]:
-        """Label -> the model with its trained weights (`weights()`, default its modules'), in eval mode, on the GPU
+    def trained_models(self) -> dict[str, nn.Module]:
+        """Label -> the model with its trained weights, in eval mode, on the GPU
         when there is one (inference.trained). Built once and shared by every page of every visitor watching this
         training: read them, never train or move them. Rebuilt only when the weights may have changed, which a
         finished or stopped training's never do."""
         version = (self.status, len(self.history))
         with self._trained_lock:
             if self._trained is None or self._trained[0] != version:
-                self._trained = version, inference.trained(self.models, (weights or self.state_dicts)(),
-                                                           default_device())
+                self._trained = version, inference.trained(self.models, self.state_dicts(), default_device())
             return dict(self._trained[1])  # the caller's own dict of the shared modules
 
     def frozen(self) -> Training:
@@ -134,6 +156,40 @@ class Training:
         copy.modules = {label: deepcopy(module) for label, module in dict(self.modules).items()}
         copy.ended_at = time.time()
         return copy
+
+
+class StoredWeights:
+    """A run's final weights in the store, read once when first asked (torch.load with weights_only=True)."""
+
+    def __init__(self, store: RunStore, run_id: str):
+        self.store, self.run_id = store, run_id
+        self._loaded: dict[str, dict[str, torch.Tensor]] | None = None
+
+    @property
+    def readable(self) -> bool:
+        """False once a read found them missing or damaged."""
+        return self._loaded is None or bool(self._loaded)
+
+    def load(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Label -> state_dict; {} when the bytes are gone or damaged (the run then has no weights, never a
+        traceback)."""
+        if self._loaded is None:
+            data = self.store.weights(self.run_id)
+            try:
+                self._loaded = torch.load(io.BytesIO(data), weights_only=True) if data else {}
+            except Exception:  # noqa: BLE001 - damaged bytes
+                self._loaded = {}
+        return self._loaded
+
+
+def lookup_in(store: RunStore) -> Callable[[str], Training | None]:
+    """For Scheduler(lookup=...): a run key -> the latest finished run with that key in `store`, as a Training
+    (records and weights as stored), or None. A restarted server, or another replica sharing the store, serves it
+    at once instead of training it again."""
+    def lookup(key: str) -> Training | None:
+        stored = store.finished(key)
+        return Training.restored(stored, store) if stored is not None else None
+    return lookup
 
 
 def _alive(run: Run) -> bool:
@@ -170,20 +226,15 @@ class Run:
         self.store = store  # where the run is saved, or None: in memory only
         self._saved = 0  # records already in the store
         self._saved_at = -float("inf")  # time.monotonic() of the last save
-        self._stored_weights = False  # the store holds final weights that `modules` does not
-        self._loaded: dict[str, dict[str, torch.Tensor]] | None = None  # those weights, once read
 
     @classmethod
     def restored(cls, stored: StoredRun, store: RunStore) -> Run:
         """A run brought back from the store. One that was queued or training when its server stopped is
         marked interrupted (and saved so): no process trains it any more."""
-        run = cls(stored.settings, stored.models, stored.name, sweep=stored.sweep, owner=stored.owner,
-                  store=store, run_id=stored.id)
-        training = run.training
-        training.history = store.history(stored.id)
-        training.status, training.error = Status(stored.status), stored.error
-        run.created_at, training.started_at, training.ended_at = stored.created_at, stored.started_at, stored.ended_at
-        run._saved, run._stored_weights = len(training.history), stored.has_weights
+        training = Training.restored(stored, store)
+        run = cls(stored.settings, stored.models, stored.name, sweep=stored.sweep, training=training,
+                  owner=stored.owner, store=store, run_id=stored.id)
+        run.created_at, run._saved = stored.created_at, len(training.history)
         if training.status in ACTIVE:
             training.status, training.ended_at = Status.INTERRUPTED, training.ended_at or stored.updated_at
             run.save(final=True)
@@ -199,7 +250,8 @@ class Run:
     def stored_record(self) -> StoredRun:
         """The run as the store keeps it."""
         return StoredRun(self.id, self.owner or "", self.name, self.settings, self.models, self.sweep,
-                         str(self.status), self.error, self.created_at, self.started_at, self.ended_at)
+                         str(self.status), self.error, self.created_at, self.started_at, self.ended_at,
+                         key=self.training.key)
 
     def save(self, final: bool = False, status: Status | None = None) -> None:
         """Send the new records and the status (or `status`, about to be the run's) to the store: at most every
@@ -210,7 +262,7 @@ class Run:
         self.store.update(self.id, status=str(status or self.status), error=self.error, started_at=self.started_at,
                           ended_at=self.ended_at, records=enumerate(history[self._saved:], start=self._saved))
         self._saved, self._saved_at = len(history), time.monotonic()
-        if final and self.modules and any(p.step > 0 for p in history):
+        if final and self.has_weights and any(p.step > 0 for p in history):
             self.store.save_weights(self.id, self.weights_bytes())
 
     status = _shared("status", "Queued, running, then finished, stopped or failed.")
@@ -267,7 +319,7 @@ class Run:
     @property
     def has_weights(self) -> bool:
         """True once at least one model has taken an optimizer step (or the store holds the final weights)."""
-        return self._stored_weights or (bool(self.modules) and any(p.step > 0 for p in list(self.history)))
+        return self.training.has_weights
 
     @property
     def evaluable(self) -> bool:
@@ -313,15 +365,6 @@ class Run:
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
         """Label -> trained weights (CPU copies); a diverged model keeps its last finite weights. A restored run
         reads them from the store once."""
-        if not self.modules and self._stored_weights and self.store is not None:
-            if self._loaded is None:
-                data = self.store.weights(self.id)
-                try:
-                    self._loaded = torch.load(io.BytesIO(data), weights_only=True) if data else {}
-                except Exception:  # noqa: BLE001 - damaged bytes: the run has no weights, never a traceback
-                    self._loaded = {}
-                self._stored_weights = bool(self._loaded)
-            return self._loaded
         return self.training.state_dicts()
 
     def weights_bytes(self) -> bytes:
@@ -333,7 +376,7 @@ class Run:
     def trained_models(self) -> dict[str, nn.Module]:
         """Label -> the model with its trained weights, in eval mode: built once per training, shared by every
         visitor's pages (Training.trained_models); read them, never train or move them."""
-        return self.training.trained_models(self.state_dicts)
+        return self.training.trained_models()
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The full test set of the run's data source: uint8 images (N, 28, 28), pixel-permuted if the run

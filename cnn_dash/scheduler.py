@@ -1,4 +1,4 @@
-"""The process-wide queue of trainings and the threads that train them; one registry per owner (a browser).
+"""The process-wide queue of trainings and the threads that train them, with the time until each waiting one starts.
 
 A training runs in a worker thread owned by the `Scheduler`, never in a page's script thread, so leaving the
 page neither stops nor loses it. At most N train at once (on a CPU env CNN_DASH_MAX_CONCURRENT_RUNS, default half
@@ -7,7 +7,7 @@ threads; the rest wait in a FIFO queue, each with the time until it starts. A re
 is already queued, training or finished joins that training: identical runs train once. A training nobody watches
 any more (every watcher's `alive` callback has answered False for `orphan_after_s`, default 60 s) is stopped and
 dropped from the queue: a browser session's websocket can blink, so one missed poll is not enough.
-The owner is a browser (its owner token), not one session: a reload or a second tab keeps its runs alive.
+Each owner's runs, and the checks at the door, are the registry's (cnn_dash.registry).
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import os
 import statistics
 import threading
 import time
-import uuid
 import weakref
 from collections import deque
 from typing import Callable
@@ -24,15 +23,12 @@ from typing import Callable
 import torch
 
 from cnn_dash.data import load_dataset
-from cnn_dash.device import default_device
-from cnn_dash.limits import Limits, LimitError, check_run, default_limits
-from cnn_dash.records import Status, SweepTag, summarize
-from cnn_dash.run_key import run_key
-from cnn_dash.runs import Run, Training
-from cnn_dash.shapes import net_cost
+from cnn_dash.device import background_priority, cpu_count, default_device
+from cnn_dash.estimate import estimate_run
+from cnn_dash.limits import default_limits
+from cnn_dash.records import Status, summarize
+from cnn_dash.runs import Training
 from cnn_dash.specs import ModelConfig, TrainSettings
-from cnn_dash.store import RunStore
-from cnn_dash.sweep import SweepPlan
 from cnn_dash.train import Trainer
 
 GPU_RUNS = 4  # trainings at once on a GPU unless CNN_DASH_MAX_CONCURRENT_RUNS_GPU says otherwise
@@ -71,25 +67,6 @@ def train_run(training: Training, threads: int | None = None, device: str | None
         training.status = outcome
 
 
-def cpu_count() -> int:
-    """The cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def background_priority(lower_by: int = 10) -> None:
-    """Lower this thread's CPU priority, and so that of the threads it starts (Linux: nice is per thread and
-    inherited): the server draws pages first and training takes what is left, so clicks are answered while
-    runs train. Training alone on a machine runs as fast as before. A no-op where it is not allowed."""
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + lower_by))
-    except (AttributeError, OSError):  # not on Linux, or not permitted
-        pass
-
-
 class Scheduler:
     """Runs queued trainings, at most `max_running` at once, each in its own thread with a fair share; a request
     whose key is queued, training or finished gets that training instead of a new one."""
@@ -110,7 +87,7 @@ class Scheduler:
         self._queue: list[Training] = []
         self._running: list[Training] = []
         self._by_key: weakref.WeakValueDictionary[str, Training] = weakref.WeakValueDictionary()  # kept by its runs
-        self._pace: deque[float] = deque(maxlen=5)  # recent trainings' measured / estimated seconds
+        self._pace: deque[float] = deque(maxlen=5)  # recent trainings' slot seconds / estimated seconds
         self._lost_since: dict[int, float] = {}  # id(training) -> when its last watcher was first seen gone
         self._lock = threading.Lock()
         self._watchdog: threading.Thread | None = None
@@ -155,31 +132,24 @@ class Scheduler:
             return len(self._running), len(self._queue)
 
     def start_eta(self, training: Training) -> float | None:
-        """Seconds until a waiting training starts (None once it is not waiting): the running ones end when their
-        progress says, or their estimate; then the ones ahead take the first free slot, each for its estimate.
-        Estimates are scaled by how long recent trainings took against theirs (the server's load)."""
+        """Seconds until a waiting training starts (None once it is not waiting): each running one frees its slot
+        when what is left of its estimate has passed, then the ones ahead take the first free slot, each for its
+        estimate. Estimates are scaled by the pace (the server's load)."""
         with self._lock:
             if training not in self._queue:
                 return None
             running, ahead = list(self._running), self._queue[:self._queue.index(training)]
-        pace = self.pace(running)
-        now = time.time()
-        free = [self._left(job, now, pace) for job in running] + [0.0] * (self.max_running - len(running))
+        pace = self.pace()
+        free = [self._left(job, pace) for job in running] + [0.0] * (self.max_running - len(running))
         heapq.heapify(free)
         for job in ahead:
             heapq.heappush(free, heapq.heappop(free) + self._expected(job) * pace)
         return free[0]
 
-    def pace(self, running: list[Training] | None = None) -> float:
-        """Measured over estimated seconds: of recent trainings (median), else of a running one's progress so far,
-        else 1."""
-        if self._pace:
-            return statistics.median(self._pace)
-        for job in running or []:
-            fraction, left = job.progress()
-            if job.started_at and left is not None and fraction >= 0.1:
-                return (time.time() - job.started_at + left) / max(self._expected(job), 1e-3)
-        return 1.0
+    def pace(self) -> float:
+        """How long recent trainings held their slot against their estimate (median of the last few), else 1: the
+        estimate is timed on this machine (bench/bench_estimate.py prints it beside the time measured)."""
+        return statistics.median(self._pace) if self._pace else 1.0
 
     def _expected(self, training: Training) -> float:
         if training.expected_s is None:
@@ -189,11 +159,11 @@ class Scheduler:
                 training.expected_s = 0.0
         return training.expected_s
 
-    def _left(self, training: Training, now: float, pace: float) -> float:
-        fraction, left = training.progress()
-        if left is not None and fraction >= 0.05:
-            return left
-        return max(0.0, self._expected(training) * pace - (now - (training.started_at or now)))
+    def _left(self, training: Training, pace: float) -> float:
+        """What is left of a running training's slot time: its estimate for the steps not yet done. Its own
+        progress rate would extrapolate a slow start (a class pressing at once) over the whole run."""
+        fraction, _ = training.progress()
+        return self._expected(training) * pace * (1.0 - min(max(fraction, 0.0), 1.0))
 
     def cancel(self, training: Training, reason: str | None = None) -> None:
         """Take a training out of the queue, or stop it if it is training."""
@@ -222,6 +192,7 @@ class Scheduler:
 
     def _execute(self, training: Training) -> None:
         background_priority()
+        taken = time.monotonic()  # the slot is held from here until it is free again: what the ETA adds up
         try:
             train_run(training, self.threads_per_run, self.device)
         finally:
@@ -231,7 +202,7 @@ class Scheduler:
                 self._running.remove(training)
                 self._lost_since.pop(id(training), None)
                 if expected:
-                    self._pace.append((training.ended_at - training.started_at) / expected)
+                    self._pace.append((time.monotonic() - taken) / expected)
                 self._dispatch()
 
     def _watch(self) -> None:
@@ -257,14 +228,6 @@ class Scheduler:
         return orphans
 
 
-def _answers(check: Callable[[], bool]) -> bool:
-    """A liveness callback's answer; a broken callback counts as alive (it must not stop anyone's run)."""
-    try:
-        return bool(check())
-    except Exception:  # noqa: BLE001
-        return True
-
-
 def concurrency(device: str, cores: int) -> int:
     """Trainings at once on this machine: on a GPU CNN_DASH_MAX_CONCURRENT_RUNS_GPU (default 4: small models leave
     it mostly idle, so several share it), on a CPU CNN_DASH_MAX_CONCURRENT_RUNS (default half the cores)."""
@@ -277,8 +240,6 @@ def concurrency(device: str, cores: int) -> int:
 
 def estimated_seconds(training: Training, threads: int) -> float:
     """A training's estimated wall time on this machine (cnn_dash.estimate), on its dataset's sizes."""
-    from cnn_dash.estimate import estimate_run  # here: cnn_dash.estimate imports this module (background_priority)
-
     dataset = training.dataset or load_dataset(training.settings.dataset, source=training.settings.source)
     return estimate_run(training.settings, training.models, len(dataset.train_labels), len(dataset.test_labels),
                         threads=threads).seconds
@@ -295,198 +256,3 @@ def scheduler() -> Scheduler:
         if _scheduler is None:
             _scheduler = Scheduler()
         return _scheduler
-
-
-class RunRegistry:
-    """The runs of one owner (a browser, by its token; or one test), oldest first; an owner reaches only its own
-    runs through it. Every session of the owner (tabs, reloads) shares it; with a store, it starts with the
-    owner's stored runs and saves every run it starts."""
-
-    def __init__(self, scheduler_: Scheduler | None = None, alive: Callable[[], bool] | None = None,
-                 max_runs: int | None = None, limits: Limits | None = None, owner: str | None = None,
-                 store: RunStore | None = None, runs: list[Run] = ()):
-        self._scheduler = scheduler_
-        self._limits = limits  # None: the process's caps (limits.default_limits); tests pass tighter ones
-        self.alive = alive or self.owner_alive
-        self._max_runs = max_runs  # None: Limits.max_runs_kept
-        self.owner, self.store = owner, store
-        self._runs: dict[str, Run] = {run.id: run for run in runs}
-        self._count = len(self._runs)  # runs started, so names stay unique after a delete
-        self._sweeps = max((run.sweep.number for run in runs if run.sweep), default=0)  # sweeps started
-        self._sessions: dict[str, Callable[[], bool]] = {}  # session id -> is it still connected?
-        self.last_seen = time.monotonic()
-        self.last_viewed: str | None = None  # the run the owner last evaluated, picked again after a reload
-        self._lock = threading.Lock()
-
-    @property
-    def max_runs(self) -> int:
-        """Runs this owner keeps."""
-        return self._max_runs or self.limits.max_runs_kept
-
-    def seen(self, session_id: str, alive: Callable[[], bool]) -> None:
-        """A session of this owner is on a page now (a reload, a new tab): its runs are not orphans."""
-        with self._lock:
-            if session_id not in self._sessions:  # a new session: forget those that are gone
-                self._sessions = {sid: check for sid, check in self._sessions.items() if _answers(check)}
-            self._sessions[session_id] = alive
-            self.last_seen = time.monotonic()
-
-    def owner_alive(self) -> bool:
-        """Whether some session of the owner is still connected (True before any session was seen)."""
-        with self._lock:
-            checks = list(self._sessions.values())
-        return not checks or any(_answers(check) for check in checks)
-
-    def evictions(self) -> list[str]:
-        """The owner's runs the store removed since the last call (size cap, age limit), forgotten here too."""
-        if self.store is None or self.owner is None:
-            return []
-        removed = self.store.take_evictions(self.owner)
-        with self._lock:
-            for run_id in removed:
-                self._runs.pop(run_id, None)
-        return list(removed.values())
-
-    def _number(self) -> int:  # with self._lock held
-        """The next run's number: one no kept run's name uses (runs come back from the store, some deleted)."""
-        self._count += 1
-        while any(r.name == f"Run {self._count}" or r.name.startswith(f"Run {self._count} ·")
-                  for r in self._runs.values()):
-            self._count += 1
-        return self._count
-
-    def _new_run(self, settings: TrainSettings, models: tuple[ModelConfig, ...], name: str,
-                 sweep: SweepTag | None = None, training: Training | None = None,
-                 identical: bool = False) -> Run:  # with self._lock held
-        run = Run(settings, models, name=name, alive=self.alive, sweep=sweep, training=training,
-                  identical=identical, owner=self.owner, store=self.store)
-        if self.store is not None:
-            self.store.create(run.stored_record())
-            if run.reused:
-                run.save(final=True)  # its records and weights, from the earlier run's training
-        self._runs[run.id] = run
-        return run
-
-    @property
-    def scheduler(self) -> Scheduler:
-        return self._scheduler or scheduler()
-
-    @property
-    def limits(self) -> Limits:
-        """The caps this session's runs are checked against."""
-        return self._limits or default_limits()
-
-    def start(self, settings: TrainSettings, models: tuple[ModelConfig, ...] | list[ModelConfig]) -> Run:
-        """Queue a new run, or return the one already queued or training (never a duplicate). A run whose key is
-        already training (another visitor's identical request) joins it; one whose key has finished gets it."""
-        models = tuple(models)
-        with self._lock:
-            current = self.active()
-            if current is not None:
-                return current
-            if len(self._runs) >= self.max_runs:
-                raise LimitError(f"This browser keeps at most {self.max_runs} runs: delete one to train again.")
-            check_run(settings, models, self.limits)
-            self._check_params(sum(net_cost(m.net)[0] for m in models), "this one")
-            training, identical = self.scheduler.request(settings, models, self._key(settings, models))
-            run = self._new_run(settings, models, f"Run {self._number()}", training=training, identical=identical)
-        return run
-
-    def _key(self, settings: TrainSettings, models: tuple[ModelConfig, ...]) -> str:
-        """The run's key, or "" (never shared) when its data cannot be loaded: the run then fails with the reason."""
-        try:
-            dataset = load_dataset(settings.dataset, source=settings.source)
-        except (OSError, RuntimeError, ValueError):  # DataSourceError among them
-            return ""
-        return run_key(settings, models, dataset, self.scheduler.threads_per_run, self.scheduler.device)
-
-    def start_sweep(self, plan: SweepPlan) -> list[Run]:
-        """Queue a data-efficiency sweep: one ordinary run per size, all checked against the limits and the
-        session's caps before any is queued (all or nothing). If the session already has a run queued or
-        training, return its active runs instead (never a duplicate)."""
-        with self._lock:
-            if self.active() is not None:
-                return [r for r in self._runs.values() if r.active]
-            self._check_sweep(plan)
-            self._sweeps += 1
-            sweep_id, number, count = uuid.uuid4().hex[:12], self._sweeps, len(plan.runs)
-            runs = []
-            for index, (images, settings) in enumerate(zip(plan.sizes, plan.runs), start=1):
-                runs.append(self._new_run(settings, plan.models, f"Run {self._number()} · sweep {number}, "
-                                          f"{images:,} images", SweepTag(sweep_id, number, index, count, images)))
-        for run in runs:
-            self.scheduler.submit(run.training)  # in order: the queue trains the sizes one after another
-        return runs
-
-    def _check_sweep(self, plan: SweepPlan) -> None:  # with self._lock held
-        count, kept = len(plan.runs), len(self._runs)
-        if kept + count > self.max_runs:
-            raise LimitError(f"A sweep of {count} sizes needs {count} run slots; this browser keeps {kept} of "
-                             f"its {self.max_runs} runs: delete {kept + count - self.max_runs} to start it.")
-        for images, settings in zip(plan.sizes, plan.runs):
-            try:
-                check_run(settings, plan.models, self.limits)
-            except ValueError as exc:  # LimitError, or ShapeError for a network that does not fit
-                raise LimitError(f"The sweep's run on {images:,} images: {exc}") from None
-        self._check_params(count * sum(net_cost(m.net)[0] for m in plan.models), f"a sweep of {count} runs")
-
-    def _check_params(self, new: int, what: str) -> None:  # with self._lock held
-        kept = sum(net_cost(m.net)[0] for run in self._runs.values() for m in run.models)
-        limit = self.limits.max_session_params
-        if kept + new > limit:
-            raise LimitError(f"The runs of this browser already keep {kept:,} trained parameters; {what} adds "
-                             f"{new:,}, over the {limit:,} a browser may keep. Delete a run to train again.")
-
-    def get(self, run_id: str) -> Run:
-        """This session's run with that id; KeyError for any other id, including other sessions' runs."""
-        return self._runs[run_id]
-
-    def runs(self) -> list[Run]:
-        """Every run of the session, oldest first."""
-        return list(self._runs.values())
-
-    def trained(self) -> list[Run]:
-        """The runs with weights to evaluate: finished, or stopped after at least one step."""
-        return [r for r in self.runs() if r.evaluable]
-
-    def active(self) -> Run | None:
-        """The session's queued or training run, if any."""
-        return next((r for r in self._runs.values() if r.active), None)
-
-    def position(self, run_id: str) -> int | None:
-        """The queue position of one of this session's runs (None when not waiting)."""
-        return self.scheduler.position(self.get(run_id).training)
-
-    def start_eta(self, run_id: str) -> float | None:
-        """Seconds until one of this session's waiting runs starts, from the estimates of the runs ahead (None
-        when not waiting)."""
-        return self.scheduler.start_eta(self.get(run_id).training)
-
-    def stop(self, run_id: str) -> None:
-        """Stop (or un-queue) one of this session's runs; one that others watch goes on for them, and this run keeps
-        what it has shown. A sweep's run stops the whole sweep: its queued runs never start and its training run
-        keeps what it has trained, like any stopped run."""
-        run = self.get(run_id)
-        targets = [run]
-        if run.sweep is not None:
-            targets = [r for r in self.runs() if r.sweep is not None and r.sweep.id == run.sweep.id and r.active]
-            targets.sort(key=lambda r: r.status == Status.RUNNING)  # the queued first: none starts meanwhile
-        for target in targets:
-            self._stop(target, keep=True)
-
-    def _stop(self, run: Run, keep: bool) -> None:
-        if run.active and run.shared:
-            run.leave(keep)  # the training goes on for the others
-        else:
-            self.scheduler.cancel(run.training)  # out of the queue at once, so the places behind it move up
-
-    def delete(self, run_id: str) -> None:
-        """Stop a run if needed and forget it, weights and curves included (a sweep's other runs go on, and so does
-        a training others watch)."""
-        run = self.get(run_id)
-        self._stop(run, keep=False)
-        run.leave(keep=False)
-        with self._lock:
-            self._runs.pop(run_id, None)
-        if self.store is not None:
-            self.store.delete(run_id)

@@ -29,13 +29,14 @@ T = TypeVar("T")
 FILE_NAME = "runs.sqlite3"
 STATE_VAR = "CNN_DASH_STATE_DIR"
 ACTIVE = ("queued", "running")  # a run in these states is being trained by some process
+VERSION = 1  # PRAGMA user_version of the file this code writes (0: the first files, without runs.key)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL,
     settings TEXT NOT NULL, models TEXT NOT NULL, sweep TEXT,
     status TEXT NOT NULL, error TEXT,
     created_at REAL NOT NULL, started_at REAL, ended_at REAL, updated_at REAL NOT NULL,
-    bytes INTEGER NOT NULL DEFAULT 0, has_weights INTEGER NOT NULL DEFAULT 0);
+    bytes INTEGER NOT NULL DEFAULT 0, has_weights INTEGER NOT NULL DEFAULT 0, key TEXT);
 CREATE INDEX IF NOT EXISTS runs_by_owner ON runs (owner, created_at);
 CREATE TABLE IF NOT EXISTS progress (run_id TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
@@ -43,6 +44,9 @@ CREATE TABLE IF NOT EXISTS weights (run_id TEXT PRIMARY KEY, data BLOB NOT NULL)
 CREATE TABLE IF NOT EXISTS evictions (run_id TEXT NOT NULL, owner TEXT NOT NULL, name TEXT NOT NULL,
     why TEXT NOT NULL, at REAL NOT NULL);
 """
+# Each step brings a file of version i (the index) to i + 1; a file's older runs keep NULL where a column is new.
+MIGRATIONS = ("ALTER TABLE runs ADD COLUMN key TEXT",)
+KEY_INDEX = "CREATE INDEX IF NOT EXISTS runs_by_key ON runs (key, status)"
 CORRUPT = ("not a database", "malformed", "corrupt")  # sqlite's words for a damaged file
 
 
@@ -72,6 +76,7 @@ class StoredRun:
     ended_at: float | None = None
     updated_at: float = 0.0
     has_weights: bool = False
+    key: str = ""  # what determines its numbers (cnn_dash.run_key); "" for a run never to be served again
 
 
 def _problem(exc: BaseException, folder: Path) -> str:
@@ -129,7 +134,7 @@ class RunStore:
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a crash loses at most the last commits, never the file
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed (quick_check)")
-            db.executescript(SCHEMA)
+            _upgrade(db)
         except BaseException:
             db.close()
             raise
@@ -185,10 +190,10 @@ class RunStore:
         """Keep a new run; False when the store is off."""
         def work(db):
             db.execute("INSERT OR REPLACE INTO runs (id, owner, name, settings, models, sweep, status, error, "
-                       "created_at, started_at, ended_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                       "created_at, started_at, ended_at, updated_at, key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        (run.id, run.owner, run.name, codec.dumps(run.settings), codec.dumps(run.models),
                         codec.dumps(run.sweep) if run.sweep else None, run.status, run.error, run.created_at,
-                        run.started_at, run.ended_at, time.time()))
+                        run.started_at, run.ended_at, time.time(), run.key or None))
             return True
         return self._do(work, False)
 
@@ -258,6 +263,16 @@ class RunStore:
         row = self._do(lambda db: db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone(), None, write=False)
         return _row(row) if row else None
 
+    def finished(self, key: str) -> StoredRun | None:
+        """The latest finished run with this key and its weights (any owner's: the numbers are the same for all), or
+        None; an empty key is never found."""
+        if not key:
+            return None
+        rows = self._do(lambda db: db.execute(f"SELECT {_COLUMNS} FROM runs WHERE key=? AND status='finished' AND "
+                                              "has_weights=1 ORDER BY ended_at DESC LIMIT 5", (key,)).fetchall(),
+                        [], write=False)
+        return next((run for run in map(_row, rows) if run is not None), None)
+
     def history(self, run_id: str) -> list[Progress]:
         """A run's progress records in order."""
         rows = self._do(lambda db: db.execute("SELECT record FROM progress WHERE run_id=? ORDER BY seq",
@@ -290,16 +305,37 @@ class RunStore:
 
 
 _COLUMNS = ("id, owner, name, settings, models, sweep, status, error, created_at, started_at, ended_at, "
-            "updated_at, has_weights")
+            "updated_at, has_weights, key")
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Create the tables, or bring an older file to VERSION, in one transaction (a crash half-way changes nothing)."""
+    db.execute("BEGIN IMMEDIATE")  # before reading the version: two servers starting at once upgrade it once
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > VERSION:
+            raise sqlite3.DatabaseError(f"it was written by a newer cnn-dash (schema version {version})")
+        fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name='runs'").fetchone() is None
+        for statement in filter(str.strip, SCHEMA.split(";")):
+            db.execute(statement)  # IF NOT EXISTS: on an older file, only what it lacks
+        for statement in () if fresh else MIGRATIONS[version:]:
+            db.execute(statement)
+        db.execute(KEY_INDEX)
+        db.execute(f"PRAGMA user_version = {VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _row(row: tuple[Any, ...]) -> StoredRun | None:
     try:
-        run_id, owner, name, settings, models, sweep, *rest = row
+        run_id, owner, name, settings, models, sweep, *rest, has_weights, key = row
         Status(rest[0])  # a status this version knows
         return StoredRun(run_id, owner, name, codec.loads(settings, TrainSettings),
                          codec.loads(models, tuple[ModelConfig, ...]),
-                         codec.loads(sweep, SweepTag) if sweep else None, *rest[:-1], has_weights=bool(rest[-1]))
+                         codec.loads(sweep, SweepTag) if sweep else None, *rest, has_weights=bool(has_weights),
+                         key=key or "")
     except (ValueError, TypeError):  # written by another version of the app: not shown rather than a crash
         return None
 

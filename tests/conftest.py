@@ -36,7 +36,7 @@ def wait_for_run(run, timeout: float = 120.0):
 def fresh_owner(registry):
     """A new owner's registry (another browser) holding `registry`'s runs: a page that remembers something of its
     owner (the run last viewed, picked again after a reload) starts each test as a first visit does."""
-    from cnn_dash.scheduler import RunRegistry  # here, like the scheduler fixture's import: conftest stays torch-free
+    from cnn_dash.registry import RunRegistry  # here, like the scheduler fixture's import: conftest stays torch-free
 
     return RunRegistry(registry.scheduler, runs=registry.runs())
 

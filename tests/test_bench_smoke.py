@@ -29,10 +29,14 @@ SMOKE = {
                 (r"runs: 2 finished, 0 training or shown in the queue with their place, 0 lost",
                  rf"interaction p95 < 2 s \(server part\) +{NUMBER} s +(PASS|MISS)",
                  rf"peak server memory < 2 GB +{NUMBER} GB", rf"this client {NUMBER} s")),
+    "bench_redraw": (("--viewers", "1,2", "--watch", "3", "--epochs", "1"),
+                     (rf"100% of the run \(250 records\): +{NUMBER} ms median, +{NUMBER} KiB of chart",
+                      *(rf"{n} viewer\(s\) of one run \({n} saw it\), {NUMBER} s: {NUMBER} refreshes .*server ms per "
+                        rf"redraw p50 {NUMBER}, p95 {NUMBER} .*bytes per redraw median {NUMBER} KiB" for n in (1, 2)))),
 }
 # Benches smoke-tested in a file of their own (Chromium, or their code path run in process).
 OWN_FILE = {"load_test": "tests/test_bench_load_test_smoke.py", "bench_estimate": "tests/test_benches.py",
-            "bench_redraw": "tests/test_benches.py", "bench_lesson": "tests/test_browser_lesson.py",
+            "bench_lesson": "tests/test_browser_lesson.py",
             "bench_experiments": "tests/test_bench_experiments.py", "bench_race": "tests/test_bench_experiments.py"}
 
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from cnn_dash import device, inference
-from cnn_dash.scheduler import RunRegistry
+from cnn_dash.registry import RunRegistry
 from tests.conftest import wait_for_run
 from tests.test_runs import PAIR, TINY
 

@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash import drawing, inference
 from cnn_dash.data import load_dataset
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.registry import RunRegistry
+from cnn_dash.scheduler import Scheduler
 from cnn_dash.specs import TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, fresh_owner, wait_for_run

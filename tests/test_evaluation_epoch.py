@@ -4,7 +4,8 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash.records import accuracy_at_epoch
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.registry import RunRegistry
+from cnn_dash.scheduler import Scheduler
 from cnn_dash.specs import TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run

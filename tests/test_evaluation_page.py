@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash import metrics
 from cnn_dash.data import STATS
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.registry import RunRegistry
+from cnn_dash.scheduler import Scheduler
 from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY

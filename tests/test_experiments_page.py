@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from cnn_dash.experiments import (Augmentation, Decomposition, augmentation_sentence, decomposition_sentence,
                                   find_experiment)
 from cnn_dash.limits import Limits
-from cnn_dash.scheduler import RunRegistry
+from cnn_dash.registry import RunRegistry
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 from tests.test_sweep_page import charts, sched  # noqa: F401 - the fixture: a one-slot scheduler, bundled data

@@ -9,8 +9,9 @@ import torch
 
 from cnn_dash.data import load_dataset
 from cnn_dash.records import Status
+from cnn_dash.registry import RunRegistry
 from cnn_dash.run_key import run_key
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.scheduler import Scheduler
 from cnn_dash.specs import OptimizerSpec
 from tests.conftest import wait_for_run
 from tests.test_runs import LONG, PAIR, TINY, wait_for

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash import drawing, inference, lesson, shift
 from cnn_dash.data import load_dataset
-from cnn_dash.scheduler import RunRegistry
+from cnn_dash.registry import RunRegistry
 from cnn_dash.sweep import images_to_match, sweep_frame
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run

@@ -94,7 +94,7 @@ def test_the_process_default_follows_the_env_and_the_secrets_handed_over(monkeyp
 
 
 def test_the_registry_checks_against_its_own_or_the_process_caps(monkeypatch):
-    from cnn_dash.scheduler import RunRegistry
+    from cnn_dash.registry import RunRegistry
 
     monkeypatch.setenv("CNN_DASH_LIMITS", "local")
     assert RunRegistry().limits == PROFILES["local"]

@@ -14,7 +14,8 @@ import torch
 
 from cnn_dash.data import normalize
 from cnn_dash.limits import Limits, LimitError, check_run, describe
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.registry import RunRegistry
+from cnn_dash.scheduler import Scheduler
 from cnn_dash.shapes import ShapeError
 from cnn_dash.specs import NetSpec
 from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings

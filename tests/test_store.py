@@ -13,8 +13,8 @@ import torch
 from cnn_dash.data import normalize
 from cnn_dash.library import Library, owner_key, valid_run_id, valid_token
 from cnn_dash.records import Progress, Status
+from cnn_dash.registry import RunRegistry
 from cnn_dash.runs import Run
-from cnn_dash.scheduler import RunRegistry
 from cnn_dash.store import FILE_NAME, RunStore, StoredRun, default_folder
 from tests.conftest import wait_for_run
 from tests.test_train import PAIR, SMALL

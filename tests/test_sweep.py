@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score
 from cnn_dash.data import normalize
 from cnn_dash.limits import Limits, LimitError, check_run
 from cnn_dash.plots.sweep import sweep_figure
-from cnn_dash.scheduler import RunRegistry
+from cnn_dash.registry import RunRegistry
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig
 from cnn_dash.sweep import (SweepError, fc_level_or_ahead, images_to_match, plan_sweep, sweep_frame, sweep_models,

@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_dash.limits import Limits
-from cnn_dash.scheduler import RunRegistry, Scheduler
+from cnn_dash.registry import RunRegistry
+from cnn_dash.scheduler import Scheduler
 from cnn_dash.sweep import fc_level_or_ahead, sweep_frame
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run

@@ -17,7 +17,7 @@ from cnn_dash.scheduler import Scheduler
 from cnn_dash.shapes import net_cost
 from cnn_dash.ui.compute import AXIS_KEY
 from cnn_dash.plots.curves import FULL_ACC_RANGE
-from cnn_dash.ui.run_card import CURVES_KEY
+from cnn_dash.ui.run_card import curves
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 
@@ -77,13 +77,13 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
     assert charts(at) == [f"train_curves_{run.id}"]
     assert at.segmented_control(key=AXIS_KEY).value == "epoch"
     assert not at.button(key="train_start").disabled
-    drawn, figure = at.session_state[CURVES_KEY][run.id]
-    assert drawn == (len(run.history), "epoch")  # an ended run's curves show every record
+    figure = curves(run)  # the figure the page drew, shared by every viewer of this run's training
+    assert max(figure.data[0].x) == pytest.approx(run.history[-1].epoch)  # an ended run's curves reach its end
     # on the axes it had from its first record: every epoch of the run, 0-100%, the run's fixed loss range
     assert tuple(figure.layout.xaxis.range) == tuple(figure.layout.xaxis2.range) == (0, run.settings.epochs)
     assert tuple(figure.layout.yaxis2.range) == FULL_ACC_RANGE
     at.run()
-    assert at.session_state[CURVES_KEY][run.id][1] is figure  # and are not built again without new records
+    assert curves(run) is figure  # and are not built again without new records
     # The same chart against each measure of compute: its x spans the whole run, and the page says what the axis
     # counts and where every model got to (compute.compute_sentence, tested in test_compute.py).
     images = 200 * run.settings.epochs
@@ -92,7 +92,7 @@ def test_a_tiny_run_from_train_to_finished_curves(at):
                    ("training time (s)", None), ("epoch", run.settings.epochs)):
         at.segmented_control(key=AXIS_KEY).set_value(x).run()
         assert not at.exception, (x, at.exception)
-        figure = at.session_state[CURVES_KEY][run.id][1]
+        figure = curves(run, x)  # the figure the page drew for this axis
         assert figure.layout.annotations[1].text.replace("<br>", " ") == f"Accuracy by {x}"
         if end is not None:
             assert tuple(figure.layout.xaxis.range) == (0, end), x

@@ -2,14 +2,20 @@
 pure formatting helpers."""
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnn_dash.estimate import is_measured
 from cnn_dash.limits import PROFILES, Limits, resolve_limits
 from cnn_dash.records import Progress
+from cnn_dash.scheduler import scheduler
+from cnn_dash.specs import TrainSettings
 from cnn_dash.tutorials import TUTORIALS
 from cnn_dash.ui import tutorials as ui
+from tests.test_train import PAIR
 
 
 def _picker_page():
@@ -146,6 +152,27 @@ def test_the_estimate_note_shows_a_measured_time_before_train():
     assert not at.exception and at.session_state["seconds"] > 0 and at.session_state["none"] is None
     assert at.caption[0].value.startswith("Estimated time on this machine: about ")
     assert "2,814 steps per model" in at.caption[0].value  # 938 steps × 3 epochs
+
+
+def _estimate_page_while_timing():
+    from cnn_dash.specs import TrainSettings
+    from cnn_dash.ui import tutorials
+    from tests.test_train import PAIR
+
+    tutorials.estimate_note(TrainSettings(batch_size=72), PAIR, 60_000)  # a batch size no other test times
+
+
+def test_the_estimate_note_never_waits_for_another_visitors_timing(monkeypatch):
+    """A class pressing at once: one page run times the steps, the others say so and go on (then it is primed)."""
+    monkeypatch.setattr("cnn_dash.estimate.timing_under_way", lambda: True)
+    at = AppTest.from_function(_estimate_page_while_timing, default_timeout=60).run()
+    assert not at.exception and "being timed" in at.caption[0].value
+    settings, threads, end = TrainSettings(batch_size=72), scheduler().threads_per_run, time.monotonic() + 60
+    while not is_measured(settings, PAIR, threads) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert is_measured(settings, PAIR, threads)  # timed in the background meanwhile
+    at.run()
+    assert at.caption[0].value.startswith("Estimated time on this machine: about ")
 
 
 def test_data_problems_name_the_dataset_and_the_sample():

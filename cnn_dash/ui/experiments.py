@@ -11,8 +11,8 @@ import streamlit as st
 from cnn_dash import experiments, shift
 from cnn_dash.experiments import SHIFT, SHIFT_IMAGES, Augmentation, Decomposition, Experiment
 from cnn_dash.plots.shift import shift_figure
+from cnn_dash.registry import RunRegistry
 from cnn_dash.runs import Run
-from cnn_dash.scheduler import RunRegistry
 from cnn_dash.ui.training import start_run
 
 START_KEY = "_experiment_start_requested"  # the key of the experiment a button asked for, read once

@@ -23,8 +23,8 @@ from cnn_dash.plots.shift import shift_figure
 from cnn_dash.plots.sweep import sweep_figure
 from cnn_dash.plots.window import window_figure
 from cnn_dash.records import Status
+from cnn_dash.registry import RunRegistry
 from cnn_dash.runs import Run
-from cnn_dash.scheduler import RunRegistry
 from cnn_dash.shapes import trace
 from cnn_dash.specs import ModelConfig
 from cnn_dash.summary import summarize

@@ -1,6 +1,8 @@
 """Training page: a run's card (its state, race line, curves, numbers and notes), live while it trains."""
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import replace
 
 import pandas as pd
@@ -12,8 +14,8 @@ from cnn_dash.data import TITLES
 from cnn_dash.estimate import describe_seconds
 from cnn_dash.plots.curves import curves_frame, run_figure
 from cnn_dash.records import Status
+from cnn_dash.registry import RunRegistry
 from cnn_dash.runs import Run
-from cnn_dash.scheduler import RunRegistry
 from cnn_dash.tutorials import find_tutorial
 from cnn_dash.ui import compute, tutorials
 from cnn_dash.ui.training import LETTERS, session_registry, start_run
@@ -22,7 +24,10 @@ from cnn_dash.ui.training import LETTERS, session_registry, start_run
 TRAIN_LOSS, TRAIN_ACC = "train loss (epoch so far)", "train acc (epoch so far)"  # over this epoch's images so far
 RESULT_FORMATS = {"epoch": "{:.2f}", TRAIN_LOSS: "{:.4g}", TRAIN_ACC: "{:.2%}", "test loss": "{:.4g}",
                   "test acc": "{:.2%}", "samples/s": "{:,.0f}"}
-CURVES_KEY = "_training_curves"  # run id -> (records drawn, figure): the figure cache of `curves`
+# Training -> {(run name, x axis): (records drawn, figure)}: one figure for all the viewers of a training (a class
+# watching one race builds it once per new record, not 30 times), gone with the training.
+_FIGURES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FIGURES_LOCK = threading.Lock()
 CURVES_HEIGHT = 240  # px: with the status, progress, accuracies and axis switch above it and the table below,
 # inside a 720 px projector screen (tests/test_browser_layout.py)
 POLL_S = 0.5  # how often the live view reads a training run and redraws its curves (a fragment rerun: a few ms)
@@ -67,20 +72,21 @@ def results_table(run: Run) -> None:
 def curves(run: Run, x: str = "epoch") -> go.Figure:
     """The run's curves against `x` (cnn_dash.compute.X_AXES) on axes that stay put from the first record to the
     last (run_figure), so the finished chart is the last live frame. Built again only when the run has new records
-    or another axis: an unchanged figure costs the browser nothing; building and sending one costs a few ms
-    (bench/bench_redraw.py)."""
+    or another axis, once for every viewer of its training: an unchanged figure costs the browser nothing; building
+    and sending one costs a few ms (bench/bench_redraw.py). Shared: read it, never change it."""
     history = list(run.history)
     count = len(history)
-    cached = st.session_state.setdefault(CURVES_KEY, {})
-    drawn, figure = cached.get(run.id, (None, None))
-    if drawn != (count, x) or figure is None:
+    with _FIGURES_LOCK:
+        drawn, figure = _FIGURES.setdefault(run.training, {}).get((run.name, x), (None, None))
+    if drawn != count or figure is None:
         if x == "epoch":  # the records as they are: no compute columns to add on every redraw
             frame, end = curves_frame({run.name: history}), run.settings.epochs
         else:
             frame = compute.run_frame(run)
             end = compute.x_end(run, x, frame)
         figure = run_figure(frame, end, height=CURVES_HEIGHT, x=x)
-        cached[run.id] = (count, x), figure
+        with _FIGURES_LOCK:
+            _FIGURES.setdefault(run.training, {})[(run.name, x)] = count, figure
     return figure
 
 

@@ -7,15 +7,14 @@ import streamlit as st
 
 from cnn_dash.plots.curves import curves_figure, curves_frame
 from cnn_dash.records import Status
+from cnn_dash.registry import RunRegistry
 from cnn_dash.runs import Run
-from cnn_dash.scheduler import RunRegistry
-from cnn_dash.ui.run_card import CURVES_KEY, interrupted, results_table, run_summary
+from cnn_dash.ui.run_card import interrupted, results_table, run_summary
 from cnn_dash.ui.training import LETTERS, session_registry
 
 
 def _delete(run_id: str) -> None:
     session_registry().delete(run_id)
-    st.session_state.get(CURVES_KEY, {}).pop(run_id, None)
 
 
 def run_title(run: Run) -> str:

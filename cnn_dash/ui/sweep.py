@@ -14,8 +14,8 @@ from cnn_dash.compute import X_AXES
 from cnn_dash.data import TITLES
 from cnn_dash.limits import Limits
 from cnn_dash.plots.sweep import sweep_figure
+from cnn_dash.registry import RunRegistry
 from cnn_dash.runs import Run
-from cnn_dash.scheduler import RunRegistry
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.sweep import (MIN_STEPS, SweepPlan, fc_level_or_ahead, images_to_match, plan_sweep, sweep_frame,
                             sweep_runs)

@@ -10,11 +10,12 @@ from contextlib import nullcontext
 
 import streamlit as st
 
-from cnn_dash.estimate import describe_seconds, estimate_run, is_measured
+from cnn_dash.estimate import describe_seconds, estimate_run, is_measured, prime
 from cnn_dash.library import library, owner_key
 from cnn_dash.presets import quick_demo
+from cnn_dash.registry import RunRegistry
 from cnn_dash.runs import Run
-from cnn_dash.scheduler import RunRegistry, scheduler
+from cnn_dash.scheduler import scheduler
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.ui import owner
 from cnn_dash.ui.dataset import selected_dataset
@@ -99,6 +100,8 @@ def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, probl
                   train_size: int) -> None:
     """Train, and Quick demo (fills the form with the classroom preset and trains it), in the caller's row."""
     demo_settings, demo_models = quick_demo()
+    # Its estimate timed now, in the background, once per process: a class pressing it together never waits for it.
+    prime(demo_models, demo_settings.batch_size, scheduler().threads_per_run)
     busy = registry.active() is not None
     st.button("Train", type="primary", icon=":material/play_arrow:", key="train_start", on_click=_ask_start,
               disabled=busy or models is None or problem is not None,

@@ -163,15 +163,20 @@ def estimate_note(settings: TrainSettings, models: Sequence[ModelConfig] | None,
                   test_size: int = 10_000) -> float | None:
     """A caption with the run's estimated time on this machine (from a few steps timed now); its seconds,
     or None when the models cannot be built (the page explains that elsewhere)."""
-    from cnn_dash.estimate import describe_seconds, estimate_run, is_measured
+    from cnn_dash.estimate import describe_seconds, estimate_run, is_measured, prime, timing_under_way
     from cnn_dash.scheduler import scheduler
 
     if not models:
         return None
     threads = scheduler().threads_per_run
+    measured = is_measured(settings, models, threads)
+    if not measured and timing_under_way():  # never wait on a page run for another timing (a class at once)
+        prime(models, settings.batch_size, threads)
+        st.caption("Estimated time on this machine: a few training steps are being timed (shown when the page next "
+                   "runs).")
+        return None
     # A spinner only while steps are timed: each one starts a thread, and most reruns of this page reuse the times.
-    timing = contextlib.nullcontext() if is_measured(settings, models, threads) else \
-        st.spinner("Timing a few training steps on this machine…")
+    timing = contextlib.nullcontext() if measured else st.spinner("Timing a few training steps on this machine…")
     try:
         with timing:
             estimate = estimate_run(settings, tuple(models), train_size, test_size, threads=threads)
