@@ -23,6 +23,7 @@ from cnn_dash import lesson  # noqa: E402
 from cnn_dash.data import load_dataset  # noqa: E402
 from cnn_dash.lesson import STEPS  # noqa: E402
 from cnn_dash.limits import default_limits  # noqa: E402
+from cnn_dash.presets import placement_pair  # noqa: E402
 from tests.browser import chromium, streamlit_server  # noqa: E402
 from tests.lesson_tour import walk  # noqa: E402
 
@@ -46,7 +47,8 @@ def main() -> None:
 
 
 def cpu() -> None:
-    """The race, the shuffled race and the sweep trained here, one after another, as the lesson's runs are."""
+    """The race, the shuffled race, the locality-vs-sharing run, the drawing step's pair built for drawing off-centre
+    and the sweep trained here, one after another, as the lesson's runs are."""
     import torch
 
     from cnn_dash.train import Trainer
@@ -55,6 +57,8 @@ def cpu() -> None:
     dataset = load_dataset("MNIST")
     size = len(dataset.train_labels)
     plans = {"race": [lesson.race_plan("MNIST", size)], "shuffle": [lesson.shuffle_plan("MNIST", size)],
+             "decompose": [lesson.decomposition_plan("MNIST", size, default_limits())],
+             "draw pair": [placement_pair("MNIST", size)],
              "sweep": [(s, p.models) for p in [lesson.sweep_plan("MNIST", size, default_limits())] for s in p.runs]}
     print(f"MNIST from the {dataset.source}; 1 thread; load average {os.getloadavg()[0]:.1f}")
     for name, runs in plans.items():
@@ -62,7 +66,7 @@ def cpu() -> None:
         for settings, models in runs:
             for _ in Trainer(settings, models):
                 pass
-        print(f"{name:<8} wall {time.perf_counter() - wall:6.1f} s   cpu {time.process_time() - cpu_s:6.1f} s")
+        print(f"{name:<10} wall {time.perf_counter() - wall:6.1f} s   cpu {time.process_time() - cpu_s:6.1f} s")
 
 
 if __name__ == "__main__":

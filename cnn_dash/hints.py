@@ -213,27 +213,52 @@ HOLDS = 0.5  # a model still reads at least half the moved or shrunk digits: it 
 FAILS_GAP = 10.0  # points between the two kinds for one to be said to hold where the other fails
 
 
+def placement_verdicts(models: tuple[ModelConfig, ...] | list[ModelConfig],
+                       accuracies: dict[str, dict[str, float]]) -> dict[str, str] | None:
+    """Placement -> "holds" (the best CNN reads at least HOLDS of the digits and FAILS_GAP points more than the best
+    FC net), "both fail" (both read fewer than HOLDS) or "" (neither), for every placement but the first (centred);
+    None without a CNN and an FC net. `accuracies` as placement.placement_accuracy returns them."""
+    pair = best_pair(models, {label: next(iter(accs.values())) for label, accs in accuracies.items()})
+    if pair is None:
+        return None
+    cnn, fc = accuracies[pair[0]], accuracies[pair[2]]
+
+    def verdict(place: str) -> str:
+        if cnn[place] >= HOLDS and 100 * (cnn[place] - fc[place]) >= FAILS_GAP:
+            return "holds"
+        return "both fail" if cnn[place] < HOLDS and fc[place] < HOLDS else ""
+
+    return {place: verdict(place) for place in list(cnn)[1:]}
+
+
+KEEP = "tick *Keep my drawing where and how big I drew it*"
+
+
 def placement_reading(models: tuple[ModelConfig, ...] | list[ModelConfig],
                       accuracies: dict[str, dict[str, float]]) -> str:
     """What this run's models score on test digits moved off-centre or shrunk (placement.placement_accuracy), and
-    the one conclusion those numbers support: the CNN holds where the FC net fails, both fail, or neither."""
-    pair = best_pair(models, {label: next(iter(accs.values())) for label, accs in accuracies.items()})
-    if pair is None:
+    what those numbers support, placement by placement: the CNN holds where the FC net fails, both fail, or
+    neither."""
+    verdicts = placement_verdicts(models, accuracies)
+    if verdicts is None:
         return ""
+    pair = best_pair(models, {label: next(iter(accs.values())) for label, accs in accuracies.items()})
     cnn, fc = pair[0], pair[2]
-    places = list(accuracies[cnn])
-    parts = [f"{place}, {accuracies[cnn][place]:.0%} and {accuracies[fc][place]:.0%}" for place in places]
+    parts = [f"{place}, {accuracies[cnn][place]:.0%} and {accuracies[fc][place]:.0%}" for place in accuracies[cnn]]
     text = f"On this run's test digits, {cnn} (CNN) and {fc} (FC net) score: " + "; ".join(parts) + "."
-    moved = places[1:]
-    cnn_holds = all(accuracies[cnn][p] >= HOLDS and 100 * (accuracies[cnn][p] - accuracies[fc][p]) >= FAILS_GAP
-                    for p in moved)
-    both_fail = all(accuracies[cnn][p] < HOLDS and accuracies[fc][p] < HOLDS for p in moved)
-    if cnn_holds:
-        return text + (" The CNN holds where the FC net fails: tick *Keep my drawing where and how big I drew it* "
-                       "and draw small or off-centre to see it in your own hand.")
-    if both_fail:
+    held = [place for place, v in verdicts.items() if v == "holds"]
+    failed = [place for place, v in verdicts.items() if v == "both fail"]
+    if len(held) == len(verdicts):
+        return text + (f" The CNN holds where the FC net fails: {KEEP} and draw small or off-centre to see it in your "
+                       "own hand.")
+    if len(failed) == len(verdicts):
         return text + (" Both fail on a digit that is off-centre or small: centring and scaling it, as MNIST was "
-                       "made, is what lets them read a drawing. Tick *Keep my drawing where and how big I drew it* "
-                       "to see it in your own hand.")
-    return text + (" Neither kind holds throughout: tick *Keep my drawing where and how big I drew it* and compare "
-                   "them on your own drawing.")
+                       f"made, is what lets them read a drawing. Tick{KEEP[4:]} to see it in your own hand.")
+    if not held:
+        return text + f" Neither kind holds throughout: {KEEP} and compare them on your own drawing."
+    text += (f" The CNN holds where the FC net fails ({' · '.join(held)}): {KEEP} and draw so to see it in your own "
+             "hand.")
+    if failed:
+        text += (f" Both fail ({' · '.join(failed)}): MNIST's digits are all centred and about 20 pixels tall, and "
+                 "neither net learned to read one placed otherwise.")
+    return text

@@ -1,4 +1,4 @@
-"""The Lesson: eight steps a teacher can give on a projector, each one idea, one question for the class and one live
+"""The Lesson: nine steps a teacher can give on a projector, each one idea, one question for the class and one live
 action, and the answer revealed from that action's own numbers. Torch-free: plain numbers in, sentences out.
 
 Each `*_reveal` function picks the right answer among a step's `answers` and writes the finding from the numbers
@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Callable, Protocol
 
 import pandas as pd
 
+from cnn_dash import experiments
+from cnn_dash.experiments import Decomposition
 from cnn_dash.limits import Limits
 from cnn_dash.presets import quick_demo
 from cnn_dash.records import ModelResult
@@ -27,6 +29,9 @@ SWEEP_MAX_IMAGES = 3_000  # the sweep's largest subset: the lesson's sweep ends 
 SWEEP_MIN_STEPS = 100  # optimizer steps a small subset gets at least (the Training page's sweep: 500)
 SWEEP_MAX_EPOCHS = 8  # every epoch ends with a test evaluation: on 100 images those cost more than the steps
 SWEEP_BATCH = 32  # 100 images in batches of 256 would be one step an epoch
+DECOMPOSE_MAX_IMAGES = 6_000  # the experiment's images at most: ~7 CPU-seconds on one core (bench_lesson --cpu)
+KEEP = "Keep it as drawn"  # the drawing step's label for the draw page's "Keep my drawing where and how big I drew it"
+MOSTLY = 0.6  # one part of the CNN's lead is "mostly" where it comes from when it is at least this share of it
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,17 @@ STEPS: tuple[Step, ...] = (
          Notes("Show a shuffled image on the Try-it-yourself page: to us it is noise, to the FC net nothing changed.",
                "That the CNN 'sees the digit' the way we do: it only assumes that neighbouring pixels belong together.",
                "Why does the FC net score about the same on shuffled pixels?")),
+    Step("decompose", "Small windows, or shared weights?",
+         "A CNN differs from an FC net twice: each unit sees a small window (locality), and one kernel is used at "
+         "every position (weight sharing). A locally connected net has the windows without the sharing.",
+         "Where does the CNN's lead over the FC net come from?",
+         ("Mostly the small windows", "Mostly the shared weights", "Both, about equally",
+          "There is no lead to split"), "Train the three nets",
+         Notes("Read the three accuracies left to right: FC net, then windows added, then sharing added.",
+               "That weight sharing is only a trick to save parameters: it also makes each kernel learn from every "
+               "position of every image.",
+               "For the same windows the locally connected net needs far more parameters than the CNN: which would "
+               "you rather train on a phone?")),
     Step("shift", "Move the digit",
          "We take the race's trained nets and move every test image a few pixels up, down, left or right. "
          "Nothing is trained again.",
@@ -119,13 +135,14 @@ STEPS: tuple[Step, ...] = (
                "That a better architecture only helps with lots of data.",
                "Which costs more in practice: labelling images, or computing longer?")),
     Step("draw", "Your own digit",
-         "Draw a digit (or upload a photo): it is scaled and centred as MNIST's images were, and both nets from "
-         "the race answer.",
+         "Draw a digit (or upload a photo) and both nets from the race answer. It is scaled and centred as MNIST's "
+         f"images were, unless you tick *{KEEP}* (where and how big you drew it).",
          "Will the two nets read it correctly?",
          ("Both", "Only the CNN", "Only the FC net", "Neither"), "Ask both nets",
          Notes("Ask a student to dictate a digit, draw it badly, and let the class vote before it answers.",
                "That 98% test accuracy means it reads any handwriting: the test set is drawn like the training set.",
-               "Draw a 7 the European way, or a 1 with a base: what happens?")),
+               f"Tick '{KEEP}' and draw small in a corner: which net still reads it? (The draw page "
+               "measures both on a thousand moved and shrunk test digits.)")),
 )
 STEP_KEYS = tuple(s.key for s in STEPS)
 
@@ -154,6 +171,14 @@ def sweep_plan(dataset: str, train_size: int, limits: Limits) -> SweepPlan:
     short = replace(limits, max_train_subset=min(SWEEP_MAX_IMAGES, limits.max_train_subset),
                     max_epochs=min(SWEEP_MAX_EPOCHS, limits.max_epochs))
     return plan_sweep(replace(settings, batch_size=SWEEP_BATCH), models, train_size, short, SWEEP_MIN_STEPS)
+
+
+def decomposition_plan(dataset: str, train_size: int, limits: Limits) -> tuple[TrainSettings, tuple[ModelConfig, ...]]:
+    """The Training page's "Locality vs sharing" experiment as it would train there within these limits, on at most
+    DECOMPOSE_MAX_IMAGES images: its three nets, one of them with 2.5 million parameters, must end within seconds."""
+    short = replace(limits, max_train_subset=min(DECOMPOSE_MAX_IMAGES, limits.max_train_subset))
+    exp = experiments.fitted(experiments.decomposition(dataset), short, train_size)
+    return exp.settings, exp.models
 
 
 def _times(a: float, b: float) -> str:
@@ -299,9 +324,9 @@ def sweep_reveal(frame: pd.DataFrame) -> Reveal:
 
 
 def draw_reveal(models: Sequence[ModelConfig], probabilities: Mapping[str, Sequence[float]], truth: int,
-                classes: Sequence[str]) -> Reveal:
-    """The drawing step, from every model's class probabilities and the class the teacher says was drawn; the first
-    CNN and the first FC net are scored."""
+                classes: Sequence[str], kept: bool = False) -> Reveal:
+    """The drawing step, from every model's class probabilities and the class the teacher says was drawn (`kept`:
+    where and how big it was drawn, not centred and scaled); the first CNN and the first FC net are scored."""
     cnn = next(m.label for m in models if m.net.is_cnn)
     fc = next(m.label for m in models if not m.net.is_cnn)
     said = {label: max(range(len(p)), key=lambda i: p[i]) for label, p in probabilities.items()}
@@ -310,9 +335,51 @@ def draw_reveal(models: Sequence[ModelConfig], probabilities: Mapping[str, Seque
     finding = (f"It is a {classes[truth]}. The CNN says {classes[said[cnn]]} "
                f"({probabilities[cnn][said[cnn]]:.0%} sure), the FC net {classes[said[fc]]} "
                f"({probabilities[fc][said[fc]]:.0%} sure).")
+    if kept:  # each takeaway says the drawing was kept as drawn (the handout reads it without the screen)
+        takeaway = {0: "Both read it as drawn: draw it smaller or further off-centre and ask again.",
+                    1: "Kept as drawn, the CNN read it and the FC net did not: the FC net's weights belong to pixel "
+                       "positions.",
+                    2: "Kept as drawn, the FC net read it and the CNN did not: one drawing is one sample.",
+                    3: "Neither read it as drawn: both learned from MNIST's centred, 20-pixel digits."}[answer]
+        return Reveal(answer, finding, takeaway)
     takeaway = {0: "On a clean, centred drawing both nets are right: their differences show on moved, shrunk or "
                    "shuffled inputs.",
                 1: "The CNN's kernels found strokes the FC net's fixed pixel weights did not expect.",
                 2: "This time the FC net read it and the CNN did not: one drawing is one sample, not a test set.",
                 3: "Neither read it: both learned from MNIST's writers, and a drawing unlike theirs fools both."}[answer]
+    return Reveal(answer, finding, takeaway)
+
+
+def decomposition_of(models: Sequence[ModelConfig], results: Mapping[str, ModelResult]) -> Decomposition:
+    """The test accuracies of a locality-vs-sharing run's FC net, locally connected net and CNN; ValueError when one
+    of the three was not tested."""
+    def acc(kind: Callable[[ModelConfig], bool]) -> float:
+        found = [results[m.label].test_acc for m in models if kind(m) and m.label in results]
+        if not found or found[0] is None:
+            raise ValueError("the run has no tested FC net, locally connected net or CNN")
+        return found[0]
+
+    return Decomposition(acc(lambda m: not m.net.is_cnn and not m.net.is_local), acc(lambda m: m.net.is_local),
+                         acc(lambda m: m.net.is_cnn))
+
+
+def decomposition_reveal(d: Decomposition) -> Reveal:
+    """The locality-vs-sharing step, from the three nets' test accuracies (the Training page's sentence,
+    experiments.decomposition_sentence, says the same at length); the answer is the part worth at least MOSTLY of
+    the lead, or no lead to split within the test set's noise (LEVEL)."""
+    accs = f"CNN {d.cnn:.1%}, locally connected {d.local:.1%}, FC net {d.fc:.1%}"
+    if d.lead <= -LEVEL:
+        return Reveal(3, f"{accs}: the FC net leads by {-100 * d.lead:.1f} points, so the CNN has no lead to split.",
+                      "On this run the CNN did not pull ahead: train on more images on the Training page and try "
+                      "again.")
+    if d.lead < LEVEL:
+        return Reveal(3, f"{accs}: level within half a point ({100 * d.lead:+.1f}), the test set's noise.",
+                      "Nothing to split on this run: train on more images on the Training page and try again.")
+    share = d.locality / d.lead
+    answer = 0 if share >= MOSTLY else 1 if share <= 1 - MOSTLY else 2
+    finding = (f"{accs}. Of the CNN's {100 * d.lead:.1f}-point lead, small windows give {100 * d.locality:+.1f} "
+               f"points and shared weights {100 * d.sharing:+.1f}.")
+    takeaway = {0: "Small windows do most of the work; sharing one kernel then needs a fraction of the parameters.",
+                1: "Small windows alone are not enough: one kernel learning from every position lifts the CNN.",
+                2: "Both assumptions pull their weight: small windows, and one kernel for every position."}[answer]
     return Reveal(answer, finding, takeaway)

@@ -173,6 +173,27 @@ _PRESET_LIST = (
          "each hidden layer with batch norm and ReLU: 2,473,530 parameters. The same depth, widths and batch norm as "
          "the small CNN and its locally connected twin, but every unit sees the whole image: neither locality nor "
          "weight sharing.", 1568, 784, norm=True),
+    _net(
+        "Shift-tolerant CNN (global max pool)",
+        "Built to read a digit wherever it is drawn, and drawn smaller: a stride-2 5×5 convolution (8 channels), "
+        "then two 3×3 convolutions (16, 32), each with batch norm and ReLU, so each of the last layer's units sees "
+        "a 13×13 patch, a stroke rather than a whole digit; then the largest answer of each channel over all 14×14 "
+        "positions (global max pooling) and Linear 32→10: 6,458 parameters. No weight belongs to a position. The "
+        "draw page's pair for drawing off-centre or small (presets.placement_pair); bench/bench_placement.py "
+        "measures it on moved and shrunk test digits.",
+        L("Conv2d", out_channels=8, kernel_size=5, stride=2, padding=2),  # (8, 14, 14)
+        L("BatchNorm2d"),
+        L("ReLU"),
+        L("Conv2d", out_channels=16, kernel_size=3, padding=1),  # (16, 14, 14)
+        L("BatchNorm2d"),
+        L("ReLU"),
+        L("Conv2d", out_channels=32, kernel_size=3, padding=1),  # (32, 14, 14)
+        L("BatchNorm2d"),
+        L("ReLU"),
+        L("MaxPool2d", kernel_size=14),  # (32, 1, 1): global max pooling, a pool over the whole map
+        L("Flatten"),  # (32,)
+        L("Linear", out_features=10),
+    ),
     _mlp("MLP 784-37-10", "A one-hidden-layer perceptron with 37 ReLU units: 29,425 parameters, about as many as "
          "the 'Small CNN ×2 (batch norm)'.", 37),
     _mlp("MLP 784-128-10", "A one-hidden-layer perceptron with 128 ReLU units: 101,770 parameters.", 128),
@@ -255,3 +276,16 @@ def quick_demo(dataset: str = "MNIST") -> tuple[TrainSettings, tuple[ModelConfig
         ModelConfig.lettered("A", PRESETS["Small CNN (batch norm)"], OptimizerSpec("adam", 0.008)),
         ModelConfig.lettered("B", PRESETS["MLP 784-128-10"], OptimizerSpec("adam", 0.004)),
     )
+
+
+def placement_pair(dataset: str = "MNIST", train_size: int | None = None) -> tuple[TrainSettings,
+                                                                                  tuple[ModelConfig, ...]]:
+    """The draw page's pair for digits drawn off-centre: the shift-tolerant CNN beside the Quick demo's FC net, on
+    the Quick demo's settings (the same batches in the same order), on at most `train_size` images. The Quick demo's
+    own CNN ends in a Linear layer over its 7×7 maps, so it fails on moved digits as the FC net does
+    (tests/test_placement.py)."""
+    settings, (_, fc) = quick_demo(dataset)
+    if train_size is not None and settings.train_subset:
+        settings = replace(settings, train_subset=min(settings.train_subset, train_size))
+    return settings, (ModelConfig.lettered("A", PRESETS["Shift-tolerant CNN (global max pool)"],
+                                           OptimizerSpec("adam", 0.008)), fc)

@@ -5,6 +5,7 @@ from cnn_dash import playground
 from cnn_dash.shapes import ShapeError
 from cnn_dash.ui import draw as ui
 from cnn_dash.ui import evaluation as runs_ui
+from cnn_dash.ui import placement as placement_ui
 from cnn_dash.ui import training as training_ui
 from cnn_dash.ui.dataset import selected_dataset
 from cnn_dash.ui.routing import through_router
@@ -18,8 +19,13 @@ runs = runs_ui.evaluable_runs()
 # ---- Draw or upload ----------------------------------------------------------------------------------
 if draw_tab.open:
     with draw_tab:
-        run = runs_ui.run_picker(runs, key="draw_run") if runs else None
-        st.caption(ui.invitation(run))
+        pair = None if runs_ui.shared() else placement_ui.pair_in_training()  # picked once it has ended
+        run = runs_ui.run_picker(runs, key=placement_ui.RUN_PICKER_KEY) if runs else None
+        st.caption(placement_ui.invitation(run))
+        if pair is not None:
+            placement_ui.pair_progress(pair)
+        elif run is not None and not runs_ui.shared():
+            placement_ui.placement_pair_button(run)
         keep = ui.keep_as_drawn()
         # The answer beside the canvas at 1280×720, and right under it on a phone: each stroke and its result
         # are on screen together.

@@ -53,6 +53,16 @@ def scheduler():
     sched.stop_all()
     for job in jobs:
         wait_for_run(job)
+    wait_until_idle(sched)
+
+
+def wait_until_idle(sched, timeout: float = 120.0) -> None:
+    """Poll until the scheduler runs and queues nothing. A finished training's thread goes on to time a few steps of
+    a net never timed before (the scheduler's pace): a process that exits meanwhile aborts inside torch ("terminate
+    called without an active exception")."""
+    end = time.monotonic() + timeout
+    while sched.counts() != (0, 0) and time.monotonic() < end:
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def test_the_lesson_on_a_projector_with_the_keyboard(tmp_path):
     with streamlit_server(env=env) as url, chromium() as browser:
         page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
         walk(page, url, check=fits)
-        assert "step=9" in page.url
+        assert f"step={len(STEPS) + 1}" in page.url
         # The handout: one file, opened from disk with no server, every step's chart drawn by its inlined plotly.js.
         with page.expect_download() as download:
             page.locator(".st-key-lesson_handout:not([data-stale='true']) button").first.click()

@@ -5,19 +5,22 @@ from __future__ import annotations
 import base64
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnn_dash import drawing, inference
+from cnn_dash import drawing, hints, inference
 from cnn_dash.data import load_dataset
+from cnn_dash.placement import placement_accuracy
+from cnn_dash.presets import placement_pair
 from cnn_dash.registry import RunRegistry
 from cnn_dash.scheduler import Scheduler
 from cnn_dash.specs import TrainSettings
 from cnn_dash.ui.training import REGISTRY_KEY
-from tests.conftest import APP, fresh_owner, wait_for_run
+from tests.conftest import APP, fresh_owner, wait_for_run, wait_until_idle
 from tests.test_evaluation_page import MODELS
 from tests.test_evaluation_page import array as array_2d
 
@@ -162,3 +165,37 @@ def test_the_playground_can_use_the_drawing(registry):
     assert not at.exception
     inp = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "play_in" in c.proto.id)
     np.testing.assert_array_equal(array(inp["data"][0]["z"]), drawing.to_mnist(digit).image)
+
+
+def test_a_pair_built_for_drawing_off_centre_is_offered_trained_and_read_from_its_own_scores(registry, monkeypatch):
+    """The button shows when the chosen run's CNN does not hold (placement.py's numbers say so), trains the
+    shift-tolerant pair as an ordinary run, picks it once it ends, and the page's words are that run's numbers."""
+    def small_pair(dataset: str = "MNIST", train_size: int | None = None):  # the pair, briefly, on the sample
+        settings, models = placement_pair(dataset, train_size)
+        return replace(settings, train_subset=2_000, epochs=1, source="bundled"), models
+
+    monkeypatch.setattr("cnn_dash.presets.placement_pair", small_pair)
+    at = open_page(registry)
+    run = registry.trained()[-1]
+    assert "holds" not in hints.placement_verdicts(run.models, scores(run)).values()  # the tiny CNN: no pooling
+    assert _has(at, "draw_pair")
+    at.button(key="draw_pair").click().run()
+    pair = registry.runs()[-1]
+    assert pair.models == small_pair()[1] and pair.models[0].net.name == "Shift-tolerant CNN (global max pool)"
+    assert any("trained" in p.proto.text or "waiting" in p.proto.text for p in at.get("progress"))
+    wait_for_run(pair)
+    at.run()
+    assert not at.exception and at.selectbox(key="draw_run").value == pair.id  # the pair is the page's run now
+    accs = scores(pair)
+    assert hints.placement_reading(pair.models, accs) in [c.value for c in at.caption]
+    assert _has(at, "draw_pair") == ("holds" not in hints.placement_verdicts(pair.models, accs).values())
+    wait_until_idle(registry.scheduler)  # the new net's steps are timed after its run (conftest)
+
+
+def _has(at: AppTest, key: str) -> bool:
+    return any(b.key == key for b in at.button)
+
+
+def scores(run) -> dict[str, dict[str, float]]:
+    return placement_accuracy(run.trained_models(), run.dataset.test_images, run.dataset.test_labels,
+                              lambda batch: inference.model_input(batch, run.settings))

@@ -15,6 +15,7 @@ from torch import nn
 
 from cnn_dash import lesson
 from cnn_dash.handout import Entry, handout_html
+from cnn_dash.experiments import Decomposition, decomposition
 from cnn_dash.lesson import STEPS, Reveal
 from cnn_dash.presets import PRESETS, quick_demo
 from cnn_dash.records import ModelResult, Status
@@ -138,6 +139,36 @@ def test_the_sweep_reveal_uses_the_images_the_cnn_needed(rows, answer):
         assert f"{acc:.1%}, on {fc_images:,} images" in reveal.finding and f"with {cnn_images:,}" in reveal.finding
 
 
+@pytest.mark.parametrize("fc, local, cnn, answer", [(0.90, 0.95, 0.96, 0), (0.90, 0.91, 0.96, 1),
+                                                    (0.90, 0.93, 0.96, 2), (0.90, 0.88, 0.96, 1),
+                                                    (0.90, 0.97, 0.96, 0), (0.95, 0.97, 0.952, 3),
+                                                    (0.95, 0.90, 0.93, 3)])
+def test_the_decomposition_reveal_splits_the_lead_from_the_three_accuracies(fc, local, cnn, answer):
+    d = Decomposition(fc, local, cnn)
+    reveal = lesson.decomposition_reveal(d)
+    assert reveal.answer == answer
+    assert f"CNN {cnn:.1%}, locally connected {local:.1%}, FC net {fc:.1%}" in reveal.finding
+    if answer == 3 and cnn < fc:
+        assert f"the FC net leads by {100 * (fc - cnn):.1f} points" in reveal.finding
+    elif answer == 3:
+        assert f"level within half a point ({100 * (cnn - fc):+.1f})" in reveal.finding
+    else:
+        assert f"{100 * (cnn - fc):.1f}-point lead, small windows give {100 * (local - fc):+.1f} points and shared " \
+               f"weights {100 * (cnn - local):+.1f}." in reveal.finding
+        share = (local - fc) / (cnn - fc)
+        assert (share >= lesson.MOSTLY) == (answer == 0) and (share <= 1 - lesson.MOSTLY) == (answer == 1)
+
+
+def test_the_decomposition_is_read_from_each_kind_of_net_of_the_experiment():
+    models = decomposition().models  # whatever order and optimizers the experiment's preset uses
+    accs = {m.label: acc for m, acc in zip(models, (0.81, 0.82, 0.83))}
+    d = lesson.decomposition_of(models, {label: result(label, acc) for label, acc in accs.items()})
+    by_kind = {("cnn" if m.net.is_cnn else "local" if m.net.is_local else "fc"): accs[m.label] for m in models}
+    assert (d.fc, d.local, d.cnn) == (by_kind["fc"], by_kind["local"], by_kind["cnn"])
+    with pytest.raises(ValueError):
+        lesson.decomposition_of(models, {})
+
+
 @pytest.mark.parametrize("cnn_says, fc_says, answer", [(7, 7, 0), (7, 1, 1), (1, 7, 2), (1, 2, 3)])
 def test_the_drawing_reveal_scores_both_nets_against_what_was_drawn(cnn_says, fc_says, answer):
     def probs(best: int) -> list[float]:
@@ -147,6 +178,9 @@ def test_the_drawing_reveal_scores_both_nets_against_what_was_drawn(cnn_says, fc
     reveal = lesson.draw_reveal((CNN, FC), {CNN.label: probs(cnn_says), FC.label: probs(fc_says)}, 7, classes)
     assert reveal.answer == answer
     assert f"The CNN says {cnn_says} (90% sure), the FC net {fc_says} (90% sure)" in reveal.finding
+    kept = lesson.draw_reveal((CNN, FC), {CNN.label: probs(cnn_says), FC.label: probs(fc_says)}, 7, classes, True)
+    assert kept.answer == answer and kept.finding == reveal.finding and "as drawn" in kept.takeaway
+    assert "centred drawing" not in kept.takeaway  # a drawing kept as drawn is not said to be centred
 
 
 def test_the_handout_is_one_offline_page_with_every_chart():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn_dash import drawing, inference, lesson, shift
+from cnn_dash import drawing, experiments, inference, lesson, presets, shift
 from cnn_dash.data import load_dataset
 from cnn_dash.registry import RunRegistry
 from cnn_dash.sweep import images_to_match, sweep_frame
@@ -36,6 +36,7 @@ def sched(scheduler, monkeypatch):
     monkeypatch.setattr(lesson, "race_plan", lambda dataset, size: (
         replace(plan(dataset, size)[0], train_subset=SUBSET), plan(dataset, size)[1]))
     monkeypatch.setattr(lesson, "SWEEP_MAX_IMAGES", 1_000)
+    monkeypatch.setattr(lesson, "DECOMPOSE_MAX_IMAGES", SUBSET)
     return scheduler
 
 
@@ -151,6 +152,19 @@ def check_shuffle(at, registry):
     answer_is(at, lesson.step("shuffle"), answer)
 
 
+def check_decompose(at, registry):
+    run = next(r for r in registry.runs() if experiments.find_experiment(r.settings, r.models))
+    assert experiments.find_experiment(run.settings, run.models).key == "decomposition"  # the experiment itself
+    assert run.settings.train_subset == SUBSET
+    accs = {("cnn" if m.net.is_cnn else "local" if m.net.is_local else "fc"): run.results[m.label].test_acc
+            for m in run.models}
+    d = experiments.Decomposition(accs["fc"], accs["local"], accs["cnn"])
+    assert f"CNN {d.cnn:.1%}, locally connected {d.local:.1%}, FC net {d.fc:.1%}" in revealed(at)
+    share = d.locality / d.lead if d.lead >= lesson.LEVEL else None
+    answer_is(at, lesson.step("decompose"), 3 if share is None else 0 if share >= lesson.MOSTLY
+              else 1 if share <= 1 - lesson.MOSTLY else 2)
+
+
 def check_shift(at, registry):
     race = next(r for r in registry.runs() if not r.settings.permute_pixels and r.sweep is None)
     curves, _ = shift.run_shift_curve(race, 4)  # the same 2,000 images every time: the same numbers
@@ -196,17 +210,19 @@ def draw_and_check(at, registry):
 
 
 CHECKS = {"shape": check_shape, "params": check_params, "compute": check_compute, "race": check_race,
-          "shuffle": check_shuffle, "shift": check_shift, "sweep": check_sweep, "draw": draw_and_check}
+          "shuffle": check_shuffle, "decompose": check_decompose, "shift": check_shift, "sweep": check_sweep,
+          "draw": draw_and_check}
 
 
 def test_a_link_opens_its_step_and_a_bad_one_says_why(sched):
     at = open_lesson(sched, step="5")
     assert heading(at) == f"# {lesson.step('shuffle').title}"
     at.button(key="lesson_next").click().run()
-    assert heading(at) == f"# {lesson.step('shift').title}" and step_in_url(at) == "6"
+    assert heading(at) == f"# {lesson.step('decompose').title}" and step_in_url(at) == "6"
     bad = open_lesson(sched, step="99")
     assert heading(bad) == f"# {lesson.STEPS[0].title}"
-    assert "`step='99'` cannot be used" in bad.warning[0].value and "from 1 to 9" in bad.warning[0].value
+    assert "`step='99'` cannot be used" in bad.warning[0].value
+    assert f"from 1 to {len(lesson.STEPS) + 1}" in bad.warning[0].value
 
 
 def test_a_stopped_run_is_explained_and_the_button_trains_it_again(sched):
@@ -223,3 +239,33 @@ def test_a_stopped_run_is_explained_and_the_button_trains_it_again(sched):
     at.button(key="lesson_go_race").click().run()  # a new press trains a new run
     assert len(registry.runs()) == 2 and registry.runs()[-1].active
     registry.stop(registry.runs()[-1].id)
+
+
+def test_the_drawing_step_keeps_a_drawing_as_drawn_and_trains_the_pair_built_for_it(sched, monkeypatch):
+    """Ticked, the drawing is kept where and how big it was drawn; "Train a pair built for this" trains the
+    shift-tolerant CNN beside the race's FC net, and the answer is that pair's, on the drawing as drawn."""
+    pair_plan = presets.placement_pair
+    monkeypatch.setattr(presets, "placement_pair", lambda dataset="MNIST", size=None: (
+        replace(pair_plan(dataset, size)[0], train_subset=SUBSET), pair_plan(dataset, size)[1]))
+    at = finish(open_lesson(sched, step=str(lesson.STEP_KEYS.index("draw") + 1)))  # the race trains first
+    registry = at.session_state[REGISTRY_KEY]
+    at.checkbox(key="draw_keep").check().run()
+    at.button(key="lesson_pair").click().run()
+    finish(at)
+    pair = registry.runs()[-1]
+    assert pair.models == pair_plan()[1] and pair.settings.train_subset == SUBSET
+    canvas = np.full((140, 140), 255, dtype=np.uint8)
+    digit = load_dataset("MNIST", source="bundled").test_images[7].numpy()
+    canvas[10:66, 70:126] = 255 - np.kron(digit, np.ones((2, 2), dtype=np.uint8))  # small, top right
+    picture = png_of(canvas)
+    at.radio(key="draw_source_MNIST").set_value("Upload a picture").run()
+    at.get("file_uploader")[0].set_value(("digit.png", picture, "image/png")).run()
+    truth = int(load_dataset("MNIST", source="bundled").test_labels[7])
+    at.selectbox(key="lesson_truth_MNIST").set_value(truth).run()
+    image = drawing.as_drawn(drawing.decode_upload(picture)).image
+    probs = inference.probabilities(pair.trained_models(), image, pair.settings)
+    cnn, fc = (m.label for m in pair.models)
+    said = {label: int(np.argmax(p)) for label, p in probs.items()}
+    assert f"The CNN says {said[cnn]} ({probs[cnn][said[cnn]]:.0%} sure), the FC net {said[fc]}" in revealed(at)
+    assert "as drawn" in revealed(at).split("Takeaway:")[1]
+    assert f"Answering: {pair.models[0].net.name} vs {pair.models[1].net.name}." in [c.value for c in at.caption]

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_dash.registry import RunRegistry
 from cnn_dash.scheduler import Scheduler
-from cnn_dash.ui.run_card import queued_poll_s
+from cnn_dash.ui.run_card import LIVE_REDRAWS_PER_S, POLL_S, live_poll_s, queued_poll_s
 from cnn_dash.ui.training import REGISTRY_KEY
 from tests.conftest import APP, wait_for_run
 from tests.test_runs import LONG, PAIR
@@ -74,3 +74,13 @@ def test_identical_requests_join_the_training_and_a_finished_one_is_shown_at_onc
     assert reused.status == "finished" and "**Run 1** — finished" in texts(third)
     assert "Identical settings and seed: the same numbers as an earlier run" in texts(third)
     assert sched.counts() == (0, 0)
+
+
+def test_live_poll_slows_as_more_visitors_watch_one_training():
+    """One or a few viewers redraw every POLL_S; a class of 30 watching one race together redraws the training
+    at most LIVE_REDRAWS_PER_S times a second in all."""
+    assert live_poll_s(1) == live_poll_s(2) == POLL_S
+    for viewers in (10, 30, 60):
+        assert viewers / live_poll_s(viewers) <= LIVE_REDRAWS_PER_S + 1e-9
+        assert live_poll_s(viewers) >= POLL_S
+    assert live_poll_s(30) == 2.0

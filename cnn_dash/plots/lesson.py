@@ -1,5 +1,5 @@
-"""The Lesson's two small charts that no other page draws: parameters beside multiply-adds, and accuracy on real
-beside shuffled pixels."""
+"""The Lesson's small charts that no other page draws: parameters beside multiply-adds, accuracy on real beside
+shuffled pixels, and the CNN's lead split into locality and weight sharing."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -30,3 +30,20 @@ def shuffle_figure(real: tuple[float, float], shuffled: tuple[float, float], hei
     fig.update_yaxes(tickformat=".0%", range=[max(0.0, low - 0.1), 1.02], title="test accuracy")
     return fig.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=30, b=10),
                              legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+
+
+def decomposition_figure(fc: float, local: float, cnn: float, height: int = 330) -> go.Figure:
+    """Test accuracy from the FC net to the CNN in two steps, a waterfall: + locality (the locally connected net),
+    + weight sharing (the CNN)."""
+    fig = go.Figure(go.Waterfall(
+        x=["FC net", "+ small windows", "+ shared weights", "CNN"],
+        measure=["absolute", "relative", "relative", "total"],
+        y=[fc, local - fc, cnn - local, 0], base=0,
+        text=[f"{fc:.1%}", f"{100 * (local - fc):+.1f} pts", f"{100 * (cnn - local):+.1f} pts", f"{cnn:.1%}"],
+        textposition="outside", connector=dict(line=dict(color="#888")),
+        increasing=dict(marker=dict(color="#00CC96")), decreasing=dict(marker=dict(color=KIND_COLOURS["FC net"])),
+        totals=dict(marker=dict(color=KIND_COLOURS["CNN"])), hoverinfo="x+text"))
+    low = min(fc, local, cnn)
+    fig.update_yaxes(tickformat=".0%", range=[max(0.0, low - 0.08), min(1.0, max(fc, local, cnn) + 0.04)],
+                     title="test accuracy")
+    return fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), showlegend=False)

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnn_dash import drawing, features, hints, inference, placement, playground
+from cnn_dash import drawing, features, inference, playground
 from cnn_dash.data import Dataset
 from cnn_dash.plots import confusion as plots
 from cnn_dash.plots.drawing import grid_figure, probabilities_figure
@@ -26,26 +26,6 @@ def thing(dataset: str | None) -> str:
     return {"MNIST": "digit", "FashionMNIST": "garment"}.get(dataset or "", "digit or garment")
 
 
-PLACEMENT_KEY = "_draw_placement"  # (run id, status) -> placement accuracies; no widget uses it
-
-
-def invitation(run: Run | None) -> str:
-    """The line that says why to draw, from the chosen run's own numbers: its models on test images moved
-    off-centre and shrunk (placement.placement_accuracy, read by hints.placement_reading)."""
-    if run is None:
-        return f"Draw a {thing(None)} and see what every model of a finished run makes of it."
-    if run.settings.permute_pixels:  # its models see shuffled pixels: a moved digit is not the lesson here
-        return (f"Draw a {thing(run.settings.dataset)}: this run shuffled its pixels, and your input is shuffled the "
-                "same way.")
-    cache: dict = st.session_state.setdefault(PLACEMENT_KEY, {})
-    key = (run.id, run.status)
-    if key not in cache:
-        cache.clear()
-        with st.spinner("Scoring every model on test images moved off-centre and shrunk…"):
-            images, labels = run.dataset.test_images, run.dataset.test_labels
-            cache[key] = placement.placement_accuracy(run.trained_models(), images, labels,
-                                                      lambda batch: inference.model_input(batch, run.settings))
-    return hints.placement_reading(run.models, cache[key])
 
 
 def _undo(drawing: dict) -> None:
@@ -115,11 +95,16 @@ def input_picture(dataset: str | None) -> np.ndarray | None:
     return canvas_grey(dataset) if source == SOURCES[0] else upload_grey(dataset)
 
 
-def keep_as_drawn() -> bool:
-    """The choice to skip MNIST's centring and scaling, so a digit drawn small or off-centre stays so."""
-    return st.checkbox("Keep my drawing where and how big I drew it (no centring or scaling)", key="draw_keep",
-                       help="MNIST's digits are centred and scaled to 20×20, and your drawing is too unless you tick "
-                            "this: then the whole box is shrunk to 28×28 as it is.")
+KEEP_LABEL = "Keep my drawing where and how big I drew it (no centring or scaling)"
+
+
+def keep_as_drawn(label: str = KEEP_LABEL) -> bool:
+    """The choice to skip MNIST's centring and scaling, so a digit drawn small or off-centre stays so (a narrow
+    column, the lesson's, passes a shorter label: a checkbox's label does not wrap)."""
+    return st.checkbox(label, key="draw_keep",
+                       help="Keep my drawing where and how big I drew it: MNIST's digits are centred and scaled to "
+                            "20×20, and your drawing is too unless you tick this; then the whole box is shrunk to "
+                            "28×28 as it is.")
 
 
 def prepare(grey: np.ndarray, keep: bool = False) -> drawing.Prepared | None:

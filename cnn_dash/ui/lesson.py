@@ -9,6 +9,7 @@ import streamlit as st
 from cnn_dash import lesson
 from cnn_dash.data import TITLES, Dataset
 from cnn_dash.handout import Entry, handout_html
+from cnn_dash.ui import draw
 from cnn_dash.ui import lesson_actions as actions
 from cnn_dash.ui.links import BadValue, parse_int, shown
 
@@ -161,12 +162,39 @@ def _draw(dataset: Dataset, canvas, truth: int | None) -> actions.Outcome | None
         st.caption("The race's nets train first, then answer your drawing.")
         actions.live("draw", dataset)
         return None
+    kept = draw.keep_as_drawn(lesson.KEEP)  # above the answer: the canvas column has no room left at 720 px
     with canvas:
-        image = actions.drawing_input(dataset)
+        image = actions.drawing_input(dataset, kept)
+    nets = needed.runs["race"][0]
+    if kept:  # the race's CNN is not built for a digit drawn off-centre: a pair that is, once trained
+        nets = _pair(dataset) or nets
+        st.caption(f"Answering: {nets.models[0].net.name} vs {nets.models[1].net.name}.")
     if image is None or truth is None:
         st.info("Draw, then say what it is: both nets answer.", icon=":material/draw:")
         return None
-    return actions.draw_outcome(dataset, needed.runs["race"][0], image, truth)
+    return actions.draw_outcome(dataset, nets, image, truth, kept)
+
+
+def _pair(dataset: Dataset):
+    """The pair built for drawing off-centre (presets.placement_pair) once trained; until then its button, then its
+    progress."""
+    if actions.asked("draw_pair", dataset.name):
+        needed = actions.needed_runs("draw_pair", dataset)
+        if needed.error:
+            st.error(needed.error)
+        elif not needed.ready:
+            actions.live("draw_pair", dataset)
+        else:
+            return needed.runs["pair"][0]
+        return None
+    found = actions.finished_pair(dataset)
+    if found is None:
+        st.button("Train a pair built for this", icon=":material/open_with:", key="lesson_pair",
+                  on_click=actions.ask, args=("draw_pair", dataset.name),
+                  help="Trains a CNN built for digits drawn off-centre (it max-pools over every position) beside "
+                       "the race's FC net, on the same batches; the Try-it-yourself page measures both on moved and "
+                       "shrunk test digits.")
+    return found
 
 
 def summary_screen(dataset: Dataset) -> None:

@@ -13,11 +13,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn_dash import hints, inference, lesson, shift
+from cnn_dash import hints, inference, lesson, presets, shift
 from cnn_dash.data import Dataset
 from cnn_dash.plots.curves import curves_frame, run_figure
 from cnn_dash.plots.drawing import probabilities_figure
-from cnn_dash.plots.lesson import cost_figure, shuffle_figure
+from cnn_dash.plots.lesson import cost_figure, decomposition_figure, shuffle_figure
 from cnn_dash.plots.params import params_per_layer_figure
 from cnn_dash.plots.shift import shift_figure
 from cnn_dash.plots.sweep import sweep_figure
@@ -37,8 +37,9 @@ from cnn_dash.windows import explain
 RESULTS_KEY = "_lesson_results"  # (step key, dataset) -> Outcome; no widget uses it
 ASKED_KEY = "_lesson_asked"  # (step key, dataset) whose action was started: its runs are started as slots free up
 FIG_HEIGHT = 260  # px: beside the question on a 1280×720 projector
-RUN_STEPS = {"race": ("race",), "shuffle": ("race", "shuffle"), "shift": ("race",), "draw": ("race",),
-             "sweep": ("sweep",)}  # the runs each step needs, in the order they train
+RUN_STEPS = {"race": ("race",), "shuffle": ("race", "shuffle"), "decompose": ("decompose",), "shift": ("race",),
+             "draw": ("race",), "draw_pair": ("pair",),
+             "sweep": ("sweep",)}  # the runs each step (or the drawing step's second button) needs, in order
 
 
 @dataclass(frozen=True)
@@ -130,17 +131,31 @@ def _lesson_runs(registry: RunRegistry, key: str, dataset: Dataset) -> list[Run]
                     and all(_usable(r) for r in runs):
                 return runs
         return None
-    settings, models = (lesson.shuffle_plan if key == "shuffle" else lesson.race_plan)(dataset.name, size)
+    settings, models = _plan(registry, key, dataset)
     return next(([r] for r in reversed(registry.runs()) if r.sweep is None and r.settings == settings
                  and r.models == models and _usable(r)), None)
 
 
-def _start(registry: RunRegistry, key: str, dataset: Dataset) -> list[Run]:
+def _plan(registry: RunRegistry, key: str, dataset: Dataset):
+    """The settings and models of one of the lesson's single runs ("race", "shuffle", "decompose", "pair")."""
     size = len(dataset.train_labels)
+    if key == "decompose":
+        return lesson.decomposition_plan(dataset.name, size, registry.limits)
+    if key == "pair":
+        return presets.placement_pair(dataset.name, size)
+    return (lesson.shuffle_plan if key == "shuffle" else lesson.race_plan)(dataset.name, size)
+
+
+def finished_pair(dataset: Dataset) -> Run | None:
+    """The session's latest finished pair built for drawing off-centre (trained here or on the draw page)."""
+    runs = _lesson_runs(session_registry(), "pair", dataset)
+    return runs[0] if runs and runs[0].status == Status.FINISHED else None
+
+
+def _start(registry: RunRegistry, key: str, dataset: Dataset) -> list[Run]:
     if key == "sweep":
-        return registry.start_sweep(lesson.sweep_plan(dataset.name, size, registry.limits))
-    plan = lesson.shuffle_plan if key == "shuffle" else lesson.race_plan
-    return [registry.start(*plan(dataset.name, size))]
+        return registry.start_sweep(lesson.sweep_plan(dataset.name, len(dataset.train_labels), registry.limits))
+    return [registry.start(*_plan(registry, key, dataset))]
 
 
 def ask(step_key: str, dataset: str) -> None:
@@ -254,6 +269,10 @@ def run_outcome(step_key: str, dataset: Dataset, found: dict[str, list[Run]]) ->
     elif step_key == "shuffle":
         real, shuffled = (lesson.cnn_lead(r.models, r.results) for r in (race, found["shuffle"][0]))
         reveal, figures = lesson.shuffle_reveal(real, shuffled), [shuffle_figure(real, shuffled, FIG_HEIGHT)]
+    elif step_key == "decompose":
+        run = found["decompose"][0]
+        d = lesson.decomposition_of(run.models, run.results)
+        reveal, figures = lesson.decomposition_reveal(d), [decomposition_figure(d.fc, d.local, d.cnn, FIG_HEIGHT)]
     elif step_key == "shift":
         with st.spinner(f"Moving {min(shift.SUBSET, len(dataset.test_labels)):,} test images by up to 4 pixels in "
                         f"four directions and classifying them again…"):
@@ -275,10 +294,11 @@ def _keep_truth(dataset: str) -> None:
     _store(TRUTH_KEY)[dataset] = st.session_state[f"lesson_truth_{dataset}"]
 
 
-def drawing_input(dataset: Dataset) -> np.ndarray | None:
-    """The canvas (or an upload) as the 28×28 input the nets see."""
+def drawing_input(dataset: Dataset, keep: bool = False) -> np.ndarray | None:
+    """The canvas (or an upload) as the 28×28 input the nets see: centred and scaled as MNIST's digits were, or with
+    `keep` where and how big it was drawn (the draw page's choice, draw.keep_as_drawn)."""
     grey = draw.input_picture(dataset.name)
-    prepared = draw.prepare(grey) if grey is not None else None
+    prepared = draw.prepare(grey, keep) if grey is not None else None
     return prepared.image if prepared is not None else None
 
 
@@ -290,11 +310,12 @@ def truth_input(dataset: Dataset) -> int | None:
                         key=f"lesson_truth_{dataset.name}", on_change=_keep_truth, args=(dataset.name,))
 
 
-def draw_outcome(dataset: Dataset, race: Run, image: np.ndarray, truth: int) -> Outcome:
-    """Both nets of the race on the drawing, scored against what the teacher says it is."""
+def draw_outcome(dataset: Dataset, race: Run, image: np.ndarray, truth: int, kept: bool = False) -> Outcome:
+    """Both nets of the race on the drawing (`kept` where and how big it was drawn), scored against what the teacher
+    says it is."""
     def compute():
         probs = inference.probabilities(race.trained_models(), image, race.settings)
-        reveal = lesson.draw_reveal(race.models, probs, truth, race.classes)
+        reveal = lesson.draw_reveal(race.models, probs, truth, race.classes, kept)
         figure = probabilities_figure(probs, race.classes)
         return reveal, [figure.update_layout(height=FIG_HEIGHT, legend=dict(font=dict(size=10)))]
     return _timed("draw", dataset, compute)

@@ -31,6 +31,7 @@ _FIGURES_LOCK = threading.Lock()
 CURVES_HEIGHT = 240  # px: with the status, progress, accuracies and axis switch above it and the table below,
 # inside a 720 px projector screen (tests/test_browser_layout.py)
 POLL_S = 0.5  # how often the live view reads a training run and redraws its curves (a fragment rerun: a few ms)
+LIVE_REDRAWS_PER_S = 15.0  # all the live views of one training together: a class of 30 on one race redraws every 2 s
 QUEUED_POLL_S = 5.0  # while a run waits behind others only its queue position changes: a tenth of the reruns
 
 
@@ -241,16 +242,28 @@ def queued_poll_s(eta: float | None) -> float:
     return QUEUED_POLL_S if eta is None else min(QUEUED_POLL_S, max(1.0, eta / 10))
 
 
+def live_poll_s(viewers: int) -> float:
+    """How often one viewer's live view redraws a training run: every POLL_S, less often when many watch the same
+    training, so that together they redraw it at most LIVE_REDRAWS_PER_S times a second. Each redraw costs the
+    server tens of ms (bench/bench_redraw.py); 30 phones at POLL_S would take the cores from the training itself."""
+    return max(POLL_S, viewers / LIVE_REDRAWS_PER_S)
+
+
+def _poll_s(registry: RunRegistry, run: Run) -> float:
+    if waiting(registry, run):
+        return queued_poll_s(registry.start_eta(run.id))
+    return live_poll_s(len(run.training.watchers))
+
+
 def live_run(run_id: str) -> None:
-    """The active run, redrawn every POLL_S seconds (queued_poll_s while it waits behind other runs) without
+    """The active run, redrawn every `live_poll_s` (queued_poll_s while it waits behind other runs) without
     rerunning the page."""
     registry = session_registry()
-    queued = waiting(registry, registry.get(run_id))
-    every = queued_poll_s(registry.start_eta(run_id)) if queued else POLL_S
-    st.fragment(_live_card, run_every=every)(run_id, every if queued else None)
+    every = _poll_s(registry, registry.get(run_id))
+    st.fragment(_live_card, run_every=every)(run_id, every)
 
 
-def _live_card(run_id: str, queued_every: float | None) -> None:
+def _live_card(run_id: str, every: float) -> None:
     registry = session_registry()
     try:
         run = registry.get(run_id)
@@ -258,8 +271,8 @@ def _live_card(run_id: str, queued_every: float | None) -> None:
         st.rerun()
         return
     run_card(run, registry)
-    queued = waiting(registry, run)
-    if not run.active or (queued_every is not None) != queued:  # ended, or its turn came: a full rerun
+    if not run.active:  # ended: a full rerun
         st.rerun()
-    if queued and queued_poll_s(registry.start_eta(run_id)) < queued_every / 1.5:  # its start nears: poll faster
+    wanted = _poll_s(registry, run)
+    if wanted < every / 1.5 or wanted > every * 1.5:  # its turn came, its start nears, or viewers came or went
         st.rerun()

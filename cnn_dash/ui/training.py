@@ -118,7 +118,12 @@ def start_buttons(registry: RunRegistry, models: list[ModelConfig] | None, probl
 def quick_demo_time() -> str:
     """The Quick demo's estimated time on this server and its data ("about 9 s"), as the Training page estimates it."""
     dataset = selected_dataset()
-    settings, models = quick_demo(dataset.name if dataset is not None else "MNIST")
+    return estimated_time(*quick_demo(dataset.name if dataset is not None else "MNIST"))
+
+
+def estimated_time(settings: TrainSettings, models: tuple[ModelConfig, ...]) -> str:
+    """A run's estimated time on this server and the sidebar's data ("about 9 s"), as the Training page estimates it."""
+    dataset = selected_dataset()
     train_size, test_size = (len(dataset.train_labels), len(dataset.test_labels)) if dataset else (60_000, 10_000)
     threads = scheduler().threads_per_run
     timing = nullcontext() if is_measured(settings, models, threads) else st.spinner("Timing a few training steps…")
