@@ -87,8 +87,6 @@ def fitted(experiment: Experiment, limits: Limits, train_size: int) -> Experimen
     """The experiment within a server's limits and the dataset's size: fewer images or epochs if it must."""
     s = experiment.settings
     subset = min(s.train_subset or train_size, train_size, limits.max_train_subset)
-    if subset % s.batch_size == 1 and subset < train_size:  # a last batch of one image: BatchNorm1d cannot train
-        subset -= 1
     settings = replace(s, train_subset=None if subset >= train_size else subset,
                        epochs=min(s.epochs, limits.max_epochs),
                        evals_per_epoch=min(s.evals_per_epoch, limits.max_evals_per_epoch))
