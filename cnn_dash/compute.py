@@ -6,10 +6,11 @@ compare the architectures at equal compute.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
+
+from cnn_dash.specs import batches_per_epoch
 
 BACKWARD_FACTOR = 3  # training one image ≈ 3 × its forward multiply-adds: the forward, then gradients with
 # respect to the inputs and to the weights, each about one forward's work (Kaplan et al. 2020 count it so)
@@ -40,7 +41,7 @@ def run_x_end(x: str, epochs: int, images_per_epoch: int, batch_size: int, macs_
     if x == "training images":
         return float(images)
     if x == "optimizer steps":
-        return float(epochs * math.ceil(images_per_epoch / batch_size))  # the last batch of an epoch may be short
+        return float(epochs * batches_per_epoch(images_per_epoch, batch_size))  # the last batch of an epoch may be short
     if x == "training multiply-adds":
         return float(images * BACKWARD_FACTOR * max(macs_per_image, default=0))
     if x != "training time (s)":

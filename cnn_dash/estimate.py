@@ -2,7 +2,6 @@
 the page shows it before Train."""
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from cnn_dash.device import background_priority
 from cnn_dash.inference import placed
 from cnn_dash.limits import FULL_TRAIN_SET
 from cnn_dash.metrics import EVAL_BATCH
-from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings
+from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings, batches_per_epoch
 from cnn_dash.sweep import SweepPlan
 from cnn_dash.train import make_optimizer
 
@@ -166,7 +165,7 @@ def estimate_run(settings: TrainSettings, models: tuple[ModelConfig, ...] | list
     evaluations. `train_size` and `test_size` are the dataset's (the subset, if any, is applied here);
     `threads` the intra-op threads a run gets (scheduler().threads_per_run)."""
     images = min(settings.train_subset or train_size, train_size)
-    steps = math.ceil(images / settings.batch_size) * settings.epochs
+    steps = batches_per_epoch(images, settings.batch_size) * settings.epochs
     evals = settings.evals_per_epoch * settings.epochs
     train_s = eval_s = 0.0
     for m in models:

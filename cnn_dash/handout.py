@@ -8,7 +8,8 @@ from html import escape
 
 import plotly.graph_objects as go
 
-from cnn_dash.lesson import Reveal, Step
+from cnn_dash.lesson import Step
+from cnn_dash.reveals import Reveal
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;line-height:1.45;
 color:#222}h1{margin-bottom:.2rem}.step{border-top:1px solid #ddd;padding-top:1rem;margin-top:1.5rem}

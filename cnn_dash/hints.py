@@ -5,10 +5,8 @@ activation); `why_cnn_lost` explains a finished run whose best FC net beat its b
 """
 from __future__ import annotations
 
-import math
-
 from cnn_dash.records import ModelResult, Status
-from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.specs import ModelConfig, TrainSettings, batches_per_epoch
 
 ACTIVATIONS = ("ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Mish", "PReLU",
                "ReLU6", "Hardswish", "Hardtanh")
@@ -19,7 +17,7 @@ SLOW_SGD = 0.2  # an SGD step (lr / (1 - momentum)) below this needs thousands o
 def steps_per_model(settings: TrainSettings, train_size: int) -> int:
     """Optimizer steps each model takes in the run."""
     images = min(settings.train_subset or train_size, train_size)
-    return math.ceil(images / settings.batch_size) * settings.epochs
+    return batches_per_epoch(images, settings.batch_size) * settings.epochs
 
 
 def _linear_cnn(m: ModelConfig) -> bool:

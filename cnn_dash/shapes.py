@@ -410,6 +410,8 @@ _WIDTH_LIMITS = {"in_channels": MAX_CHANNELS, "out_channels": MAX_CHANNELS, "num
 
 def _check_limits(layer: LayerSpec, out_shape: tuple[int, ...]) -> None:
     for name, cap in _WIDTH_LIMITS.items():
+        if layer.type == "BatchNorm1d" and name == "num_features":
+            cap = MAX_FEATURES  # it normalises a Linear layer's features, capped as those are, not channels
         value = layer.get(name)
         if isinstance(value, int) and value > cap:
             _limit(False, f"{name}={value} is over the limit of {cap:,}")

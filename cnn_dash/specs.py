@@ -1,6 +1,7 @@
 """Architectures as frozen, hashable specs: a layer is torch's class name plus its constructor kwargs."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,3 +123,10 @@ class TrainSettings:
     # fill), drawn from its own seeded stream, the same moves for every model that trains on shifted copies.
     shift_pixels: int = 0
     shifted_models: tuple[int, ...] | None = None  # positions of the models that see shifted copies; None: all
+
+
+def batches_per_epoch(images: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch of `images`: batches of `batch_size`, the last one shorter, except that a last
+    batch of a single image joins the one before it (batch norm over one image cannot train)."""
+    steps = math.ceil(images / batch_size)
+    return steps - 1 if steps > 1 and images % batch_size == 1 else steps

@@ -17,7 +17,7 @@ import pandas as pd
 from cnn_dash.compute import BACKWARD_FACTOR
 from cnn_dash.limits import Limits, check_run, default_limits, estimate_macs
 from cnn_dash.shapes import net_cost
-from cnn_dash.specs import ModelConfig, TrainSettings
+from cnn_dash.specs import ModelConfig, TrainSettings, batches_per_epoch
 
 if TYPE_CHECKING:
     from cnn_dash.runs import Run
@@ -71,7 +71,7 @@ def sweep_epochs(settings: TrainSettings, models: tuple[ModelConfig, ...], image
     optimizer steps (100 images in batches of 64 are 2 steps an epoch: 2 epochs would barely move the weights);
     then at most the limits' epochs and as many as the multiply-add limit of a run allows (at least 1)."""
     lim = limits or default_limits()
-    steps_per_epoch = math.ceil(images / settings.batch_size)
+    steps_per_epoch = batches_per_epoch(images, settings.batch_size)
     wanted = max(settings.epochs, math.ceil(min_steps / steps_per_epoch))
     per_epoch = estimate_macs(models, replace(settings, epochs=1))  # counted as check_run counts it
     affordable = lim.max_run_macs // per_epoch if per_epoch else wanted

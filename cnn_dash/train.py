@@ -20,7 +20,7 @@ from cnn_dash.device import default_device
 from cnn_dash.inference import evaluation_set, permute_pixels, pixel_permutation, placed, seeded_stream
 from cnn_dash.metrics import EVAL_BATCH, batched_logits
 from cnn_dash.records import Progress, Status
-from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings
+from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings, batches_per_epoch
 
 POINTS_PER_EPOCH = 50  # train-curve points per epoch (fewer when an epoch has fewer steps)
 EXPLODED = 10.0  # a model whose mean loss between two reports exceeds this many times its first loss blew up
@@ -207,7 +207,7 @@ class Trainer:
                         for m in self.configs}
         self._stop = stop or threading.Event()
         self._started = False
-        self.steps_per_epoch = math.ceil(len(self.data.train_labels) / settings.batch_size)
+        self.steps_per_epoch = batches_per_epoch(len(self.data.train_labels), settings.batch_size)
         self.total_steps = self.steps_per_epoch * settings.epochs
         self.report_every = max(1, self.steps_per_epoch // POINTS_PER_EPOCH)
 
@@ -256,7 +256,7 @@ class Trainer:
             for m in models:
                 m.new_epoch()
             for b in range(per_epoch):
-                idx = order[b * size:(b + 1) * size]
+                idx = order[b * size:(b + 1) * size if b < per_epoch - 1 else None]  # the last takes the rest
                 x, y = normalize(train_x[idx], d.stats), train_y[idx]  # (B, 1, 28, 28), (B,)
                 x_moved = x
                 if s.shift_pixels:  # one draw per step, whoever trains on it: every shifted model sees the same

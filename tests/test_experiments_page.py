@@ -43,7 +43,7 @@ def test_locality_vs_sharing_trains_three_nets_and_splits_the_lead(at):
     accs = [run.results[m.label].test_acc for m in run.models]
     shown = texts(at)
     assert decomposition_sentence(Decomposition(*accs)) in shown
-    assert "206,202 parameters, 206,202 multiply-adds per image" in shown
+    assert "206,250 parameters, 206,250 multiply-adds per image" in shown
     assert "Test images moved by 2 pixels" in shown
     (curve,) = [c for c in charts(at) if "shift" in str(c["layout"]).lower()]
     assert len(curve["data"]) >= 3

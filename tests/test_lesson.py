@@ -13,10 +13,11 @@ import pytest
 import torch
 from torch import nn
 
-from cnn_dash import lesson
+from cnn_dash import lesson, reveals
 from cnn_dash.handout import Entry, handout_html
 from cnn_dash.experiments import Decomposition, decomposition
-from cnn_dash.lesson import STEPS, Reveal
+from cnn_dash.lesson import STEPS
+from cnn_dash.reveals import Reveal
 from cnn_dash.presets import PRESETS, quick_demo
 from cnn_dash.records import ModelResult, Status
 from cnn_dash.shapes import trace
@@ -52,10 +53,10 @@ def test_the_shape_reveal_matches_torch():
     args = first.layer.kwargs()
     conv = nn.Conv2d(1, args["out_channels"], args["kernel_size"], args["stride"], args["padding"])
     c, h, w = conv(torch.zeros(1, 1, 28, 28)).shape[1:]
-    reveal = lesson.shape_reveal(28, args["kernel_size"], args["stride"], args["padding"], first.out_shape)
+    reveal = reveals.shape_reveal(28, args["kernel_size"], args["stride"], args["padding"], first.out_shape)
     assert lesson.step("shape").answers[reveal.answer] == f"{h}×{w}"
     assert f"{c}×{h}×{w}" in reveal.finding and f"= {h} per side" in reveal.finding
-    assert lesson.shape_reveal(28, 3, 1, 0, (4, 26, 26)).answer == -1  # none of the listed sizes
+    assert reveals.shape_reveal(28, 3, 1, 0, (4, 26, 26)).answer == -1  # none of the listed sizes
 
 
 def params(net) -> int:
@@ -65,17 +66,17 @@ def params(net) -> int:
 
 def test_the_parameter_reveal_matches_torch_counts():
     cnn, fc = params(CNN.net), params(FC.net)
-    reveal = lesson.params_reveal("the CNN", cnn, "the FC net", fc)
+    reveal = reveals.params_reveal("the CNN", cnn, "the FC net", fc)
     assert fc > 1.5 * cnn and reveal.answer == 2  # the race's FC net has 9x the CNN's parameters
     assert f"{cnn:,}" in reveal.finding and f"{fc:,}" in reveal.finding and f"{fc / cnn:.1f}×" in reveal.finding
     same = params(PRESETS["FCNet (CNN notebook)"])
-    assert lesson.params_reveal("a", cnn, "b", same).answer == 1  # 11,322 vs 12,730: about the same
-    assert lesson.params_reveal("a", 3 * same, "b", same).answer == 0
+    assert reveals.params_reveal("a", cnn, "b", same).answer == 1  # 11,322 vs 12,730: about the same
+    assert reveals.params_reveal("a", 3 * same, "b", same).answer == 0
 
 
 @pytest.mark.parametrize("cnn_macs, fc_macs, answer", [(206_250, 101_770, 0), (100_000, 120_000, 1), (1, 10, 2)])
 def test_the_compute_reveal_compares_multiply_adds(cnn_macs, fc_macs, answer):
-    reveal = lesson.compute_reveal("C", 11_322, cnn_macs, "F", 101_770, fc_macs)
+    reveal = reveals.compute_reveal("C", 11_322, cnn_macs, "F", 101_770, fc_macs)
     assert reveal.answer == answer and f"{cnn_macs:,}" in reveal.finding and f"{fc_macs:,}" in reveal.finding
     assert f"{cnn_macs / 11_322:.0f} per parameter against {fc_macs / 101_770:.0f}" in reveal.finding
 
@@ -84,7 +85,7 @@ def test_the_compute_reveal_compares_multiply_adds(cnn_macs, fc_macs, answer):
                                                      (0.90, 0.93, 1, "the FC net leads by 3.0 points"),
                                                      (0.951, 0.948, 2, "level")])
 def test_the_race_reveal_names_the_winner_from_the_accuracies(cnn, fc, answer, words):
-    reveal = lesson.race_reveal((CNN, FC), results(cnn, fc), 2000, why_not="a hint")
+    reveal = reveals.race_reveal((CNN, FC), results(cnn, fc), 2000, why_not="a hint")
     assert reveal.answer == answer and words in reveal.finding
     assert f"CNN {cnn:.1%}, FC net {fc:.1%}" in reveal.finding and "2,000 images" in reveal.finding
     assert (reveal.takeaway == "a hint") == (answer != 0)
@@ -93,7 +94,7 @@ def test_the_race_reveal_names_the_winner_from_the_accuracies(cnn, fc, answer, w
 @pytest.mark.parametrize("real, shuffled, answer", [((0.95, 0.92), (0.945, 0.918), 0), ((0.95, 0.92), (0.93, 0.92), 1),
                                                     ((0.95, 0.92), (0.92, 0.92), 2), ((0.90, 0.92), (0.88, 0.92), 2)])
 def test_the_shuffle_reveal_reads_how_the_lead_changed(real, shuffled, answer):
-    reveal = lesson.shuffle_reveal(real, shuffled)
+    reveal = reveals.shuffle_reveal(real, shuffled)
     assert reveal.answer == answer
     lead, new = 100 * (real[0] - real[1]), 100 * (shuffled[0] - shuffled[1])
     assert f"lead {lead:+.1f} points" in reveal.finding and f"lead {new:+.1f})" in reveal.finding
@@ -112,7 +113,7 @@ class FakeCurve:
                                              ((0.95, 0.9, 0.8, 0.50), (0.92, 0.9, 0.8, 0.48), 2)])
 def test_the_shift_reveal_compares_the_drops_at_three_pixels(cnn, fc, answer):
     curves = [FakeCurve(FC.label, fc), FakeCurve(CNN.label, cnn)]
-    reveal = lesson.shift_reveal((CNN, FC), curves)
+    reveal = reveals.shift_reveal((CNN, FC), curves)
     assert reveal.answer == answer
     assert f"from {cnn[0]:.1%} to {cnn[3]:.1%} ({-100 * (cnn[0] - cnn[3]):+.1f} points)" in reveal.finding
     assert f"from {fc[0]:.1%} to {fc[3]:.1%}" in reveal.finding
@@ -129,7 +130,7 @@ def sweep(rows: list[tuple[int, float, float]]) -> pd.DataFrame:
                                           ([(100, .70, .72), (1000, .80, .92)], 2)])
 def test_the_sweep_reveal_uses_the_images_the_cnn_needed(rows, answer):
     frame = sweep(rows)
-    reveal = lesson.sweep_reveal(frame)
+    reveal = reveals.sweep_reveal(frame)
     assert reveal.answer == answer
     match = images_to_match(frame)
     if match is None:
@@ -145,7 +146,7 @@ def test_the_sweep_reveal_uses_the_images_the_cnn_needed(rows, answer):
                                                     (0.95, 0.90, 0.93, 3)])
 def test_the_decomposition_reveal_splits_the_lead_from_the_three_accuracies(fc, local, cnn, answer):
     d = Decomposition(fc, local, cnn)
-    reveal = lesson.decomposition_reveal(d)
+    reveal = reveals.decomposition_reveal(d)
     assert reveal.answer == answer
     assert f"CNN {cnn:.1%}, locally connected {local:.1%}, FC net {fc:.1%}" in reveal.finding
     if answer == 3 and cnn < fc:
@@ -156,17 +157,17 @@ def test_the_decomposition_reveal_splits_the_lead_from_the_three_accuracies(fc, 
         assert f"{100 * (cnn - fc):.1f}-point lead, small windows give {100 * (local - fc):+.1f} points and shared " \
                f"weights {100 * (cnn - local):+.1f}." in reveal.finding
         share = (local - fc) / (cnn - fc)
-        assert (share >= lesson.MOSTLY) == (answer == 0) and (share <= 1 - lesson.MOSTLY) == (answer == 1)
+        assert (share >= reveals.MOSTLY) == (answer == 0) and (share <= 1 - reveals.MOSTLY) == (answer == 1)
 
 
 def test_the_decomposition_is_read_from_each_kind_of_net_of_the_experiment():
     models = decomposition().models  # whatever order and optimizers the experiment's preset uses
     accs = {m.label: acc for m, acc in zip(models, (0.81, 0.82, 0.83))}
-    d = lesson.decomposition_of(models, {label: result(label, acc) for label, acc in accs.items()})
+    d = reveals.decomposition_of(models, {label: result(label, acc) for label, acc in accs.items()})
     by_kind = {("cnn" if m.net.is_cnn else "local" if m.net.is_local else "fc"): accs[m.label] for m in models}
     assert (d.fc, d.local, d.cnn) == (by_kind["fc"], by_kind["local"], by_kind["cnn"])
     with pytest.raises(ValueError):
-        lesson.decomposition_of(models, {})
+        reveals.decomposition_of(models, {})
 
 
 @pytest.mark.parametrize("cnn_says, fc_says, answer", [(7, 7, 0), (7, 1, 1), (1, 7, 2), (1, 2, 3)])
@@ -175,10 +176,10 @@ def test_the_drawing_reveal_scores_both_nets_against_what_was_drawn(cnn_says, fc
         return [0.9 if i == best else 0.1 / 9 for i in range(10)]
 
     classes = tuple(str(d) for d in range(10))
-    reveal = lesson.draw_reveal((CNN, FC), {CNN.label: probs(cnn_says), FC.label: probs(fc_says)}, 7, classes)
+    reveal = reveals.draw_reveal((CNN, FC), {CNN.label: probs(cnn_says), FC.label: probs(fc_says)}, 7, classes)
     assert reveal.answer == answer
     assert f"The CNN says {cnn_says} (90% sure), the FC net {fc_says} (90% sure)" in reveal.finding
-    kept = lesson.draw_reveal((CNN, FC), {CNN.label: probs(cnn_says), FC.label: probs(fc_says)}, 7, classes, True)
+    kept = reveals.draw_reveal((CNN, FC), {CNN.label: probs(cnn_says), FC.label: probs(fc_says)}, 7, classes, True)
     assert kept.answer == answer and kept.finding == reveal.finding and "as drawn" in kept.takeaway
     assert "centred drawing" not in kept.takeaway  # a drawing kept as drawn is not said to be centred
 

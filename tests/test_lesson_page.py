@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnn_dash import drawing, experiments, inference, lesson, presets, shift
+from cnn_dash import drawing, experiments, inference, lesson, presets, reveals, shift
 from cnn_dash.data import load_dataset
 from cnn_dash.registry import RunRegistry
 from cnn_dash.sweep import images_to_match, sweep_frame
@@ -133,22 +133,22 @@ def check_compute(at, registry):
 
 def race_numbers(registry) -> tuple[float, float]:
     race = next(r for r in registry.runs() if not r.settings.permute_pixels and r.sweep is None)
-    return lesson.cnn_lead(race.models, race.results)
+    return reveals.cnn_lead(race.models, race.results)
 
 
 def check_race(at, registry):
     cnn, fc = race_numbers(registry)
     assert f"CNN {cnn:.1%}, FC net {fc:.1%}" in revealed(at)
-    answer_is(at, lesson.step("race"), 2 if abs(cnn - fc) < lesson.LEVEL else 0 if cnn > fc else 1)
+    answer_is(at, lesson.step("race"), 2 if abs(cnn - fc) < reveals.LEVEL else 0 if cnn > fc else 1)
 
 
 def check_shuffle(at, registry):
     shuffled = next(r for r in registry.runs() if r.settings.permute_pixels)
-    cnn, fc = lesson.cnn_lead(shuffled.models, shuffled.results)
+    cnn, fc = reveals.cnn_lead(shuffled.models, shuffled.results)
     real = race_numbers(registry)
     assert f"Shuffled: CNN {cnn:.1%}, FC net {fc:.1%}" in revealed(at)
     lead, real_lead = cnn - fc, real[0] - real[1]
-    answer = 2 if lead <= lesson.LEVEL else 0 if real_lead <= lesson.LEVEL or lead >= lesson.KEPT * real_lead else 1
+    answer = 2 if lead <= reveals.LEVEL else 0 if real_lead <= reveals.LEVEL or lead >= reveals.KEPT * real_lead else 1
     answer_is(at, lesson.step("shuffle"), answer)
 
 
@@ -160,9 +160,9 @@ def check_decompose(at, registry):
             for m in run.models}
     d = experiments.Decomposition(accs["fc"], accs["local"], accs["cnn"])
     assert f"CNN {d.cnn:.1%}, locally connected {d.local:.1%}, FC net {d.fc:.1%}" in revealed(at)
-    share = d.locality / d.lead if d.lead >= lesson.LEVEL else None
-    answer_is(at, lesson.step("decompose"), 3 if share is None else 0 if share >= lesson.MOSTLY
-              else 1 if share <= 1 - lesson.MOSTLY else 2)
+    share = d.locality / d.lead if d.lead >= reveals.LEVEL else None
+    answer_is(at, lesson.step("decompose"), 3 if share is None else 0 if share >= reveals.MOSTLY
+              else 1 if share <= 1 - reveals.MOSTLY else 2)
 
 
 def check_shift(at, registry):
@@ -174,7 +174,7 @@ def check_shift(at, registry):
     assert f"the CNN falls from {cnn.at(0):.1%} to {cnn.at(3):.1%}" in revealed(at)
     assert f"the FC net from {fc.at(0):.1%} to {fc.at(3):.1%}" in revealed(at)
     drops = cnn.at(0) - cnn.at(3), fc.at(0) - fc.at(3)
-    answer_is(at, lesson.step("shift"), 2 if abs(drops[0] - drops[1]) < lesson.SHIFT_LEVEL
+    answer_is(at, lesson.step("shift"), 2 if abs(drops[0] - drops[1]) < reveals.SHIFT_LEVEL
               else 0 if drops[0] > drops[1] else 1)
 
 

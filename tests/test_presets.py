@@ -73,7 +73,7 @@ def test_presets_omit_inferred_sizes_and_split_by_kind() -> None:
     assert not set(cnn_presets()) & set(fc_presets())
     assert all(net.is_cnn for net in cnn_presets().values())
     assert {"FCNet (CNN notebook)", "MLP 784-37-10", "MLP 784-128-10", "MLP 784-256-128-10",
-            "Small locally connected net", "FC net with the small CNN's widths"} == set(fc_presets())
+            "Small locally connected net (batch norm)", "FC net with the small CNN's widths"} == set(fc_presets())
     assert len({hash(net) for net in PRESETS.values()}) == len(PRESETS)  # hashable and distinct (cache keys)
 
 

@@ -291,6 +291,9 @@ def test_limits_reject_oversize_stacks():
                               LayerSpec.of("Linear", out_features=8000))))
     with pytest.raises(ShapeError, match="input"):
         trace(NetSpec("huge", (relu,), input_shape=(1, 10_000, 10_000)))
+    # BatchNorm1d normalises a Linear layer's features: capped as those are (2,048 fits), not as channels
+    wide = (LayerSpec.of("Flatten"), LayerSpec.of("Linear", out_features=2048))
+    assert trace(NetSpec("fc", (*wide, LayerSpec.of("BatchNorm1d"))))[-1].out_shape == (2048,)
 
 
 def test_macs_match_torchinfo():

@@ -188,12 +188,13 @@ def test_a_locally_connected_net_costs_what_the_convolution_with_its_windows_cos
     from cnn_dash.presets import PRESETS
     from cnn_dash.summary import cost_frame, macs_note
 
-    local, cnn = summarize(PRESETS["Small locally connected net"]), summarize(PRESETS["Small CNN, no batch norm"])
+    local = summarize(PRESETS["Small locally connected net (batch norm)"])
+    cnn = summarize(PRESETS["Small CNN (batch norm)"])
     assert [r.mult_adds for r in local.rows] == [r.mult_adds for r in cnn.rows]
-    assert local.total_mult_adds == cnn.total_mult_adds == 206_202
-    assert local.total_params == 206_202 and cnn.total_params == 11_274
+    assert local.total_mult_adds == cnn.total_mult_adds == 206_250
+    assert local.total_params == 206_250 and cnn.total_params == 11_322
     assert "torchinfo cannot count" in macs_note(local) and macs_note(cnn) is None
     frame = cost_frame((cnn, local))
-    assert list(frame["Multiply-adds per image"]) == [206_202, 206_202]
-    assert list(frame["Parameters (× the first)"]) == [1.0, round(206_202 / 11_274, 2)]
-    assert summarize(PRESETS["Small locally connected net"], batch_size=8).total_mult_adds == 8 * 206_202
+    assert list(frame["Multiply-adds per image"]) == [206_250, 206_250]
+    assert list(frame["Parameters (× the first)"]) == [1.0, round(206_250 / 11_322, 2)]
+    assert summarize(PRESETS["Small locally connected net (batch norm)"], batch_size=8).total_mult_adds == 8 * 206_250

@@ -10,12 +10,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from cnn_dash import hints
 from cnn_dash.build import build_model
 from cnn_dash.data import load_dataset, normalize
-from cnn_dash.specs import LayerSpec, NetSpec
 from cnn_dash.presets import quick_demo
 from cnn_dash.records import summarize
-from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.specs import LayerSpec, ModelConfig, NetSpec, OptimizerSpec, TrainSettings, batches_per_epoch
 from cnn_dash.train import (Trainer, build_seeded, epoch_orders, evaluate, make_optimizer, permute_pixels,
                             prepare_data)
 from tests.conftest import ROOT
@@ -248,3 +248,20 @@ def test_train_accuracy_is_over_the_epochs_images_so_far_and_over_the_whole_epoc
         assert p.train_acc == pytest.approx(sum(right[epoch_start:p.step]) / p.train_images), p
     ends = [p for p in history if p.epoch in (1.0, 2.0)]
     assert [p.train_images for p in ends] == [400, 400]  # at each epoch's end: all of that epoch's images
+
+
+@pytest.mark.parametrize("images, batch, steps", [(129, 64, 2), (128, 64, 2), (130, 64, 3), (1, 64, 1), (65, 64, 1)])
+def test_a_last_batch_of_one_image_joins_the_one_before(images, batch, steps):
+    """Batch norm cannot train on one image, so an epoch never ends with a batch of one: the trainer, the estimate
+    and the compute axis count the same steps."""
+    assert batches_per_epoch(images, batch) == steps
+    assert hints.steps_per_model(TrainSettings(train_subset=images, batch_size=batch), 60_000) == steps
+
+
+def test_a_net_with_batch_norm_1d_trains_on_129_images_in_batches_of_64():
+    """129 = 2 × 64 + 1: the last image joins the second batch instead of a batch of one BatchNorm1d cannot take."""
+    norm = NetSpec("FC with batch norm", (L("Flatten"), L("Linear", out_features=16), L("BatchNorm1d"), L("ReLU"),
+                                          L("Linear", out_features=10)))
+    settings = TrainSettings(train_subset=129, batch_size=64, epochs=1, seed=1, source="bundled")
+    history = list(Trainer(settings, (ModelConfig("BN", norm, OptimizerSpec("adam", 0.01)),)))
+    assert history[-1].status == "finished" and history[-1].step == 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnn_dash import experiments, shift
-from cnn_dash.experiments import Augmentation, Decomposition, Experiment
+from cnn_dash.experiments import SHIFT, SHIFT_IMAGES, Augmentation, Decomposition, Experiment
 from cnn_dash.plots.shift import shift_figure
 from cnn_dash.registry import RunRegistry
 from cnn_dash.runs import Run
@@ -19,8 +19,6 @@ START_KEY = "_experiment_start_requested"  # the key of the experiment a button 
 CURVES_KEY = "_experiment_shift_curves"  # run id -> (curves, seconds); no widget uses it
 ICONS = {"decomposition": ":material/call_split:", "shifted_copies": ":material/open_with:",
          "race": ":material/sports_score:"}
-SHIFT = 2  # pixels the curves go up to, and the shift sentence reads them at
-SHIFT_IMAGES = 1_000  # stratified test images (100 per class): the FC net of the decomposition is costly to shift
 
 
 def _ask(key: str) -> None:

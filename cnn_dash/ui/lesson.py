@@ -6,7 +6,7 @@ import datetime
 
 import streamlit as st
 
-from cnn_dash import lesson
+from cnn_dash import lesson, reveals
 from cnn_dash.data import TITLES, Dataset
 from cnn_dash.handout import Entry, handout_html
 from cnn_dash.ui import draw
@@ -65,7 +65,7 @@ def guess(step: lesson.Step) -> int | None:
                                 args=(step.key,))
 
 
-def answers(step: lesson.Step, reveal: lesson.Reveal | None, guessed: int | None) -> None:
+def answers(step: lesson.Step, reveal: reveals.Reveal | None, guessed: int | None) -> None:
     """The answers as a list; once revealed, the run's answer marked and the class's guess scored."""
     lines = []
     for i, text in enumerate(step.answers):

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn_dash import hints, inference, lesson, presets, shift
+from cnn_dash import hints, inference, lesson, presets, reveals, shift
 from cnn_dash.data import Dataset
 from cnn_dash.plots.curves import curves_frame, run_figure
 from cnn_dash.plots.drawing import probabilities_figure
@@ -46,7 +46,7 @@ RUN_STEPS = {"race": ("race",), "shuffle": ("race", "shuffle"), "decompose": ("d
 class Outcome:
     """What a step's action found: the reveal from its numbers, its charts, the seconds it took and its data."""
 
-    reveal: lesson.Reveal
+    reveal: reveals.Reveal
     figures: tuple[go.Figure, ...]
     seconds: float
     source: str
@@ -81,7 +81,7 @@ def shape_action(dataset: Dataset) -> Outcome:
         cnn, _ = _pair(lesson.race_plan(dataset.name, len(dataset.train_labels))[1])
         first = trace(cnn.net)[0]
         args = first.layer.kwargs()
-        reveal = lesson.shape_reveal(first.in_shape[-1], args["kernel_size"], args.get("stride", 1),
+        reveal = reveals.shape_reveal(first.in_shape[-1], args["kernel_size"], args.get("stride", 1),
                                      args.get("padding", 0), first.out_shape)
         figure = window_figure(explain(first.layer, first.in_shape), (0, 0, 0))
         return reveal, [figure.update_layout(height=FIG_HEIGHT)]
@@ -97,7 +97,7 @@ def params_action(dataset: Dataset) -> Outcome:
     """The race's two nets summarised by torchinfo (as on Architectures): parameters per layer."""
     def compute():
         cnn, fc, a, b = _summaries(dataset)
-        reveal = lesson.params_reveal(cnn.net.name, a.total_params, fc.net.name, b.total_params)
+        reveal = reveals.params_reveal(cnn.net.name, a.total_params, fc.net.name, b.total_params)
         figure = params_per_layer_figure(a, b, (cnn.net.name, fc.net.name))
         return reveal, [figure.update_layout(height=FIG_HEIGHT, title=None, margin=dict(l=10, r=10, t=30, b=10))]
     return _timed("params", dataset, compute)
@@ -107,7 +107,7 @@ def compute_action(dataset: Dataset) -> Outcome:
     """The race's two nets summarised by torchinfo: parameters against multiply-adds per image."""
     def compute():
         cnn, fc, a, b = _summaries(dataset)
-        reveal = lesson.compute_reveal(cnn.net.name, a.total_params, a.total_mult_adds, fc.net.name, b.total_params,
+        reveal = reveals.compute_reveal(cnn.net.name, a.total_params, a.total_mult_adds, fc.net.name, b.total_params,
                                        b.total_mult_adds)
         figure = cost_figure({"CNN": a.total_params, "FC net": b.total_params},
                              {"CNN": a.total_mult_adds, "FC net": b.total_mult_adds}, FIG_HEIGHT)
@@ -264,23 +264,23 @@ def run_outcome(step_key: str, dataset: Dataset, found: dict[str, list[Run]]) ->
     seconds = _seconds([r for runs in found.values() for r in runs])
     if step_key == "race":
         why = hints.why_cnn_lost(race.settings, race.models, race.results, len(dataset.train_labels))
-        reveal = lesson.race_reveal(race.models, race.results, len(dataset.test_labels), why)
+        reveal = reveals.race_reveal(race.models, race.results, len(dataset.test_labels), why)
         figures = [run_figure(curves_frame({race.name: list(race.history)}), race.settings.epochs, FIG_HEIGHT)]
     elif step_key == "shuffle":
-        real, shuffled = (lesson.cnn_lead(r.models, r.results) for r in (race, found["shuffle"][0]))
-        reveal, figures = lesson.shuffle_reveal(real, shuffled), [shuffle_figure(real, shuffled, FIG_HEIGHT)]
+        real, shuffled = (reveals.cnn_lead(r.models, r.results) for r in (race, found["shuffle"][0]))
+        reveal, figures = reveals.shuffle_reveal(real, shuffled), [shuffle_figure(real, shuffled, FIG_HEIGHT)]
     elif step_key == "decompose":
         run = found["decompose"][0]
-        d = lesson.decomposition_of(run.models, run.results)
-        reveal, figures = lesson.decomposition_reveal(d), [decomposition_figure(d.fc, d.local, d.cnn, FIG_HEIGHT)]
+        d = reveals.decomposition_of(run.models, run.results)
+        reveal, figures = reveals.decomposition_reveal(d), [decomposition_figure(d.fc, d.local, d.cnn, FIG_HEIGHT)]
     elif step_key == "shift":
         with st.spinner(f"Moving {min(shift.SUBSET, len(dataset.test_labels)):,} test images by up to 4 pixels in "
                         f"four directions and classifying them again…"):
             curves, seconds = shift.run_shift_curve(race, 4)
-        reveal, figures = lesson.shift_reveal(race.models, curves), [shift_figure(curves, FIG_HEIGHT)]
+        reveal, figures = reveals.shift_reveal(race.models, curves), [shift_figure(curves, FIG_HEIGHT)]
     else:  # sweep
         frame = sweep_frame(found["sweep"])
-        reveal, figures = lesson.sweep_reveal(frame), [sweep_figure(frame, FIG_HEIGHT)]
+        reveal, figures = reveals.sweep_reveal(frame), [sweep_figure(frame, FIG_HEIGHT)]
     result = Outcome(reveal, tuple(figures), seconds, dataset.source, ids)
     _store(RESULTS_KEY)[(step_key, dataset.name)] = result
     return result
@@ -315,7 +315,7 @@ def draw_outcome(dataset: Dataset, race: Run, image: np.ndarray, truth: int, kep
     says it is."""
     def compute():
         probs = inference.probabilities(race.trained_models(), image, race.settings)
-        reveal = lesson.draw_reveal(race.models, probs, truth, race.classes, kept)
+        reveal = reveals.draw_reveal(race.models, probs, truth, race.classes, kept)
         figure = probabilities_figure(probs, race.classes)
         return reveal, [figure.update_layout(height=FIG_HEIGHT, legend=dict(font=dict(size=10)))]
     return _timed("draw", dataset, compute)
