@@ -15,7 +15,8 @@ import time
 from collections import OrderedDict
 
 from cnn_dash.registry import RunRegistry
-from cnn_dash.runs import Run, lookup_in
+from cnn_dash.runs import Run
+from cnn_dash.training import lookup_in
 from cnn_dash.scheduler import Scheduler, scheduler
 from cnn_dash.store import RunStore
 

@@ -16,7 +16,8 @@ from cnn_dash.data import load_dataset
 from cnn_dash.limits import Limits, LimitError, check_run, default_limits
 from cnn_dash.records import Status, SweepTag
 from cnn_dash.run_key import run_key
-from cnn_dash.runs import Run, Training
+from cnn_dash.runs import Run
+from cnn_dash.training import Training
 from cnn_dash.scheduler import Scheduler, scheduler
 from cnn_dash.shapes import net_cost
 from cnn_dash.specs import ModelConfig, TrainSettings

@@ -27,7 +27,7 @@ from cnn_dash.device import background_priority, cpu_count, default_device
 from cnn_dash.estimate import estimate_run
 from cnn_dash.limits import default_limits
 from cnn_dash.records import Status, summarize
-from cnn_dash.runs import Training
+from cnn_dash.training import Training
 from cnn_dash.specs import ModelConfig, TrainSettings
 from cnn_dash.train import Trainer
 

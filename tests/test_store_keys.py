@@ -9,7 +9,7 @@ from cnn_dash import codec
 from cnn_dash.library import Library, owner_key
 from cnn_dash.records import Status
 from cnn_dash.registry import RunRegistry
-from cnn_dash.runs import lookup_in
+from cnn_dash.training import lookup_in
 from cnn_dash.scheduler import Scheduler
 from cnn_dash.store import FILE_NAME, VERSION, RunStore, StoredRun
 from tests.conftest import wait_for_run

@@ -70,7 +70,7 @@ def test_no_feature_imports_the_training_engine(feature):
     assert "cnn_dash.train" not in direct, f"{feature} imports cnn_dash.train: ask cnn_dash.inference instead"
 
 
-@pytest.mark.parametrize("module", ["cnn_dash/ui/draw.py", "cnn_dash/shift.py", "cnn_dash/runs.py",
+@pytest.mark.parametrize("module", ["cnn_dash/ui/draw.py", "cnn_dash/shift.py", "cnn_dash/runs.py", "cnn_dash/training.py",
                                     "cnn_dash/inference.py", "cnn_dash/playground.py", "cnn_dash/drawing.py"])
 def test_not_even_through_another_module(module):
     assert "cnn_dash.train" not in imported_by(ROOT / module)
