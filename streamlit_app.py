@@ -3,6 +3,7 @@ import streamlit as st
 
 from cnn_dash.ui.dataset import dataset_sidebar
 from cnn_dash.ui.owner import handshake
+from cnn_dash.ui.sidebar import fold_sidebar_when_narrow
 from cnn_dash.ui.style import page_style
 from cnn_dash.ui.training import store_notices
 
@@ -18,6 +19,7 @@ navigation = st.navigation([
     st.Page("pages/draw.py", title="Try it yourself", icon=":material/draw:"),
 ])
 page_style()
+fold_sidebar_when_narrow()  # a narrow desktop window: the sidebar folded, not over or beside the page
 handshake()  # the browser's owner token: its runs come back after a reload
 store_notices()
 dataset_sidebar()

@@ -15,8 +15,12 @@ from PIL import Image, UnidentifiedImageError
 
 SIZE = 28  # the field, as in MNIST
 BOX = 20  # the digit's longest side inside the field
-MAX_UPLOAD_MB = 1
+MAX_UPLOAD_MB = 1  # the largest picture the page uses
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+# What the uploader widget and the server (.streamlit/config.toml, server.maxUploadSize) let through, of any type:
+# more than the page uses, so that a picture too big or of another type reaches the page, which says why it was not
+# used and takes it off the list. A file the widget refuses itself stays listed, and the page never hears of it.
+UPLOAD_CEILING_MB = 10
 MIN_SIDE = 8  # pixels: anything smaller holds no drawing
 MAX_PIXELS = 4096 * 4096  # width × height; larger images are refused before they are decoded
 FORMATS = ("PNG", "JPEG")
@@ -48,7 +52,8 @@ def decode_upload(data: bytes) -> np.ndarray:
     except Image.DecompressionBombError:
         raise DrawingError("The image has far too many pixels. Crop it around the digit or scale it down.") from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise DrawingError("This file is not an image Pillow can read. Upload a PNG or JPEG picture.") from None
+        raise DrawingError("This file is not an image this page can read. Upload a PNG or JPEG picture (a phone's "
+                           "HEIC photo: save or share it as JPEG first).") from None
     with image:
         _check_header(image)
         try:

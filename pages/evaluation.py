@@ -77,10 +77,9 @@ if a == b:
     st.stop()
 
 diff = plots.advantage(values[a], values[b])
-st.plotly_chart(plots.difference_figure(diff, classes, f"Where {a} does better than {b}", percent,
-                                                names[a], names[b]),
+na, nb = names[a], names[b]  # short names (the pickers above name them in full): a phone's chart title fits
+st.plotly_chart(plots.difference_figure(diff, classes, f"Where {na} does better than {nb}", percent, na, nb),
                 width="stretch", key="diff")
-na, nb = names[a], names[b]  # short names: the caption stays readable with long labels
 st.caption(f"Blue: {na} does better in that cell; red: {nb} does. On the diagonal the number is {na}'s right "
            f"answers minus {nb}'s; off the diagonal it is {nb}'s mistakes minus {na}'s (fewer mistakes is better). "
            f"So a positive number always favours {na}, a negative one {nb}; a blank cell, neither.")

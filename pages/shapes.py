@@ -159,7 +159,8 @@ def network() -> None:
                    link.number_input("Input width", 1, MAX_SPATIAL, 28, key="shp_net_w", where=c3))
     answer = st.container()  # the layer count's result goes above the editor: on screen with the table's top rows
     st.caption(f"Edit any cell, add rows at the bottom, delete rows with the checkbox on the left (up to "
-               f"{MAX_LAYERS} layers). in_channels and in_features are inferred; put them under 'more' to check them.")
+               f"{MAX_LAYERS} layers). in_channels and in_features are inferred; any other argument (dilation=2, "
+               "ceil_mode=True, or in_channels to check it) goes under 'more'.")
     net, error = stack_editor(f"shp_stack_{names.index(choice)}", PRESETS[choice])
     if error is not None:
         st.error(f"The table cannot be read: {error}.")

@@ -2,13 +2,19 @@
 diverged run, a sweep, a drawing), at 1280×720 (a projector) and at 390×844 (a phone: touch, mobile user agent):
 
 - no table cell, header or label cut: an HTML table's cells show their whole text, and a table wider than its column
-  scrolls on purpose; a read-only table drawn on a canvas (st.dataframe) cannot be checked, so it is refused;
+  scrolls on purpose; a read-only table drawn on a canvas (st.dataframe) cannot be checked, so it is refused; a
+  table editor (st.data_editor) fits its column at 1280 without scrolling sideways (a phone scrolls it on purpose);
 - text big enough to read: confusion-matrix numbers >= 14 CSS px at 1280 (>= 11 px on a phone), gallery captions
   and every other chart text >= 12 px;
-- nothing covered: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart title;
+- nothing covered or cut: no Plotly modebar over a title or legend, no legend or colour bar on an axis or chart
+  title, no two titles or two tick labels of a chart on each other, no text on a colour bar, no chart text past its
+  chart's edge;
 - each page's key result inside the first screen at 1280×720 (on a phone, the draw page's answer within one screen
   of the canvas, with Undo and Clear buttons a thumb can hit);
-- no server path in the page.
+- no server path in the page;
+- in a narrow desktop window (800×600, 1024×768: no touch, a desktop user agent) the sidebar neither covers nor
+  squeezes the page: it is folded when a page opens and after a page is picked from it (the same checks run there,
+  without the key results).
 
 Every problem is collected (page, size, what) and reported at once; a screenshot of every state's first screen at
 both sizes is saved under CNN_DASH_SCREENSHOTS or .pytest_cache/layout-screenshots (the folder is printed), and of
@@ -27,6 +33,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 720}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2,
          "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                        "Chrome/126.0.0.0 Mobile Safari/537.36"}
+NARROW = {"800": {"viewport": {"width": 800, "height": 600}}, "1024": {"viewport": {"width": 1024, "height": 768}}}
 # The sweep stays short: sizes 100, 300 and 1,000 images, at most 2 epochs each.
 ENV = {"CNN_DASH_DOWNLOAD": "0", "CNN_DASH_DATA_DIR": "", "CNN_DASH_MAX_TRAIN_SUBSET": "1000",
        "CNN_DASH_MAX_EPOCHS": "2"}
@@ -38,6 +45,24 @@ CONTRACT = """([width, keys]) => {
     const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1
         && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
     const name = (el) => (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 40);
+    // An SVG text's four corners on the screen (its own rotation included), and whether two such rectangles
+    // overlap by more than a pixel (separating axes).
+    const corners = (t) => {
+        const b = t.getBBox(), m = t.getScreenCTM(), p = (x, y) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f];
+        return {text: name(t), points: [p(b.x, b.y), p(b.x + b.width, b.y), p(b.x + b.width, b.y + b.height),
+                                        p(b.x, b.y + b.height)]};
+    };
+    const collide = (p, q) => {
+        for (const poly of [p.points, q.points])
+            for (let i = 0; i < 4; i++) {
+                const [x1, y1] = poly[i], [x2, y2] = poly[(i + 1) % 4], len = Math.hypot(x2 - x1, y2 - y1) || 1;
+                const nx = (y1 - y2) / len, ny = (x2 - x1) / len;
+                const span = (pts) => pts.map(([x, y]) => x * nx + y * ny);
+                const a = span(p.points), b = span(q.points);
+                if (Math.min(Math.max(...a), Math.max(...b)) - Math.max(Math.min(...a), Math.min(...b)) <= 1) return false;
+            }
+        return true;
+    };
     const main = document.querySelector("[data-testid='stMain']");
 
     // Tables: an HTML cell shows its whole text; a table wider than its column scrolls on purpose.
@@ -59,12 +84,21 @@ CONTRACT = """([width, keys]) => {
         const keyed = frame.closest("[class*='st-key-']");  // a data editor has a key; a read-only table none
         if (!keyed) problems.push(`read-only table drawn on a canvas (its cut cells cannot be checked): `
                                   + [...frame.querySelectorAll('th')].map(name).slice(0, 4).join(' | '));
+        // A table editor fits its column at 1280 (on a phone it scrolls sideways on purpose).
+        const grid = frame.querySelector('.dvn-scroller');
+        if (keyed && grid && width >= 1000 && grid.scrollWidth > grid.clientWidth + 1)
+            problems.push(`table editor scrolls sideways: ${grid.scrollWidth} px in ${grid.clientWidth}`);
     }
 
     // Charts: text sizes and overlaps.
     for (const chart of main.querySelectorAll("[data-testid='stPlotlyChart']")) {
         if (!shown(box(chart))) continue;
         const label = name(chart.querySelector('.gtitle') || chart.querySelector('.annotation-text') || chart) || 'chart';
+        const edge = box(chart);
+        const past = [...chart.querySelectorAll('svg text')].find((t) => t.textContent.trim() && shown(box(t))
+            && (box(t).left < edge.left - 1 || box(t).right > edge.right + 1 || box(t).top < edge.top - 1
+                || box(t).bottom > edge.bottom + 1));
+        if (past) problems.push(`chart text '${name(past)}' runs past the chart's edge in '${label}'`);
         for (const t of chart.querySelectorAll('svg text')) {
             const r = box(t);
             if (!shown(r) || !t.textContent.trim()) continue;
@@ -78,11 +112,32 @@ CONTRACT = """([width, keys]) => {
                 break;  // one per chart is enough to know
             }
         }
+        // Tick labels (any axis, colour bars too) clear of each other: a short or narrow chart shows fewer. A
+        // slanted label is compared as the slanted rectangle it is (its screen box would overlap its neighbour's).
+        const ticks = [...chart.querySelectorAll("g[class$='tick'] > text")]
+            .filter((e) => e.textContent.trim() && shown(box(e))).map(corners);
+        crowded: for (let i = 0; i < ticks.length; i++)
+            for (let j = i + 1; j < ticks.length; j++)
+                if (collide(ticks[i], ticks[j])) {
+                    problems.push(`tick labels '${ticks[i].text}' and '${ticks[j].text}' overlap in '${label}'`);
+                    break crowded;  // one per chart is enough to know
+                }
+        // No text on a colour bar's strip (its name drawn across it, say).
+        for (const fill of [...chart.querySelectorAll('.cbfill')].filter((e) => shown(box(e)))) {
+            const on = [...chart.querySelectorAll('svg text')]
+                .find((t) => t.textContent.trim() && shown(box(t)) && overlap(box(fill), box(t)));
+            if (on) problems.push(`'${name(on)}' drawn over a colour bar in '${label}'`);
+        }
         const modebar = chart.querySelector('.modebar');
         const titles = [...chart.querySelectorAll('.gtitle, .g-gtitle text, .annotation')].filter((e) => shown(box(e)));
         const legends = [...chart.querySelectorAll('.legend, .colorbar')].filter((e) => shown(box(e)));
         const axisTitles = [...chart.querySelectorAll('[class*="g-x"][class*="title"] text, [class*="g-y"][class*="title"] text')]
             .filter((e) => shown(box(e)));
+        for (let i = 0; i < titles.length; i++)  // no two titles (a chart's, its panels', captions) on each other
+            for (let j = i + 1; j < titles.length; j++)
+                if (!titles[i].contains(titles[j]) && !titles[j].contains(titles[i])
+                    && overlap(box(titles[i]), box(titles[j])))
+                    problems.push(`'${name(titles[i])}' and '${name(titles[j])}' overlap in '${label}'`);
         if (modebar && shown(box(modebar)) && getComputedStyle(modebar).display !== 'none')
             for (const e of [...titles, ...legends])
                 if (overlap(box(modebar), box(e))) problems.push(`modebar over '${name(e)}' in '${label}'`);
@@ -125,6 +180,16 @@ CONTRACT = """([width, keys]) => {
     return problems.concat(keyProblems);
 }"""
 
+SIDEBAR = """() => {
+    const side = document.querySelector("[data-testid='stSidebar']").getBoundingClientRect();
+    const page = document.querySelector("[data-testid='stMainBlockContainer']").getBoundingClientRect();
+    if (Math.min(side.right, window.innerWidth) - Math.max(side.left, 0) <= 1) return [];  // folded
+    return [side.right > page.left + 1
+        ? `the sidebar covers the page's left ${Math.round(side.right - page.left)} px`
+        : `the sidebar is open beside the page, leaving it ${Math.round(window.innerWidth - side.right)} of `
+          + `${window.innerWidth} px`];
+}"""
+
 PATHS = [str(ROOT), str(Path(tempfile.gettempdir())), os.path.expanduser("~")]
 
 
@@ -139,7 +204,7 @@ class Tour:
 
     def __init__(self, page, size: str, folder: Path) -> None:
         self.page, self.size, self.folder, self.problems = page, size, folder, []
-        self.phone = size == "390"
+        self.phone, self.narrow = size == "390", size in NARROW
 
     def idle(self, timeout_ms: float = 90_000) -> None:
         wait_idle(self.page, timeout_ms)
@@ -169,7 +234,9 @@ class Tour:
         page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollTo(0, 0)")
         page.wait_for_timeout(200)
         width = page.viewport_size["width"]
-        found = page.evaluate(CONTRACT, [width, [] if self.phone else list(keys)])
+        found = page.evaluate(CONTRACT, [width, [] if self.phone or self.narrow else list(keys)])
+        if self.narrow:
+            found += page.evaluate(SIDEBAR)
         text = page.locator("body").inner_text()
         found += [f"server path shown: {p}" for p in PATHS if len(p) > 4 and p in text]
         self.problems += [f"{where} @{self.size}: {p}" for p in found]
@@ -177,10 +244,11 @@ class Tour:
         if not os.environ.get("CNN_DASH_SCREENSHOTS"):
             return  # the whole page too only when asked for: each costs a relayout of every chart
         tall = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+        height = page.viewport_size["height"]
         page.set_viewport_size({"width": width, "height": min(int(tall), 8000)})
         page.wait_for_timeout(800)
         page.screenshot(path=str(self.folder / f"{where}-{self.size}-whole.png"))
-        page.set_viewport_size({"width": width, "height": 720 if width == 1280 else 844})
+        page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(300)
 
     def fill(self, key: str, value: str) -> None:
@@ -303,6 +371,25 @@ def tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]
         context.close()
 
 
+def narrow_tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]:
+    """Every page in a narrow desktop window, each picked from the sidebar (opened with its » button)."""
+    context = browser.new_context(**options)
+    page = context.new_page()
+    t = Tour(page, size, folder)
+    try:
+        page.goto(f"{url}/?dataset_title=MNIST+%28handwritten+digits%29")
+        page.wait_for_selector(IDLE, timeout=90_000)
+        t.idle()
+        t.check("home")
+        for where, title in (("lesson", "Lesson"), ("shapes", "Shape calculator"), ("architectures", "Architectures"),
+                             ("training", "Training"), ("evaluation", "Evaluation"), ("draw", "Try it yourself")):
+            t.goto(title)
+            t.check(where)
+        return t.problems
+    finally:
+        context.close()
+
+
 def test_layout_contract_on_every_page_at_both_sizes(tmp_path):
     folder = screenshot_folder()
     print(f"layout screenshots: {folder}")
@@ -310,5 +397,7 @@ def test_layout_contract_on_every_page_at_both_sizes(tmp_path):
     with streamlit_server(env={**ENV, "CNN_DASH_STATE_DIR": str(tmp_path)}) as url, chromium() as browser:
         for size, options in (("1280", DESKTOP), ("390", PHONE)):
             problems += tour(browser, url, size, options, folder)
+        for size, options in NARROW.items():
+            problems += narrow_tour(browser, url, size, options, folder)
     (folder / "problems.txt").write_text("\n".join(problems) + "\n")
     assert not problems, f"{len(problems)} layout problems (screenshots in {folder}):\n" + "\n".join(problems)

@@ -24,7 +24,7 @@ def test_advantage_against_a_hand_made_pair():
     assert heat.zmid == 0 and heat.zmin == -5 and heat.zmax == 5
     # RdBu runs red (low) to blue (high): positive, CNN better, is blue everywhere
     assert heat.colorscale[0][1].lower() != heat.colorscale[-1][1].lower()
-    assert "+ CNN better" in heat.colorbar.title.text and "− FC better" in heat.colorbar.title.text
+    assert list(heat.colorbar.ticktext) == ["FC better", "0", "CNN better"] and list(heat.colorbar.tickvals) == [-5, 0, 5]
     # the numbers where the models differ (a minus where B is better), blank where they agree
     assert [list(r) for r in heat.text] == [["5", "4", "1"], ["-2", "-2", ""], ["", "2", "2"]]
     assert DIVERGING == "RdBu"

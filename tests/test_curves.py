@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from cnn_dash.plots.curves import LOSS_CAP, curves_figure, curves_frame, log_ticks
+from cnn_dash.plots.curves import LOSS_CAP, curves_figure, curves_frame, log_ticks, run_figure
 from cnn_dash.records import Progress
 
 
@@ -35,6 +35,16 @@ def test_log_axis_is_labelled_with_plain_decimals():
     low, high = axis.range
     assert low < math.log10(0.3) and high > math.log10(2.5)  # the data fit
     assert log_ticks(0.3, 2.5) == [0.2, 0.5, 1.0, 2.0]
+
+
+def test_a_short_chart_labels_its_loss_axis_by_decades_only():
+    """A run's 260 px chart (Training) has room for 4 loss labels: 0.01, 0.1, 1, 10 (the 1-2-5 labels crowded it
+    on a phone); a tall one keeps 1, 2, 5 in every decade."""
+    frame = curves_frame({"Run 1": history([2.3, 1.2, 0.6], [0.3, 0.6, 0.8], {3: (0.7, 0.8)})})
+    assert list(loss_axis(run_figure(frame, 1, height=260)).ticktext) == ["0.01", "0.1", "1", "10"]
+    tall = loss_axis(run_figure(frame, 1, height=600)).ticktext
+    assert {"0.02", "0.05", "0.2", "0.5", "2", "5"} <= set(tall)
+    assert log_ticks(0.01, 10, most=3) == [0.01, 1.0]  # even the decades thinned when they do not fit
 
 
 def test_an_exploded_loss_is_clipped_with_short_labels_and_the_hover_says_so():

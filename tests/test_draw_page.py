@@ -115,6 +115,32 @@ def test_a_bad_upload_gives_a_message_and_no_predictions(registry):
     assert uploader.value is None and "digit.png was not used" in at.error[0].value
 
 
+@pytest.mark.parametrize("name, data, reason", [
+    ("photo.jpg", b"\xff\xd8\xff" + bytes(drawing.MAX_UPLOAD_BYTES + 2**19), "The file is 1.5 MB; the limit is 1 MB"),
+    ("digit.gif", "gif", "This is a GIF image; upload a PNG or JPEG"),
+])
+def test_a_file_the_widget_once_refused_reaches_the_page_and_leaves_the_list(registry, name, data, reason):
+    """Too big for the page or of another type, a file still gets through the widget (which refused it itself and
+    kept it listed, unseen by the page): the page says why it was not used, the list is emptied, and the next
+    picture is used alone."""
+    if data == "gif":
+        buffer = io.BytesIO()
+        Image.new("L", (64, 64), 255).save(buffer, format="GIF")
+        data = buffer.getvalue()
+    at = open_page(registry)
+    at.radio(key="draw_source_MNIST").set_value("Upload a picture").run()
+    (uploader,) = at.get("file_uploader")
+    assert uploader.proto.type == [] and uploader.proto.max_upload_size_mb == drawing.UPLOAD_CEILING_MB
+    uploader.set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, at.exception[0].value
+    assert f"{name} was not used: {reason}" in at.error[0].value
+    (uploader,) = at.get("file_uploader")
+    assert uploader.value is None
+    digit = load_dataset("MNIST", source="bundled").test_images[7].numpy()
+    uploader.set_value(("digit.png", png_of(255 - np.kron(digit, np.ones((5, 5), np.uint8))), "image/png")).run()
+    assert not at.error and [m for m in at.markdown if " says " in m.value]
+
+
 def test_a_fashion_mnist_run_defaults_to_upload_and_names_its_classes(registry):
     at = open_page(registry)
     fashion = registry.trained()[0]

@@ -12,6 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
+from cnn_dash.plots.layout import title_px, wrapped
+
 # Colour-blind-safe scales: cividis is sequential and designed for colour-vision deficiency; RdBu is
 # diverging red/blue, which stays distinguishable for red-green deficiency (no red-vs-green contrast).
 SEQUENTIAL = "cividis"
@@ -99,7 +101,8 @@ def difference_figure(
     heatmap = go.Heatmap(
         z=diff, x=list(classes), y=list(classes), colorscale=DIVERGING, zmin=-bound, zmax=bound, zmid=0,
         text=text, texttemplate="%{text}",
-        colorbar=_colorbar(f"− {b} better · + {a} better"),
+        # The bar's ends say who is better (a long name on its right squeezed the bar to a sliver on a phone).
+        colorbar=dict(_colorbar(""), tickvals=[-bound, 0, bound], ticktext=[f"{b} better", "0", f"{a} better"]),
         hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z}} {unit} in favour of {a}<extra></extra>",
     )
     return _matrix_figure([heatmap], classes, title)
@@ -123,7 +126,8 @@ def _grid_figure(grid: np.ndarray, title: str, width: int = 900, **heatmap: obje
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     # Height from the grid's proportions at about `width` pixels wide, so no band of white is left over.
     height = min(max(70 + int(width * grid.shape[0] / grid.shape[1]), 220), 1200)
-    return fig.update_layout(title=title, height=height, margin=MARGIN)
+    title = wrapped(title)
+    return fig.update_layout(title=title, height=height, margin=dict(MARGIN, t=max(MARGIN["t"], title_px(title))))
 
 
 def finite(values: np.ndarray) -> np.ndarray:
@@ -171,11 +175,13 @@ def gallery_figure(images: np.ndarray, captions: list[str], title: str = "", col
     columns = max(1, min(columns, n))
     rows = -(-n // columns)
     caption_px = 8 + 17 * max(c.count("<br>") + 1 for c in captions)
-    tile_px, top, bottom = 110, 40 if title else 10, 10
+    title = wrapped(title)
+    tile_px, top, bottom = 110, title_px(title), 10
     plot_px = rows * (tile_px + caption_px)
     # One layout dict, validated once: adding traces and axes one by one costs ten times more.
     traces, annotations = [], []
-    layout: dict = dict(title=title, height=top + plot_px + bottom, margin=dict(l=10, r=10, t=top, b=bottom))
+    layout: dict = dict(title=title, height=top + plot_px + bottom,
+                        margin=dict(l=10, r=10, t=top, b=bottom))
     for i, (image, caption) in enumerate(zip(images, captions)):
         r, c = divmod(i, columns)
         k = "" if i == 0 else str(i + 1)  # plotly names the axes x, x2, x3, ...

@@ -48,20 +48,37 @@ LOSS_CAP = 20.0  # the overlay's loss axis stops at this many times the first lo
 ACC_STEP = 0.05  # the zoomed accuracy axis starts on a multiple of 5%
 RUN_LOSS_RANGE = (0.01, 10.0)  # a run's own loss axis, fixed: ln 10 = 2.3 at the start, 0.01 well trained
 FULL_ACC_RANGE = (0.0, 1.02)
+# The two panels' widths: the gap between them holds the accuracy axis's labels ("100%"), which on a phone reached
+# into the loss panel with a narrower one.
+LOSS_DOMAIN, ACC_DOMAIN = (0.0, 0.44), (0.58, 1.0)
 X_HOVER = {"training images": ",.0f", "optimizer steps": ",.0f", "training time (s)": ".1f",
            "training multiply-adds": ".3s"}  # d3 formats of x in the hover (else 2 decimals): 1.23T, not 13 digits
 MAX_POINTS = 120  # per train trace: a long run is thinned to this many points (every test point is kept)
 
 
-def log_ticks(low: float, high: float) -> list[float]:
-    """Tick values 1, 2, 5 × 10^k covering [low, high] (one per decade when that makes more than 12)."""
+TICK_PX = 30  # vertical room per tick label (12 px text and a gap), so that labels never touch
+# Room a figure's height spends on anything but its plot area: the titles and margins (50 px), and the legend
+# below, which wraps to three or four rows on a phone.
+NOT_PLOT_PX = 120
+
+
+def log_ticks(low: float, high: float, most: int = 12) -> list[float]:
+    """Tick values 1, 2, 5 × 10^k covering [low, high]; only the powers of ten when that makes more than `most`
+    (and only every other power when even those are too many)."""
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
     ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in (1, 2, 5)]
     ticks = [float(f"{t:.1g}") for t in ticks]  # 0.30000000000000004 -> 0.3
     inside = [t for t in ticks if low / 1.5 <= t <= high * 1.5] or [ticks[0]]
-    if len(inside) > 12:
-        inside = [t for t in inside if f"{t:g}".lstrip("0.").startswith("1")]
+    if len(inside) > most:
+        inside = [t for t in inside if f"{t:g}".lstrip("0.").startswith("1")] or inside[:1]
+    while len(inside) > max(most, 2):
+        inside = inside[::2]
     return inside
+
+
+def ticks_for(height: int) -> int:
+    """How many tick labels fit on a loss axis of a figure `height` px tall, legend below included."""
+    return max(2, (height - NOT_PLOT_PX) // TICK_PX)
 
 
 def tick_text(value: float) -> str:
@@ -162,7 +179,7 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
     if x_range is None:
         top = float(frame[x].max()) if len(frame) and np.isfinite(frame[x].max()) else 1.0
         x_range = (0.0, max(top, 1e-3))
-    ticks = log_ticks(low, high)
+    ticks = log_ticks(low, high, most=ticks_for(height))  # a short chart: fewer labels, never crowded
     pad = max(0.05 * (math.log10(high) - math.log10(low)), 0.03)
     # The x axis is named in the titles, not under the axes: there it printed over the legend on a narrow screen.
     x_axis = dict(range=list(x_range))
@@ -172,12 +189,11 @@ def curves_figure(frame: pd.DataFrame, x: str = "epoch", height: int = 380, smoo
     layout = dict(
         template={},  # Streamlit's theme styles the chart in the browser; plotly's default would be a third of a redraw
         height=height, margin=dict(l=10, r=10, t=40, b=10), legend=BELOW,
-        xaxis=dict(x_axis, domain=[0.0, 0.46], anchor="y"), xaxis2=dict(x_axis, domain=[0.54, 1.0], anchor="y2"),
+        xaxis=dict(x_axis, domain=LOSS_DOMAIN, anchor="y"), xaxis2=dict(x_axis, domain=ACC_DOMAIN, anchor="y2"),
         yaxis=dict(type="log", tickvals=ticks, ticktext=[tick_text(t) for t in ticks], anchor="x",
                    range=[math.log10(low) - pad, math.log10(high) + pad]),
         yaxis2=dict(range=[acc_low, acc_high], tickformat=".0%", anchor="x2"),
         annotations=[dict(text=title, x=(a + b) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
                           yanchor="bottom", showarrow=False, font=dict(size=14))
-                     for title, (a, b) in ((f"Loss{by}{along}", (0.0, 0.46)),
-                                                   (f"Accuracy{by}{along}", (0.54, 1.0)))])
+                     for title, (a, b) in ((f"Loss{by}{along}", LOSS_DOMAIN), (f"Accuracy{by}{along}", ACC_DOMAIN))])
     return go.Figure(data=traces, layout=layout)

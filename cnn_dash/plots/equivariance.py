@@ -6,14 +6,18 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnn_dash.equivariance import Equivariance, as_grid
+from cnn_dash.plots.layout import wrapped
 
 
 def equivariance_figure(e: Equivariance, channel: int = 0, height: int = 460) -> go.Figure:
     """Two rows (original, moved) × three columns (input, CNN map of `channel`, FC hidden units as a grid)."""
     dy, dx = e.shift
-    titles = ("input", f"CNN feature map (channel {channel})", "FC hidden units (a grid, no positions)",
-              f"input moved ({dy}, {dx})", "CNN: moved with it", "FC: another pattern")
-    fig = make_subplots(rows=2, cols=3, subplot_titles=titles, horizontal_spacing=0.05, vertical_spacing=0.1)
+    # Short titles, wrapped to a phone's third of a column (about 100 px at 13 px); the page's text says the rest.
+    titles = ("input", f"CNN map, channel {channel}", "FC hidden units",
+              f"moved ({dy}, {dx})", "CNN: moved along", "FC: another pattern")
+    fig = make_subplots(rows=2, cols=3, subplot_titles=[wrapped(t, 15) for t in titles], horizontal_spacing=0.05,
+                        vertical_spacing=0.14)
+    fig.update_annotations(font_size=13)
     maps = e.cnn_maps[:, channel]
     lo, hi = float(maps.min()), float(maps.max())
     units = e.fc_hidden
@@ -26,5 +30,5 @@ def equivariance_figure(e: Equivariance, channel: int = 0, height: int = 460) ->
                       row=row + 1, col=3)
     fig.update_yaxes(autorange="reversed", scaleanchor=None, showticklabels=False)
     fig.update_xaxes(showticklabels=False)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10))
     return fig

@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from cnn_dash.plots.layout import BELOW, title_px, wrapped
 from cnn_dash.summary import Summary
 
 
@@ -25,6 +26,9 @@ def params_frame(summaries: dict[str, Summary]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["Model", "Layer", "Type", "Params", "% of model"])
 
 
+TITLE = wrapped("Parameters per layer (layers without parameters left out)")
+
+
 def params_per_layer_figure(
     a: Summary, b: Summary, labels: tuple[str, str] | None = None, log_y: bool = False
 ) -> go.Figure:
@@ -41,8 +45,11 @@ def params_per_layer_figure(
         facet_col="Model",
         hover_data=["% of model"],
         log_y=log_y,
-        title="Parameters per layer (layers without parameters left out)",
+        title=TITLE,
     )
     fig.update_xaxes(matches=None, title_text="")  # each model has its own layers
-    fig.for_each_annotation(lambda ann: ann.update(text=ann.text.removeprefix("Model=")))
-    return fig
+    # Each panel's name wrapped to half a phone's column (the two ran into each other there); the legend below,
+    # not beside the panels, which it squeezed.
+    fig.for_each_annotation(lambda ann: ann.update(text=wrapped(ann.text.removeprefix("Model="), 18)))
+    # The top margin holds the title's lines and, under them, the panels' names (up to two lines each).
+    return fig.update_layout(legend=dict(BELOW, title_text=""), margin=dict(t=title_px(TITLE, below=48)))

@@ -7,7 +7,7 @@ from typing import Protocol
 import pandas as pd
 import plotly.graph_objects as go
 
-from cnn_dash.plots.layout import BELOW
+from cnn_dash.plots.layout import BELOW, title_px, wrapped
 
 
 class Curve(Protocol):
@@ -37,10 +37,9 @@ def shift_figure(curves: Sequence[Curve], height: int = 360) -> go.Figure:
         fig.add_trace(go.Scatter(x=list(c.shifts), y=[100 * a for a in c.accuracy], mode="lines+markers",
                                  name=c.label, customdata=detail,
                                  hovertemplate="%{x} px: %{y:.1f} %<br>%{customdata}<extra>" + c.label + "</extra>"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), hovermode="closest",
-                      legend=BELOW,
-                      title=dict(text="Test accuracy on shifted images (mean of up, down, left, right)",
-                                 font=dict(size=14)))
+    title = wrapped("Test accuracy on shifted images (mean of up, down, left, right)")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=title_px(title, line_px=18), b=10), hovermode="closest",
+                      legend=BELOW, title=dict(text=title, font=dict(size=14)))
     fig.update_xaxes(title="shift (pixels)", dtick=1)
     fig.update_yaxes(title="test accuracy (%)", range=[0, 100])
     return fig

@@ -64,11 +64,14 @@ def canvas_grey(dataset: str | None = None) -> np.ndarray | None:
 
 
 def upload_grey(dataset: str | None = None) -> np.ndarray | None:
-    """A file uploader for one PNG or JPEG, validated with Pillow; grey (H, W) uint8, or None. Never saved."""
+    """A file uploader for one PNG or JPEG, validated with Pillow; grey (H, W) uint8, or None. Never saved.
+
+    The widget takes any file up to drawing.UPLOAD_CEILING_MB and the checks (type, size, pixels) are made here, so
+    that a refused file gets a reason and leaves the list (a file the widget refused itself stayed listed)."""
     count, refused = st.session_state.get(UPLOAD_KEY, (0, None))
     key = "draw_upload" if count == 0 else f"draw_upload_{count}"
     upload = st.file_uploader(f"A PNG or JPEG picture of one {thing(dataset)}, at most {drawing.MAX_UPLOAD_MB} MB",
-                              type=["png", "jpg", "jpeg"], max_upload_size=drawing.MAX_UPLOAD_MB, key=key)
+                              max_upload_size=drawing.UPLOAD_CEILING_MB, key=key)
     if upload is None:
         if refused:
             st.error(refused)

@@ -215,7 +215,7 @@ def gallery(
     classes = evaluation.classes
     captions = []
     for i in indices.tolist():
-        lines = [f"#{i} true: {classes[evaluation.labels[i]]}"]
+        lines = [f"#{i}", f"true: {classes[evaluation.labels[i]]}"]  # short lines: a phone's tile is 60 px
         for label in shown:
             p = evaluation.result(label).predictions
             lines.append(f"{names[label]}: {classes[p.preds[i]]} {p.confidence[i]:.0%}")

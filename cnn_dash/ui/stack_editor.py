@@ -19,8 +19,9 @@ import streamlit as st
 from cnn_dash.shapes import LAYER_TYPES, SIGNATURES
 from cnn_dash.specs import LayerSpec, NetSpec
 
-# Columns after "type"; "out" is out_channels, out_features or output_size depending on the layer.
-COLUMNS = ("out", "kernel_size", "stride", "padding", "dilation", "p", "more")
+# Columns after "type"; "out" is out_channels, out_features or output_size depending on the layer. Any other
+# argument (dilation, ceil_mode, groups, ...) goes in "more": one column more scrolled the table sideways at 1280.
+COLUMNS = ("out", "kernel_size", "stride", "padding", "p", "more")
 OUT_NAMES = ("out_channels", "out_features", "output_size")
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 
@@ -120,8 +121,10 @@ def stack_editor(key: str, initial: NetSpec) -> tuple[NetSpec | None, str | None
         st.session_state[f"{key}__initial"] = initial
         st.session_state[base_key] = to_frame(initial.layers)
         st.session_state.pop(table_key, None)
-    config = {"type": st.column_config.SelectboxColumn("type", options=LAYER_TYPES, required=True, width="medium")}
-    config |= {c: st.column_config.TextColumn(_LABELS.get(c, c), help=_HELP.get(c)) for c in COLUMNS}
+    config = {"type": st.column_config.SelectboxColumn("type", options=LAYER_TYPES, required=True,
+                                                       width=_WIDTHS["type"])}
+    config |= {c: st.column_config.TextColumn(_LABELS.get(c, c), help=_HELP.get(c), width=_WIDTHS.get(c))
+               for c in COLUMNS}
     edited = st.data_editor(st.session_state[base_key], key=table_key, num_rows="dynamic", hide_index=True,
                             column_config=config, width="stretch")
     layers, error = from_frame(edited)
@@ -131,13 +134,16 @@ def stack_editor(key: str, initial: NetSpec) -> tuple[NetSpec | None, str | None
     return NetSpec(name, layers, initial.input_shape, initial.description), None
 
 
-_LABELS = {"out": "out (channels / features)", "p": "dropout p"}  # headers that say what they hold
+_LABELS = {"out": "outputs", "p": "dropout p"}  # headers that say what they hold
+# px, each header whole: 620 px in all, and "more" takes what is left, so that the table fits a 1280 px screen's
+# column beside the sidebar (820 px) without scrolling sideways (tests/test_browser_layout.py); a phone scrolls it.
+_WIDTHS = {"type": 150, "out": 90, "kernel_size": 110, "stride": 78, "padding": 92, "p": 100}
 _HELP = {
-    "out": "out_channels (convolutions), out_features (Linear) or output_size (AdaptiveAvgPool2d)",
+    "out": "how many come out: out_channels (convolutions), out_features (Linear) or output_size "
+           "(AdaptiveAvgPool2d)",
     "kernel_size": "one number, or height, width: 3 or 3, 5",
     "stride": "empty: 1 for convolutions, the kernel size for pooling",
     "padding": "a number, height, width, or same / valid (convolutions)",
-    "dilation": "spacing between kernel taps; 1 = none",
     "p": "Dropout probability, 0 to 1",
-    "more": "other arguments as name=value, e.g. ceil_mode=True, groups=2, bias=False",
+    "more": "other arguments as name=value, e.g. dilation=2, ceil_mode=True, groups=2, bias=False",
 }
