@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -56,14 +57,19 @@ def streamlit_server(env: dict[str, str] | None = None, timeout_s: float = 90):
 
 @contextlib.contextmanager
 def streamlit_process(env: dict[str, str] | None = None, timeout_s: float = 90):
-    """Like `streamlit_server`, yielding (URL, the server's Popen) for a test that kills it."""
+    """Like `streamlit_server`, yielding (URL, the server's Popen) for a test that kills it. The server keeps its
+    runs in a fresh store of its own unless `env` names one (CNN_DASH_STATE_DIR): identical runs are served from
+    the store, so a server sharing another's would show a run finished at once instead of training it."""
+    env = dict(env or {})
+    fresh = None if "CNN_DASH_STATE_DIR" in env else tempfile.mkdtemp(prefix="cnn-dash-server-")
+    env.setdefault("CNN_DASH_STATE_DIR", fresh)
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     log = open(ROOT / ".pytest_cache" / f"streamlit-{port}.log", "w") if (ROOT / ".pytest_cache").is_dir() \
         else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
@@ -88,6 +94,8 @@ def streamlit_process(env: dict[str, str] | None = None, timeout_s: float = 90):
             proc.kill()
         if log is not subprocess.DEVNULL:
             log.close()
+        if fresh:
+            shutil.rmtree(fresh, ignore_errors=True)
 
 
 @contextlib.contextmanager
