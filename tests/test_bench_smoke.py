@@ -32,7 +32,7 @@ SMOKE = {
                 (r"runs: 2 finished, 0 training or shown in the queue with their place, 0 lost",
                  rf"interaction p95 < 2 s \(server part\) +{NUMBER} s +(PASS|MISS)",
                  rf"peak server memory < 2 GB +{NUMBER} GB", rf"this client {NUMBER} s")),
-    "bench_redraw": (("--viewers", "1,2", "--watch", "3", "--epochs", "1"),
+    "bench_redraw": (("--viewers", "1,2", "--watch", "3", "--epochs", "4"),
                      (rf"100% of the run \(250 records\): +{NUMBER} ms median, +{NUMBER} KiB of chart",
                       *(rf"{n} viewer\(s\) of one run \({n} saw it\), {NUMBER} s: {NUMBER} refreshes .*server ms per "
                         rf"redraw p50 {NUMBER}, p95 {NUMBER} .*bytes per redraw median {NUMBER} KiB" for n in (1, 2)))),

@@ -32,7 +32,7 @@ def test_with_a_gpu_the_inference_pages_get_the_runs_models_there(scheduler, mon
             return self
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr("cnn_dash.runs.default_device", lambda: torch.device("cuda"))
+    monkeypatch.setattr("cnn_dash.training.default_device", lambda: torch.device("cuda"))
     monkeypatch.setattr(nn.Module, "to", to)
     run.training.history.append(run.history[-1])  # a new weights' version: the models are built again
     models = run.trained_models()
