@@ -5,6 +5,7 @@ can come back from the store (`Training.restored`, `lookup_in`) with its weights
 from __future__ import annotations
 
 import io
+import math
 import threading
 import time
 from copy import deepcopy
@@ -94,8 +95,14 @@ class Training:
         self.dataset, self.modules = dataset, modules
 
     def progress(self) -> tuple[float, float | None]:
-        """(fraction done, seconds left or None): the slowest model still training sets both."""
-        last = {p.label: p for p in list(self.history)}
+        """(fraction done, seconds left or None): the slowest model still training sets both. Time left is the pace
+        since a model's first record (its first steps build the model and warm it up: counted in, a 3 s run once
+        said "about 22 s left"), or the run's estimate for what is left until there are two records."""
+        first: dict[str, Progress] = {}
+        last: dict[str, Progress] = {}
+        for p in list(self.history):
+            first.setdefault(p.label, p)
+            last[p.label] = p
         if not last:
             return (1.0 if not self.active else 0.0), None
         fractions, etas = [], [0.0]
@@ -107,8 +114,13 @@ class Training:
                 fractions.append(1.0)
             else:
                 fractions.append(p.step / p.total_steps)
-                etas.append(p.elapsed_s * (p.total_steps - p.step) / max(p.step, 1))
-        return min(fractions), max(etas) if self.status == Status.RUNNING else None
+                f = first[m.label]
+                if p.step > f.step:
+                    etas.append((p.elapsed_s - f.elapsed_s) / (p.step - f.step) * (p.total_steps - p.step))
+                else:
+                    etas.append(self.expected_s * (1 - fractions[-1]) if self.expected_s else math.nan)
+        known = self.status == Status.RUNNING and not any(math.isnan(e) for e in etas)
+        return min(fractions), max(etas) if known else None
 
     @property
     def has_weights(self) -> bool:

@@ -17,9 +17,10 @@ from cnn_dash.limits import Limits, LimitError, check_run, describe
 from cnn_dash.registry import RunRegistry
 from cnn_dash.scheduler import Scheduler
 from cnn_dash.shapes import ShapeError
-from cnn_dash.specs import NetSpec
-from cnn_dash.specs import ModelConfig, OptimizerSpec, TrainSettings
+from cnn_dash.records import Progress, Status
+from cnn_dash.specs import ModelConfig, NetSpec, OptimizerSpec, TrainSettings
 from cnn_dash.train import Trainer, TrainData
+from cnn_dash.training import Training
 from tests.conftest import wait_for_run
 from tests.test_train import FC, PAIR, SMALL, L
 
@@ -316,3 +317,22 @@ def test_a_reload_is_not_a_closed_tab_the_owners_last_session_is():
     second["open"] = False  # the last tab is closed
     assert sched.reap(now=200.0) == [] and sched.reap(now=261.0) == [run.training]
     wait_for_run(run)
+
+
+def test_time_left_is_the_pace_since_the_first_record_not_since_the_start():
+    """The first steps build and warm up the models: a run whose first record came after 0.5 s at step 8, then
+    one step every 10 ms, has 260 × 10 ms left at step 116 — not 0.5 s / 8 steps per step from the start."""
+    training = Training(SMALL, PAIR[:1])
+    training.status = Status.RUNNING
+    label = PAIR[0].label
+
+    def record(step: int, elapsed: float) -> Progress:
+        return Progress(label, step, 376, step / 188, 0.5, 0.8, 1000.0, elapsed)
+
+    training.history.append(record(8, 0.5))
+    assert training.progress() == (8 / 376, None)  # one record, no estimate: no time said
+    training.expected_s = 4.0
+    assert training.progress()[1] == pytest.approx(4.0 * (1 - 8 / 376))  # the estimate for what is left
+    training.history.append(record(116, 1.58))
+    fraction, left = training.progress()
+    assert fraction == 116 / 376 and left == pytest.approx(0.01 * 260)
