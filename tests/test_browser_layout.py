@@ -21,8 +21,10 @@ both sizes is saved under CNN_DASH_SCREENSHOTS or .pytest_cache/layout-screensho
 the whole page too when CNN_DASH_SCREENSHOTS is set."""
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.browser import IDLE, ROOT, chromium, require_browser, streamlit_server, stroke_seven, wait_idle
@@ -312,14 +314,23 @@ class Tour:
 MAIN_TEXT = "[data-testid='stMain'] [data-testid='stMarkdownContainer']"
 
 
-def tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]:
+@contextlib.contextmanager
+def on_home(browser, url: str, size: str, options: dict, folder: Path) -> Iterator[Tour]:
+    """A fresh browser context (a new visitor) on Home with MNIST, as a Tour; closed afterwards."""
     context = browser.new_context(**options)
-    page = context.new_page()
-    t = Tour(page, size, folder)
+    t = Tour(context.new_page(), size, folder)
     try:
-        page.goto(f"{url}/?dataset_title=MNIST+%28handwritten+digits%29")
-        page.wait_for_selector(IDLE, timeout=90_000)
+        t.page.goto(f"{url}/?dataset_title=MNIST+%28handwritten+digits%29")
+        t.page.wait_for_selector(IDLE, timeout=90_000)
         t.idle()
+        yield t
+    finally:
+        context.close()
+
+
+def tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]:
+    with on_home(browser, url, size, options, folder) as t:
+        page = t.page
         t.check("home", [("the first step: Quick demo", "[data-testid='stPageLink'] a", "Quick demo")])
         t.goto("Shape calculator")
         t.check("shapes", [("output shape", "[data-testid='stMetric']", "Output shape"),
@@ -367,27 +378,17 @@ def tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]
         t.train("Train", "diverged at step")
         t.check("training-diverged", [("why it diverged", "[data-testid='stAlert']", "diverged at step")])
         return t.problems
-    finally:
-        context.close()
 
 
 def narrow_tour(browser, url: str, size: str, options: dict, folder: Path) -> list[str]:
     """Every page in a narrow desktop window, each picked from the sidebar (opened with its » button)."""
-    context = browser.new_context(**options)
-    page = context.new_page()
-    t = Tour(page, size, folder)
-    try:
-        page.goto(f"{url}/?dataset_title=MNIST+%28handwritten+digits%29")
-        page.wait_for_selector(IDLE, timeout=90_000)
-        t.idle()
+    with on_home(browser, url, size, options, folder) as t:
         t.check("home")
         for where, title in (("lesson", "Lesson"), ("shapes", "Shape calculator"), ("architectures", "Architectures"),
                              ("training", "Training"), ("evaluation", "Evaluation"), ("draw", "Try it yourself")):
             t.goto(title)
             t.check(where)
         return t.problems
-    finally:
-        context.close()
 
 
 def test_layout_contract_on_every_page_at_both_sizes(tmp_path):
